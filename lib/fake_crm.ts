@@ -1,0 +1,350 @@
+/**
+ * A fake CRM on 127.0.0.1 for the demo, the tests and the benchmarks. It
+ * speaks just enough HTTP/1.1 over raw TCP to misbehave on purpose (reset a
+ * connection mid-upload, hang with a body that never ends), records every
+ * request, and answers like the real storage and call-data endpoints.
+ * Uploads are counted as they stream in, never held in memory.
+ *
+ * @module
+ */
+
+/** What the fake does with one request instead of answering normally. */
+export type Fault =
+  | { kind: "status"; status: number; body?: string; retryAfter?: string }
+  | { kind: "html" }
+  | { kind: "success-false" }
+  | { kind: "no-url" }
+  | { kind: "reset" }
+  | { kind: "hang" };
+
+/** One request as the fake saw it. */
+export interface ReceivedRequest {
+  endpoint: "upload" | "call-data" | "other";
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  idempotencyKey?: string;
+  /** Upload: the multipart file name and the file's byte count. */
+  fileName?: string;
+  fileSize?: number;
+  /** Call data: the parsed JSON body. */
+  json?: unknown;
+  /** How it was answered: a status, or the fault applied. */
+  answer: number | "reset" | "hang";
+}
+
+/** Options of {@link FakeCrm.start}. */
+export interface FakeCrmOptions {
+  /** Decide a fault per request (n counts requests to that endpoint from 1). */
+  fault?: (
+    endpoint: ReceivedRequest["endpoint"],
+    n: number,
+  ) => Fault | undefined;
+  /** Added before every answer, in milliseconds. */
+  delayMs?: number;
+  /** Bearer token to require; 401 without it. */
+  token?: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A running fake CRM. */
+export class FakeCrm {
+  /** Every request, in arrival order. */
+  readonly requests: ReceivedRequest[] = [];
+  readonly port: number;
+  #listener: Deno.Listener;
+  #conns = new Set<Deno.Conn>();
+  #opts: FakeCrmOptions;
+  #counts = { upload: 0, "call-data": 0, other: 0 };
+  #urls = new Map<string, string>();
+  #served: Promise<void>;
+  #handlers = new Set<Promise<void>>();
+
+  private constructor(listener: Deno.Listener, opts: FakeCrmOptions) {
+    this.#listener = listener;
+    this.#opts = opts;
+    this.port = (listener.addr as Deno.NetAddr).port;
+    this.#served = this.#accept();
+  }
+
+  /** Start listening on 127.0.0.1 (a free port unless `port` is given). */
+  static start(opts: FakeCrmOptions = {}, port = 0): FakeCrm {
+    return new FakeCrm(Deno.listen({ hostname: "127.0.0.1", port }), opts);
+  }
+
+  /** URL of the storage endpoint. */
+  get uploadUrl(): string {
+    return `http://127.0.0.1:${this.port}/apis/api/public/upload`;
+  }
+
+  /** URL of the call-data endpoint. */
+  get callDataUrl(): string {
+    return `http://127.0.0.1:${this.port}/apis/api/public/call-data`;
+  }
+
+  /** Call records the fake accepted (answered 2xx), in order. */
+  acceptedCallRecords(): ReceivedRequest[] {
+    return this.requests.filter((r) =>
+      r.endpoint === "call-data" && r.answer === 200
+    );
+  }
+
+  /** Stop listening and drop every connection. */
+  async close(): Promise<void> {
+    this.#listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+    await this.#served;
+    await Promise.allSettled([...this.#handlers]);
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        this.#conns.add(conn);
+        const h = this.#serve(conn).catch(() => {}).finally(() => {
+          this.#conns.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // already closed
+          }
+          this.#handlers.delete(h);
+        });
+        this.#handlers.add(h);
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    const reader = new ByteReader(conn);
+    while (true) {
+      const head = await reader.readHead();
+      if (!head) return;
+      const [requestLine, ...lines] = head.split("\r\n");
+      const [method, path] = requestLine.split(" ");
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(":");
+        if (i > 0) {
+          headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+        }
+      }
+      const endpoint = path?.endsWith("/upload")
+        ? "upload"
+        : path?.endsWith("/call-data")
+        ? "call-data"
+        : "other";
+      const n = ++this.#counts[endpoint];
+      const fault = this.#opts.fault?.(endpoint, n);
+      const req: ReceivedRequest = {
+        endpoint,
+        method,
+        path,
+        headers,
+        idempotencyKey: headers["idempotency-key"],
+        answer: 200,
+      };
+      this.requests.push(req);
+      const length = Number(headers["content-length"] ?? 0);
+      if (fault?.kind === "reset") {
+        await reader.skip(Math.floor(length / 2));
+        req.answer = "reset";
+        return;
+      }
+      if (endpoint === "upload") {
+        Object.assign(
+          req,
+          await readUpload(reader, length, headers["content-type"] ?? ""),
+        );
+      } else {
+        const body = await reader.readExactly(length);
+        try {
+          req.json = JSON.parse(decoder.decode(body));
+        } catch {
+          req.json = undefined;
+        }
+      }
+      if (this.#opts.delayMs) {
+        await new Promise((r) => setTimeout(r, this.#opts.delayMs));
+      }
+      if (fault?.kind === "hang") {
+        req.answer = "hang";
+        await writeAll(
+          conn,
+          "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+        );
+        await reader.readHead(); // until the client gives up
+        return;
+      }
+      const [status, body, extra] = this.#answer(req, fault);
+      req.answer = status;
+      const close = headers["connection"]?.toLowerCase() === "close";
+      await writeAll(
+        conn,
+        `HTTP/1.1 ${status} X\r\ncontent-type: ${
+          body.startsWith("<") ? "text/html" : "application/json"
+        }\r\ncontent-length: ${
+          encoder.encode(body).length
+        }\r\n${extra}connection: ${
+          close ? "close" : "keep-alive"
+        }\r\n\r\n${body}`,
+      );
+      if (close) return;
+    }
+  }
+
+  #answer(
+    req: ReceivedRequest,
+    fault: Fault | undefined,
+  ): [number, string, string] {
+    if (
+      this.#opts.token &&
+      req.headers["authorization"] !== `Bearer ${this.#opts.token}`
+    ) {
+      return [
+        401,
+        JSON.stringify({ success: false, message: "Unauthorized" }),
+        "",
+      ];
+    }
+    switch (fault?.kind) {
+      case "status":
+        return [
+          fault.status,
+          fault.body ??
+            JSON.stringify({
+              success: false,
+              message: `fault ${fault.status}`,
+            }),
+          fault.retryAfter ? `retry-after: ${fault.retryAfter}\r\n` : "",
+        ];
+      case "html":
+        return [200, "<html><body><h1>502 Bad Gateway</h1></body></html>", ""];
+      case "success-false":
+        return [
+          200,
+          JSON.stringify({ success: false, message: "rejected" }),
+          "",
+        ];
+      case "no-url":
+        return [200, JSON.stringify({ success: true, data: {} }), ""];
+    }
+    if (req.endpoint === "upload") {
+      const key = req.idempotencyKey ?? crypto.randomUUID();
+      const id = this.#urls.get(key) ?? `${Date.now()}${this.#urls.size}.ogg`;
+      this.#urls.set(key, id);
+      return [
+        200,
+        JSON.stringify({
+          success: true,
+          data: {
+            filename: id,
+            originalName: req.fileName,
+            size: req.fileSize,
+            url: `http://127.0.0.1:${this.port}/apis/uploads/recordings/${id}`,
+            relativeUrl: `/uploads/recordings/${id}`,
+          },
+        }),
+        "",
+      ];
+    }
+    return [
+      200,
+      JSON.stringify({ success: true, data: { id: crypto.randomUUID() } }),
+      "",
+    ];
+  }
+}
+
+/** Stream a multipart upload: keep the part headers, count the file bytes. */
+async function readUpload(
+  reader: ByteReader,
+  length: number,
+  contentType: string,
+): Promise<{ fileName?: string; fileSize: number }> {
+  const boundary = /boundary=([^;]+)/.exec(contentType)?.[1] ?? "";
+  const first = await reader.readExactly(Math.min(length, 4096));
+  const text = decoder.decode(first);
+  const partStart = text.indexOf("\r\n\r\n") + 4;
+  const fileName = /filename="([^"]*)"/.exec(text)?.[1];
+  await reader.skip(length - first.length);
+  const trailer = `\r\n--${boundary}--\r\n`.length;
+  return {
+    fileName,
+    fileSize: length - encoder.encode(text.slice(0, partStart)).length -
+      trailer,
+  };
+}
+
+async function writeAll(conn: Deno.Conn, text: string): Promise<void> {
+  const bytes = encoder.encode(text);
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
+
+/** Buffered reads from a connection. */
+class ByteReader {
+  #conn: Deno.Conn;
+  #buf = new Uint8Array(0);
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Read up to the blank line ending a request head; undefined at EOF. */
+  async readHead(): Promise<string | undefined> {
+    while (true) {
+      const text = decoder.decode(this.#buf);
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        this.#buf = this.#buf.subarray(
+          encoder.encode(text.slice(0, end + 4)).length,
+        );
+        return text.slice(0, end);
+      }
+      if (!(await this.#fill())) return undefined;
+    }
+  }
+
+  async readExactly(n: number): Promise<Uint8Array> {
+    while (this.#buf.length < n) {
+      if (!(await this.#fill())) throw new Error("connection closed mid-body");
+    }
+    const out = this.#buf.slice(0, n);
+    this.#buf = this.#buf.subarray(n);
+    return out;
+  }
+
+  async skip(n: number): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if (this.#buf.length === 0 && !(await this.#fill())) {
+        throw new Error("connection closed mid-body");
+      }
+      const take = Math.min(left, this.#buf.length);
+      this.#buf = this.#buf.subarray(take);
+      left -= take;
+    }
+  }
+
+  async #fill(): Promise<boolean> {
+    const chunk = new Uint8Array(256 * 1024);
+    const n = await this.#conn.read(chunk);
+    if (n === null) return false;
+    const merged = new Uint8Array(this.#buf.length + n);
+    merged.set(this.#buf);
+    merged.set(chunk.subarray(0, n), this.#buf.length);
+    this.#buf = merged;
+    return true;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * One run at a time: an exclusive lock on `PROCESSED_DIR/callsync.lock`,
+ * taken with `FsFile.tryLock`, so the kernel frees it when the process dies,
+ * even by `kill -9`. Nobody ever needs to clean up a stale lock.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** A held run lock; release it (or exit) to let the next run in. */
+export interface RunLock extends Disposable {
+  release(): void;
+}
+
+/** The lock is held by another process. */
+export interface LockBusy {
+  /** The holder's pid as it wrote it, if it could be read. */
+  pid?: number;
+}
+
+/** The lock file's name inside `PROCESSED_DIR`. */
+export const LOCK_FILE = "callsync.lock";
+
+/**
+ * Try to take the run lock without waiting. Resolves to the lock, or to
+ * {@link LockBusy} when another run holds it.
+ */
+export async function tryRunLock(dir: string): Promise<RunLock | LockBusy> {
+  const path = join(dir, LOCK_FILE);
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    file.close();
+    return { pid: await readPid(path) };
+  }
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  const release = () => {
+    try {
+      file.close();
+    } catch {
+      // already closed
+    }
+  };
+  return { release, [Symbol.dispose]: release };
+}
+
+/** True when {@link tryRunLock} got the lock. */
+export function isHeld(lock: RunLock | LockBusy): lock is RunLock {
+  return "release" in lock;
+}
+
+async function readPid(path: string): Promise<number | undefined> {
+  try {
+    const pid = parseInt(await Deno.readTextFile(path), 10);
+    return Number.isFinite(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

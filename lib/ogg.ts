@@ -1,0 +1,392 @@
+/**
+ * Reading just enough of an Ogg Opus recording to tell whether LiveKit Egress
+ * has finished writing it, and how long it is.
+ *
+ * Everything here is pure byte parsing except {@linkcode readOggInfo}, which
+ * reads only the first and last few kilobytes of a file, so it stays cheap for
+ * multi-gigabyte recordings that may still be growing.
+ *
+ * @example Check a recording
+ * ```ts
+ * import { readOggInfo } from "./ogg.ts";
+ *
+ * const info = await readOggInfo("recordings/number-_918655066243-1761720502.ogg");
+ * if (info.complete) console.log(`finished, ${info.durationSeconds} s`);
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * Thrown when a file is not a readable Ogg Opus stream.
+ *
+ * @example
+ * ```ts
+ * import { OggFormatError, readOggInfo } from "./ogg.ts";
+ *
+ * try {
+ *   await readOggInfo("notes.txt");
+ * } catch (error) {
+ *   if (error instanceof OggFormatError) console.error(error.message);
+ * }
+ * ```
+ */
+export class OggFormatError extends Error {
+  override name = "OggFormatError";
+}
+
+/** One parsed Ogg page header, located in a byte buffer. */
+export interface OggPage {
+  /** Offset of the page's "OggS" capture pattern in the parsed buffer. */
+  offset: number;
+  /** Header type flags: 0x01 continued packet, 0x02 begin of stream, 0x04 end of stream. */
+  headerType: number;
+  /** Signed granule position; -1n means no packet finishes on this page. */
+  granule: bigint;
+  /** Logical bitstream serial number. */
+  serial: number;
+  /** Page sequence number within the logical bitstream. */
+  sequence: number;
+  /** Header length in bytes: 27 plus the segment table. */
+  headerSize: number;
+  /** Body length in bytes: the sum of the segment table. */
+  bodySize: number;
+  /** Whether the CRC stored in the header matches the page's bytes. */
+  crcOk: boolean;
+}
+
+/** Fields of the OpusHead identification header (RFC 7845 §5.1). */
+export interface OpusHead {
+  /** Samples at 48 kHz to discard from the start of the decoded stream. */
+  preSkip: number;
+  /** Output channel count. */
+  channels: number;
+  /** Sample rate of the original input, informational only (0 if unknown). */
+  inputSampleRate: number;
+}
+
+/** What the last bytes of an Ogg file say about how it ends. */
+export interface TailInfo {
+  /** A complete page ends exactly at the end of the buffer (i.e. at EOF). */
+  endsAtPage: boolean;
+  /** The page ending at EOF has the end-of-stream flag; false if no page ends at EOF. */
+  eos: boolean;
+  /** The page ending at EOF has a valid CRC; false if no page ends at EOF. */
+  crcOk: boolean;
+  /**
+   * Granule position of the latest page in the buffer that is complete, has a
+   * valid CRC and finishes a packet (granule != -1); undefined if none does.
+   */
+  granule?: bigint;
+}
+
+/** Summary of an Ogg Opus recording on disk. */
+export interface OggInfo {
+  /** The last page is complete, ends exactly at EOF, has a valid CRC and the end-of-stream flag. */
+  complete: boolean;
+  /** (last granule − pre-skip) / 48000, at least 0; undefined if no granule is known. */
+  durationSeconds?: number;
+  /** Pre-skip from OpusHead, in 48 kHz samples. */
+  preSkip: number;
+  /** File size in bytes at the time it was read. */
+  size: number;
+}
+
+const HEADER_BASE = 27;
+/** Largest possible Ogg page: 27-byte header, 255 lacing values, 255 × 255 body bytes. */
+const MAX_PAGE_SIZE = HEADER_BASE + 255 + 255 * 255;
+/** Bytes read from the start of a file: always holds a complete first page. */
+const HEAD_BYTES = 64 * 1024;
+/** Bytes read from the end of a file: holds a partial page plus the complete page before it. */
+const TAIL_BYTES = 2 * MAX_PAGE_SIZE;
+const FLAG_EOS = 0x04;
+const OPUS_RATE = 48000;
+const CAPTURE = [0x4f, 0x67, 0x67, 0x53]; // "OggS"
+const OPUS_HEAD = [0x4f, 0x70, 0x75, 0x73, 0x48, 0x65, 0x61, 0x64]; // "OpusHead"
+const OPUS_HEAD_MIN_SIZE = 19;
+const ZERO_CRC = new Uint8Array(4);
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let r = i << 24;
+    for (let bit = 0; bit < 8; bit++) {
+      r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
+    }
+    table[i] = r >>> 0;
+  }
+  return table;
+})();
+
+function crcUpdate(
+  crc: number,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  for (let i = start; i < end; i++) {
+    crc = (crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ bytes[i]) & 0xff];
+  }
+  return crc >>> 0;
+}
+
+/**
+ * CRC-32 as used by Ogg: polynomial 0x04c11db7, no reflection, initial value
+ * 0, no final xor. A page's CRC is computed with its own CRC field zeroed.
+ *
+ * @example
+ * ```ts
+ * import { oggCrc32 } from "./ogg.ts";
+ *
+ * oggCrc32(new TextEncoder().encode("123456789")); // 0x89a1897f
+ * ```
+ */
+export function oggCrc32(bytes: Uint8Array): number {
+  return crcUpdate(0, bytes, 0, bytes.length);
+}
+
+function startsWith(
+  bytes: Uint8Array,
+  offset: number,
+  magic: readonly number[],
+): boolean {
+  if (offset < 0 || offset + magic.length > bytes.length) return false;
+  return magic.every((byte, i) => bytes[offset + i] === byte);
+}
+
+/**
+ * Whether the bytes at `offset` can start a page: "OggS" then version 0, as
+ * far as the buffer goes (a buffer ending mid-header may still be a page).
+ */
+function isPageStart(bytes: Uint8Array, offset: number): boolean {
+  const available = Math.max(0, Math.min(bytes.length - offset, 5));
+  const expected = [...CAPTURE, 0].slice(0, available);
+  return offset >= 0 && startsWith(bytes, offset, expected);
+}
+
+/** CRC of the page spanning `offset`..`end` with its CRC field (bytes 22–25) taken as zero. */
+function pageCrc(bytes: Uint8Array, offset: number, end: number): number {
+  const crc = crcUpdate(0, bytes, offset, offset + 22);
+  return crcUpdate(crcUpdate(crc, ZERO_CRC, 0, 4), bytes, offset + 26, end);
+}
+
+/**
+ * Parses the Ogg page whose capture pattern starts at `offset`.
+ *
+ * Returns undefined if `bytes` ends before the page does (e.g. a page still
+ * being written). Throws {@linkcode OggFormatError} if `offset` does not hold
+ * the "OggS" capture pattern followed by stream structure version 0.
+ *
+ * @example Walk the pages of a small file
+ * ```ts
+ * import { parsePage } from "./ogg.ts";
+ *
+ * const bytes = await Deno.readFile("recording.ogg");
+ * for (let at = 0, page; (page = parsePage(bytes, at)); ) {
+ *   at += page.headerSize + page.bodySize;
+ * }
+ * ```
+ */
+export function parsePage(
+  bytes: Uint8Array,
+  offset: number,
+): OggPage | undefined {
+  if (!isPageStart(bytes, offset)) {
+    throw new OggFormatError(
+      `No Ogg page at byte ${offset}: expected "OggS" followed by version 0. ` +
+        "Pass the offset of a page start.",
+    );
+  }
+  if (bytes.length - offset < HEADER_BASE) return undefined;
+  const segments = bytes[offset + 26];
+  const headerSize = HEADER_BASE + segments;
+  if (bytes.length - offset < headerSize) return undefined;
+  let bodySize = 0;
+  for (let i = offset + HEADER_BASE; i < offset + headerSize; i++) {
+    bodySize += bytes[i];
+  }
+  const end = offset + headerSize + bodySize;
+  if (bytes.length < end) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, 26);
+  return {
+    offset,
+    headerType: bytes[offset + 5],
+    granule: view.getBigInt64(6, true),
+    serial: view.getUint32(14, true),
+    sequence: view.getUint32(18, true),
+    headerSize,
+    bodySize,
+    crcOk: view.getUint32(22, true) === pageCrc(bytes, offset, end),
+  };
+}
+
+/** Offset of the first complete, CRC-valid page at or after `from`, or -1. */
+function findValidPage(bytes: Uint8Array, from: number): number {
+  for (let i = from; i + HEADER_BASE <= bytes.length; i++) {
+    if (isPageStart(bytes, i) && parsePage(bytes, i)?.crcOk) return i;
+  }
+  return -1;
+}
+
+/**
+ * Reads the OpusHead identification header from the first page of a file.
+ *
+ * `head` is the start of the file; 64 KiB always holds a complete first page.
+ * Throws {@linkcode OggFormatError} if the bytes are not Ogg, the first page
+ * is incomplete, or its first packet is not a valid OpusHead.
+ *
+ * @example
+ * ```ts
+ * import { parseOpusHead } from "./ogg.ts";
+ *
+ * const { preSkip } = parseOpusHead(await Deno.readFile("recording.ogg"));
+ * ```
+ */
+export function parseOpusHead(head: Uint8Array): OpusHead {
+  if (!startsWith(head, 0, CAPTURE)) {
+    throw new OggFormatError(
+      'Not an Ogg file: it does not start with "OggS". ' +
+        "Only Ogg Opus recordings from LiveKit Egress are supported.",
+    );
+  }
+  const page = parsePage(head, 0);
+  if (!page) {
+    throw new OggFormatError(
+      "The first Ogg page is incomplete: the file is truncated or still " +
+        "being created. Retry once the recorder has written its headers.",
+    );
+  }
+  const body = page.headerSize;
+  if (!startsWith(head, body, OPUS_HEAD)) {
+    throw new OggFormatError(
+      "Not an Opus stream: the first Ogg packet is not an OpusHead " +
+        "(another codec such as Vorbis?). Record audio as Ogg Opus.",
+    );
+  }
+  const firstLacing = head[HEADER_BASE]; // OpusHead is alone on its page
+  if (firstLacing < OPUS_HEAD_MIN_SIZE || head[body + 8] >> 4 !== 0) {
+    throw new OggFormatError(
+      "Unsupported OpusHead: it is too short or has an unknown major " +
+        "version. The file is corrupt or from an incompatible encoder.",
+    );
+  }
+  const view = new DataView(
+    head.buffer,
+    head.byteOffset + body,
+    OPUS_HEAD_MIN_SIZE,
+  );
+  return {
+    channels: view.getUint8(9),
+    preSkip: view.getUint16(10, true),
+    inputSampleRate: view.getUint32(12, true),
+  };
+}
+
+/**
+ * Inspects the last bytes of an Ogg file (`tail` must end at EOF) to find out
+ * whether a complete page ends exactly at EOF, whether that page carries the
+ * end-of-stream flag and a valid CRC, and the latest known granule position.
+ *
+ * The scan syncs on the first complete, CRC-valid page in `tail` and follows
+ * page lengths from there, so "OggS" bytes inside audio data are never taken
+ * for a page. A partial page at the end (file still being written) yields
+ * `endsAtPage: false` while still reporting the granule of the last complete
+ * page before it. Pass at least 2 × 65307 bytes (or the whole file) so that a
+ * complete page precedes any partial one.
+ *
+ * @example
+ * ```ts
+ * import { inspectTail } from "./ogg.ts";
+ *
+ * const bytes = await Deno.readFile("recording.ogg");
+ * const { endsAtPage, eos, crcOk } = inspectTail(bytes.subarray(-131072));
+ * const finished = endsAtPage && eos && crcOk;
+ * ```
+ */
+export function inspectTail(tail: Uint8Array): TailInfo {
+  const info: TailInfo = { endsAtPage: false, eos: false, crcOk: false };
+  let previous = 0;
+  let at = findValidPage(tail, 0);
+  while (at >= 0 && at < tail.length) {
+    if (!isPageStart(tail, at)) {
+      // Garbage where a page should start: resync on the next valid page.
+      at = findValidPage(tail, previous + 1);
+      continue;
+    }
+    const page = parsePage(tail, at);
+    if (!page) return info; // partial last page: still being written
+    if (page.crcOk && page.granule !== -1n) info.granule = page.granule;
+    previous = at;
+    at += page.headerSize + page.bodySize;
+    if (at === tail.length) {
+      info.endsAtPage = true;
+      info.eos = (page.headerType & FLAG_EOS) !== 0;
+      info.crcOk = page.crcOk;
+    }
+  }
+  return info;
+}
+
+/** Reads up to `length` bytes at `position`; fewer only if the file ends first. */
+async function readAt(
+  file: Deno.FsFile,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  await file.seek(position, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < length) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return buffer.subarray(0, filled);
+}
+
+/**
+ * Reports whether the Ogg Opus recording at `path` is complete and how long
+ * it is, reading only its first 64 KiB and last 128 KiB (recordings can be
+ * gigabytes and may still be growing).
+ *
+ * Throws {@linkcode OggFormatError}, naming the file, if it is empty or not
+ * Ogg Opus; file system errors (e.g. `Deno.errors.NotFound`) pass through.
+ *
+ * @example
+ * ```ts
+ * import { readOggInfo } from "./ogg.ts";
+ *
+ * const { complete, durationSeconds } = await readOggInfo("call.ogg");
+ * ```
+ */
+export async function readOggInfo(path: string): Promise<OggInfo> {
+  using file = await Deno.open(path, { read: true });
+  const size = (await file.stat()).size;
+  if (size === 0) {
+    throw new OggFormatError(
+      `${path} is empty (0 bytes), not an Ogg Opus recording. If the ` +
+        "recorder is still starting, retry later; otherwise delete the file.",
+    );
+  }
+  const head = await readAt(file, 0, Math.min(size, HEAD_BYTES));
+  let opusHead: OpusHead;
+  try {
+    opusHead = parseOpusHead(head);
+  } catch (error) {
+    if (!(error instanceof OggFormatError)) throw error;
+    throw new OggFormatError(`${path}: ${error.message}`, { cause: error });
+  }
+  const tailStart = Math.max(0, size - TAIL_BYTES);
+  const tail = tailStart === 0 && head.length === size
+    ? head
+    : await readAt(file, tailStart, size - tailStart);
+  const { endsAtPage, eos, crcOk, granule } = inspectTail(tail);
+  return {
+    complete: endsAtPage && eos && crcOk,
+    durationSeconds: granule === undefined
+      ? undefined
+      : Math.max(0, Number(granule - BigInt(opusHead.preSkip)) / OPUS_RATE),
+    preSkip: opusHead.preSkip,
+    size,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The table of every setting callsync reads: its environment variable (a
+ * contract with operators), its command-line flag, default and meaning. The
+ * help text, the README table and the parser are all driven by it.
+ *
+ * @module
+ */
+
+/** How a setting's text is read. */
+export type SettingKind =
+  | "url"
+  | "text"
+  | "secret"
+  | "count"
+  | "seconds"
+  | "backoff"
+  | "dir"
+  | "zone"
+  | "file";
+
+/** One configurable setting. */
+export interface Setting {
+  /** Environment variable name (a contract: never rename). */
+  env: string;
+  /** Long flag without dashes; a flag beats the environment. */
+  flag: string;
+  kind: SettingKind;
+  /** Default as text, or undefined when the setting has none. */
+  default?: string;
+  /** Required by commands that talk to the CRM. */
+  requiredForUpload?: boolean;
+  /** One line for `--help` and the README. */
+  doc: string;
+}
+
+/** Every setting, in the order `--help` lists them. */
+export const SETTINGS: readonly Setting[] = [
+  {
+    env: "CRM_UPLOAD_URL",
+    flag: "crm-upload-url",
+    kind: "url",
+    requiredForUpload: true,
+    doc: "storage endpoint that takes the recording (multipart POST)",
+  },
+  {
+    env: "CRM_CALL_DATA_URL",
+    flag: "crm-call-data-url",
+    kind: "url",
+    requiredForUpload: true,
+    doc: "endpoint that takes the call record (JSON POST)",
+  },
+  {
+    env: "CRM_API_TOKEN",
+    flag: "crm-api-token",
+    kind: "secret",
+    doc: "sent as `Authorization: Bearer …`; never logged",
+  },
+  {
+    env: "DEFAULT_CAMPAIGN_ID",
+    flag: "default-campaign-id",
+    kind: "text",
+    requiredForUpload: true,
+    doc: "`campaignId` of every call record",
+  },
+  {
+    env: "DEFAULT_VOICE_AGENT_ID",
+    flag: "default-voice-agent-id",
+    kind: "text",
+    requiredForUpload: true,
+    doc: "`voiceAgentId` of every call record",
+  },
+  {
+    env: "DEFAULT_CLIENT_ID",
+    flag: "default-client-id",
+    kind: "text",
+    requiredForUpload: true,
+    doc: "`client` of every call record",
+  },
+  {
+    env: "UPLOAD_BATCH_SIZE",
+    flag: "upload-batch-size",
+    kind: "count",
+    default: "10",
+    doc: "sets delivered per run at most (0 = no limit)",
+  },
+  {
+    env: "UPLOAD_RETRY_ATTEMPTS",
+    flag: "upload-retry-attempts",
+    kind: "count",
+    default: "3",
+    doc: "failed runs of a set before it is `failed` and waits for `retry`",
+  },
+  {
+    env: "UPLOAD_RETRY_BACKOFF",
+    flag: "upload-retry-backoff",
+    kind: "backoff",
+    default: "60,300,900",
+    doc: "seconds a failed set waits before the next run retries it",
+  },
+  {
+    env: "UPLOAD_CONCURRENCY",
+    flag: "concurrency",
+    kind: "count",
+    default: "4",
+    doc: "sets uploaded in parallel (each set's two steps stay in order)",
+  },
+  {
+    env: "UPLOAD_TIMEOUT_SECONDS",
+    flag: "upload-timeout-seconds",
+    kind: "seconds",
+    default: "30",
+    doc: "a request with no progress for this long is abandoned",
+  },
+  {
+    env: "MATCH_WINDOW_SECONDS",
+    flag: "match-window-seconds",
+    kind: "seconds",
+    default: "300",
+    doc: "largest start-time difference of a recording and its transcript",
+  },
+  {
+    env: "STALE_SECONDS",
+    flag: "stale-seconds",
+    kind: "seconds",
+    default: "600",
+    doc: "an unfinished file unchanged this long is taken as final",
+  },
+  {
+    env: "ORPHAN_AFTER_SECONDS",
+    flag: "orphan-after-seconds",
+    kind: "seconds",
+    default: "1800",
+    doc: "deliver a call missing its other half after this long (0 = never)",
+  },
+  {
+    env: "TIMEZONE",
+    flag: "timezone",
+    kind: "zone",
+    doc: "IANA zone of naive timestamps (default: the host's zone)",
+  },
+  {
+    env: "CONVERSATIONS_DIR",
+    flag: "conversations-dir",
+    kind: "dir",
+    default: "conversations",
+    doc: "transcripts folder (relative to --base-dir)",
+  },
+  {
+    env: "RECORDINGS_DIR",
+    flag: "recordings-dir",
+    kind: "dir",
+    default: "recordings",
+    doc: "recordings folder (relative to --base-dir)",
+  },
+  {
+    env: "LEADS_DIR",
+    flag: "leads-dir",
+    kind: "dir",
+    default: "leads",
+    doc: "leads folder (relative to --base-dir)",
+  },
+  {
+    env: "PROCESSED_DIR",
+    flag: "processed-dir",
+    kind: "dir",
+    default: "processed_uploads",
+    doc: "callsync's own state folder (relative to --base-dir)",
+  },
+];

@@ -1,0 +1,328 @@
+/**
+ * callsync's own records in `PROCESSED_DIR`:
+ *
+ * - `<set>.uploaded`: the delivery record, written (atomically) only once the
+ *   CRM accepted the call record. A set with one is never sent again.
+ * - `<set>.pending`: progress of an unfinished set (recording URL already
+ *   obtained, attempts, next attempt, last error).
+ * - `callsync-journal.jsonl`: one line per delivery or failed attempt; the
+ *   index that spares an idle run from reading every `.uploaded` record, and
+ *   the source of `summary`.
+ *
+ * The `.uploaded` files are the truth; the journal is rebuilt from them where
+ * it lags (a kill between the two writes).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { appendLine, writeFileAtomic } from "./atomic.ts";
+import type { Logger } from "./log.ts";
+
+/** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
+export class StateError extends Error {
+  override name = "StateError";
+}
+
+/** Create `PROCESSED_DIR` if missing; throws {@link StateError} if it cannot. */
+export async function ensureStateDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new StateError(`cannot create PROCESSED_DIR ${dir}: ${message(e)}`);
+  }
+}
+
+/** The delivery record `<set>.uploaded`. */
+export interface DeliveryRecord {
+  uploaded_at: string;
+  original_path: string;
+  set: string;
+  kind: "call" | "recording-only";
+  call_id: string;
+  idempotency_key: string;
+  recording_uploaded: boolean;
+  recording_file?: string;
+  recording_url?: string;
+  recording_size?: number;
+  truncated?: boolean;
+  call_data_uploaded: true;
+  lead_uploaded: boolean;
+  lead_file?: string;
+  upload_attempts: number;
+}
+
+/** The progress record `<set>.pending` of a set not yet delivered. */
+export interface Progress {
+  set: string;
+  /** Failed runs so far. */
+  attempts: number;
+  /** Epoch ms before which the set is not retried. */
+  next_attempt_at?: number;
+  last_error?: string;
+  /** True once attempts are used up: waits for `retry`. */
+  failed?: boolean;
+  /** The recording this set was paired with when it was uploaded (pinned). */
+  recording_file?: string;
+  recording_url?: string;
+  recording_size?: number;
+  recording_duration?: number;
+  /** The recording had no end-of-stream page when it was uploaded. */
+  truncated?: boolean;
+}
+
+/** One line of the journal. */
+export type JournalEvent =
+  | {
+    ev: "delivered";
+    t: number;
+    set: string;
+    call_id: string;
+    recording?: string;
+    lead?: string;
+    bytes: number;
+  }
+  | { ev: "failed"; t: number; set: string; error: string };
+
+/** What the journal and listing say about a delivered set. */
+export interface DeliveredEntry {
+  callId: string;
+  recording?: string;
+  lead?: string;
+  at: number;
+}
+
+const JOURNAL = "callsync-journal.jsonl";
+const UPLOADED = ".uploaded";
+const PENDING = ".pending";
+
+/** Reads and writes callsync's records in one `PROCESSED_DIR`. */
+export class StateStore {
+  /** Delivered sets by set name. */
+  readonly delivered = new Map<string, DeliveredEntry>();
+  /** Progress of unfinished sets by set name. */
+  readonly progress = new Map<string, Progress>();
+  readonly dir: string;
+  #log: Logger;
+
+  private constructor(dir: string, log: Logger) {
+    this.dir = dir;
+    this.#log = log;
+  }
+
+  /** Load the state of `dir`; a missing folder is empty state. */
+  static async open(dir: string, log: Logger): Promise<StateStore> {
+    const store = new StateStore(dir, log);
+    await store.#load();
+    return store;
+  }
+
+  /** Recordings and leads used by delivered sets. */
+  usedFiles(): { recordings: Set<string>; leads: Set<string> } {
+    const recordings = new Set<string>();
+    const leads = new Set<string>();
+    for (const e of this.delivered.values()) {
+      if (e.recording) recordings.add(e.recording);
+      if (e.lead) leads.add(e.lead);
+    }
+    return { recordings, leads };
+  }
+
+  /** Save a set's progress atomically. */
+  async saveProgress(p: Progress): Promise<void> {
+    await this.#write(() =>
+      writeFileAtomic(this.#path(p.set + PENDING), JSON.stringify(p, null, 2))
+    );
+    this.progress.set(p.set, p);
+  }
+
+  /** Record a failed attempt in the journal (for `summary`). */
+  async journalFailure(set: string, error: string): Promise<void> {
+    await this.#append({ ev: "failed", t: Date.now(), set, error });
+  }
+
+  /**
+   * Mark a set delivered: write `<set>.uploaded`, journal it, then drop its
+   * progress. A kill between the steps is repaired by the next {@link open}.
+   */
+  async markDelivered(record: DeliveryRecord): Promise<void> {
+    await this.#write(() =>
+      writeFileAtomic(
+        this.#path(record.set + UPLOADED),
+        JSON.stringify(record, null, 2),
+      )
+    );
+    const entry = entryOf(record);
+    this.delivered.set(record.set, entry);
+    await this.#append(journalLine(record, entry));
+    if (this.progress.delete(record.set)) {
+      await Deno.remove(this.#path(record.set + PENDING)).catch(() => {});
+    }
+  }
+
+  /** Every journal event, oldest first (torn lines skipped). */
+  async readJournal(): Promise<JournalEvent[]> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#path(JOURNAL));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw new StateError(`cannot read ${this.#path(JOURNAL)}: ${message(e)}`);
+    }
+    const events: JournalEvent[] = [];
+    for (const line of text.split("\n")) {
+      if (!line) continue;
+      try {
+        events.push(JSON.parse(line));
+      } catch {
+        this.#log.warn(`Skipping a torn line in ${JOURNAL}`);
+      }
+    }
+    return events;
+  }
+
+  async #load(): Promise<void> {
+    const uploaded = new Set<string>();
+    const pending: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.dir)) {
+        if (e.name.endsWith(UPLOADED)) {
+          uploaded.add(e.name.slice(0, -UPLOADED.length));
+        } else if (e.name.endsWith(PENDING)) {
+          pending.push(e.name);
+        }
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw new StateError(
+        `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
+      );
+    }
+    await this.#repairJournalEnd();
+    for (const ev of await this.readJournal()) {
+      if (ev.ev === "delivered" && uploaded.has(ev.set)) {
+        this.delivered.set(ev.set, {
+          callId: ev.call_id,
+          recording: ev.recording,
+          lead: ev.lead,
+          at: ev.t,
+        });
+      }
+    }
+    for (const set of uploaded) {
+      if (!this.delivered.has(set)) await this.#adoptRecord(set);
+    }
+    for (const name of pending) await this.#loadProgress(name);
+  }
+
+  /** A `.uploaded` record missing from the journal: read, validate, journal. */
+  async #adoptRecord(set: string): Promise<void> {
+    const file = set + UPLOADED;
+    const record = await this.#readJson<DeliveryRecord>(file);
+    if (!record || typeof record.call_id !== "string") {
+      this.#log.warn(
+        `State file ${file} is empty or torn; treating ${set} as not delivered`,
+      );
+      await this.#setAside(file);
+      return;
+    }
+    const entry = entryOf({ ...record, set });
+    this.delivered.set(set, entry);
+    await this.#append(journalLine({ ...record, set }, entry));
+  }
+
+  async #loadProgress(file: string): Promise<void> {
+    const set = file.slice(0, -PENDING.length);
+    if (this.delivered.has(set)) {
+      await Deno.remove(this.#path(file)).catch(() => {});
+      return;
+    }
+    const p = await this.#readJson<Progress>(file);
+    if (!p || typeof p.attempts !== "number") {
+      this.#log.warn(
+        `State file ${file} is empty or torn; starting ${set} afresh`,
+      );
+      await this.#setAside(file);
+      return;
+    }
+    this.progress.set(set, { ...p, set });
+  }
+
+  async #readJson<T>(file: string): Promise<T | undefined> {
+    try {
+      const value = JSON.parse(await Deno.readTextFile(this.#path(file)));
+      return value && typeof value === "object" ? value as T : undefined;
+    } catch (e) {
+      if (e instanceof SyntaxError) return undefined;
+      throw new StateError(`cannot read ${this.#path(file)}: ${message(e)}`);
+    }
+  }
+
+  /** Keep a damaged record for inspection under another name. */
+  async #setAside(file: string): Promise<void> {
+    const aside = `${file}.corrupt-${Date.now()}`;
+    await this.#write(() => Deno.rename(this.#path(file), this.#path(aside)));
+  }
+
+  async #repairJournalEnd(): Promise<void> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.#path(JOURNAL), { read: true });
+    } catch {
+      return;
+    }
+    using f = file;
+    const size = (await f.stat()).size;
+    if (size === 0) return;
+    await f.seek(size - 1, Deno.SeekMode.Start);
+    const last = new Uint8Array(1);
+    await f.read(last);
+    if (last[0] !== 0x0a) {
+      await this.#write(() => appendLine(this.#path(JOURNAL), ""));
+    }
+  }
+
+  async #append(ev: JournalEvent): Promise<void> {
+    await this.#write(() =>
+      appendLine(this.#path(JOURNAL), JSON.stringify(ev))
+    );
+  }
+
+  async #write(op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (e) {
+      throw new StateError(
+        `cannot write to PROCESSED_DIR ${this.dir}: ${message(e)}`,
+      );
+    }
+  }
+
+  #path(file: string): string {
+    return join(this.dir, file);
+  }
+}
+
+function entryOf(r: DeliveryRecord): DeliveredEntry {
+  return {
+    callId: r.call_id,
+    recording: r.recording_file,
+    lead: r.lead_file,
+    at: Date.parse(r.uploaded_at) || Date.now(),
+  };
+}
+
+function journalLine(r: DeliveryRecord, e: DeliveredEntry): JournalEvent {
+  return {
+    ev: "delivered",
+    t: e.at,
+    set: r.set,
+    call_id: r.call_id,
+    recording: r.recording_file,
+    lead: r.lead_file,
+    bytes: r.recording_uploaded ? r.recording_size ?? 0 : 0,
+  };
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
