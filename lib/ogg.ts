@@ -288,8 +288,9 @@ export function parseOpusHead(head: Uint8Array): OpusHead {
  * end-of-stream flag and a valid CRC, and the latest known granule position.
  *
  * The scan syncs on the first complete, CRC-valid page in `tail` and follows
- * page lengths from there, so "OggS" bytes inside audio data are never taken
- * for a page. A partial page at the end (file still being written) yields
+ * page lengths from there, so "OggS" bytes inside audio data are not taken
+ * for a page (not even a CRC-valid page image embedded in a packet, once the
+ * scan is in sync). A partial page at the end (file still being written) yields
  * `endsAtPage: false` while still reporting the granule of the last complete
  * page before it. Pass at least 2 × 65307 bytes (or the whole file) so that a
  * complete page precedes any partial one.

@@ -1,0 +1,120 @@
+/**
+ * Run the callsync CLI as a real child process against a fake CRM, for
+ * integration tests.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
+import { copyTree } from "./tree.ts";
+
+/** The repository root. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** The permission flags `deno task compile` bakes into the binary. */
+export const RUN_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+];
+
+/** What a CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment pointing callsync at a fake CRM, with test-friendly timing. */
+export function crmEnv(
+  crm: FakeCrm,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    CRM_UPLOAD_URL: crm.uploadUrl,
+    CRM_CALL_DATA_URL: crm.callDataUrl,
+    DEFAULT_CAMPAIGN_ID: "campaign-1",
+    DEFAULT_VOICE_AGENT_ID: "agent-1",
+    DEFAULT_CLIENT_ID: "client-1",
+    TIMEZONE: "UTC",
+    UPLOAD_BATCH_SIZE: "0",
+    ...extra,
+  };
+}
+
+/** Command that starts the CLI with the compile task's permissions. */
+export function cliCommand(
+  args: string[],
+  env: Record<string, string>,
+  opts: { stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...RUN_PERMISSIONS, join(ROOT, "main.ts"), ...args],
+    env: { ...passThrough(), ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: opts.stdout ?? "piped",
+    stderr: opts.stderr ?? "piped",
+  });
+}
+
+/** The few variables a child Deno needs from the parent (cache, home). */
+function passThrough(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["HOME", "PATH", "DENO_DIR", "USERPROFILE", "SystemRoot"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** Run the CLI to completion. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<CliResult> {
+  const out = await cliCommand(args, env).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** A temp copy of `fixtures/` and a fake CRM, removed on dispose. */
+export interface Sandbox extends AsyncDisposable {
+  dir: string;
+  crm: FakeCrm;
+  env: Record<string, string>;
+  /** Run the CLI in this sandbox (`--base-dir` added). */
+  run(args: string[], extraEnv?: Record<string, string>): Promise<CliResult>;
+}
+
+/**
+ * Set up a sandbox: fixtures copied with mtimes a day old (so orphans are
+ * due), and a fake CRM with `opts`.
+ */
+export async function sandbox(
+  opts: FakeCrmOptions = {},
+  env: Record<string, string> = {},
+  fixtures = join(ROOT, "fixtures"),
+): Promise<Sandbox> {
+  const dir = await Deno.makeTempDir({ prefix: "callsync-test-" });
+  await copyTree(fixtures, dir, Date.now() - 86_400_000);
+  const crm = FakeCrm.start(opts);
+  const base = crmEnv(crm, env);
+  return {
+    dir,
+    crm,
+    env: base,
+    run: (args, extraEnv = {}) =>
+      runCli([...args, "--base-dir", dir], { ...base, ...extraEnv }),
+    async [Symbol.asyncDispose]() {
+      await crm.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
