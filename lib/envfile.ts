@@ -43,7 +43,7 @@ function unquote(value: string): string {
   const v = value.trim();
   const quote = v[0];
   if (quote === '"' || quote === "'") {
-    const end = v.indexOf(quote, 1);
+    const end = closingQuote(v, quote);
     if (end > 0) {
       const inner = v.slice(1, end);
       return quote === "'" ? inner : inner.replace(
@@ -53,4 +53,13 @@ function unquote(value: string): string {
     }
   }
   return v.replace(/\s+#.*$/, "");
+}
+
+/** Index of the quote closing `v[0]`; inside double quotes `\"` does not close. */
+function closingQuote(v: string, quote: string): number {
+  for (let i = 1; i < v.length; i++) {
+    if (quote === '"' && v[i] === "\\") i++;
+    else if (v[i] === quote) return i;
+  }
+  return -1;
 }

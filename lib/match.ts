@@ -65,6 +65,8 @@ export interface LeadKey {
   sessionId?: string;
   /** Legacy: the time in the file name, unix ms. */
   timeMs?: number;
+  /** Caller number in the lead, digits; a legacy lead never goes to a call with another number. */
+  phone?: string;
 }
 
 /** A conversation paired with its recording. */
@@ -191,6 +193,15 @@ function forEachInWindow(
 }
 
 /**
+ * Pairs costing less than this (start difference plus duration difference,
+ * seconds) are settled first, among themselves; what remains is paired
+ * afterwards within the whole window. One call's recording and transcript
+ * differ by a few seconds, so a true pair lands in the first round, and a
+ * leftover transcript can never pull a recording away from its own call.
+ */
+export const CONFIDENT_COST_SECONDS = 30;
+
+/**
  * Pairs each conversation with at most one recording and each recording with
  * at most one conversation, choosing the pairing with the lowest total cost.
  *
@@ -200,8 +211,10 @@ function forEachInWindow(
  * recording still being written only a recording already longer than the
  * conversation counts as a difference. The cost is the start difference plus
  * the duration difference (or a fixed 5 s when a duration is unknown), both in
- * seconds. Any candidate is worth taking when it has no competitor; among
- * competitors the assignment minimises the total cost ({@linkcode assign}).
+ * seconds. Pairs below {@linkcode CONFIDENT_COST_SECONDS} are chosen first,
+ * minimising their total cost ({@linkcode assign}); the files left over are
+ * then paired the same way among themselves, where any candidate is worth
+ * taking when it has no competitor.
  * Inputs are sorted by start time and name first, so the result does not
  * depend on their order.
  *
@@ -253,9 +266,21 @@ export function matchRecordings(
       if (cost !== undefined) edges.push({ left: i, right: j, cost });
     },
   );
+  // Confident pairs first, so that a far-fetched pair for a leftover never
+  // displaces a close one; then leftovers pair up anywhere in the window.
+  const paired = assign(
+    convs.length,
+    recs.length,
+    edges,
+    CONFIDENT_COST_SECONDS / 2,
+  );
+  const taken = new Set(paired.filter((j) => j >= 0));
+  const rest = edges.filter((e) => paired[e.left] < 0 && !taken.has(e.right));
   const worstCost = opts.windowSeconds +
     Math.max(DURATION_TOLERANCE_SECONDS, UNKNOWN_DURATION_PENALTY_SECONDS);
-  const paired = assign(convs.length, recs.length, edges, worstCost / 2 + 1);
+  assign(convs.length, recs.length, rest, worstCost / 2 + 1).forEach((j, i) => {
+    if (j >= 0) paired[i] = j;
+  });
   const matches: RecordingMatch[] = [];
   paired.forEach((j, i) => {
     if (j < 0) return;
@@ -400,6 +425,7 @@ function nearestEnd(
     Float64Array.from(sortedLeads, (l) => l.timeMs!),
     windowMs,
     (i, j) => {
+      if (phonesConflict(convs[i].phone, sortedLeads[j].phone)) return;
       const diff = Math.abs(sortedLeads[j].timeMs! - ends[i]!) / 1000;
       const preference = convs[i].leadGenerated ? 0 : opts.windowSeconds;
       edges.push({ left: i, right: j, cost: diff + preference });

@@ -84,7 +84,7 @@ export interface TailInfo {
 export interface OggInfo {
   /** The last page is complete, ends exactly at EOF, has a valid CRC and the end-of-stream flag. */
   complete: boolean;
-  /** (last granule − pre-skip) / 48000, at least 0; undefined if no granule is known. */
+  /** (last granule − pre-skip) / 48000, at least 0; absent if no granule is known. */
   durationSeconds?: number;
   /** Pre-skip from OpusHead, in 48 kHz samples. */
   preSkip: number;
@@ -102,6 +102,7 @@ const TAIL_BYTES = 2 * MAX_PAGE_SIZE;
 const FLAG_EOS = 0x04;
 const OPUS_RATE = 48000;
 const CAPTURE = [0x4f, 0x67, 0x67, 0x53]; // "OggS"
+const PAGE_START = [...CAPTURE, 0]; // capture pattern, stream structure version 0
 const OPUS_HEAD = [0x4f, 0x70, 0x75, 0x73, 0x48, 0x65, 0x61, 0x64]; // "OpusHead"
 const OPUS_HEAD_MIN_SIZE = 19;
 const ZERO_CRC = new Uint8Array(4);
@@ -159,9 +160,12 @@ function startsWith(
  * far as the buffer goes (a buffer ending mid-header may still be a page).
  */
 function isPageStart(bytes: Uint8Array, offset: number): boolean {
-  const available = Math.max(0, Math.min(bytes.length - offset, 5));
-  const expected = [...CAPTURE, 0].slice(0, available);
-  return offset >= 0 && startsWith(bytes, offset, expected);
+  if (offset < 0 || offset > bytes.length) return false;
+  const end = Math.min(bytes.length, offset + PAGE_START.length);
+  for (let i = offset; i < end; i++) {
+    if (bytes[i] !== PAGE_START[i - offset]) return false;
+  }
+  return true;
 }
 
 /** CRC of the page spanning `offset`..`end` with its CRC field (bytes 22–25) taken as zero. */
@@ -382,12 +386,14 @@ export async function readOggInfo(path: string): Promise<OggInfo> {
     ? head
     : await readAt(file, tailStart, size - tailStart);
   const { endsAtPage, eos, crcOk, granule } = inspectTail(tail);
-  return {
+  const info: OggInfo = {
     complete: endsAtPage && eos && crcOk,
-    durationSeconds: granule === undefined
-      ? undefined
-      : Math.max(0, Number(granule - BigInt(opusHead.preSkip)) / OPUS_RATE),
     preSkip: opusHead.preSkip,
     size,
   };
+  if (granule !== undefined) {
+    const samples = Number(granule - BigInt(opusHead.preSkip));
+    info.durationSeconds = Math.max(0, samples / OPUS_RATE);
+  }
+  return info;
 }

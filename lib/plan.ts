@@ -100,11 +100,14 @@ export function makePlan(
     matchRecordings(unpinned.map((c) => c.key), free.map((r) => r.key), opts)
       .map((m) => [m.conversation, m]),
   );
-  const leadResult = matchLeads(
-    convs.map((c) => c.key),
-    scan.leads.map((l) => l.key),
-    opts,
-  );
+  // A call's number may be known only from its recording's name.
+  const callKeys = convs.map((c) => {
+    const rec = recordingsByName.get(
+      pinned.get(c.name) ?? matches.get(c.name)?.recording ?? "",
+    );
+    return { ...c.key, phone: c.key.phone ?? rec?.callerDigits };
+  });
+  const leadResult = matchLeads(callKeys, scan.leads.map((l) => l.key), opts);
   const leadsByName = new Map(scan.leads.map((l) => [l.name, l]));
   const leadMatches = new Map(
     leadResult.matches.map((m) => [m.conversation, m]),

@@ -146,17 +146,19 @@ export function readLead(
 ): Lead {
   const parsed = parseLeadName(name);
   const sessionId = str(data.session_id);
+  const phone = findPhone(data);
   const key: LeadKey = parsed.kind === "session"
-    ? { name, kind: "session", sessionTs: parsed.sessionTs, sessionId }
+    ? { name, kind: "session", sessionTs: parsed.sessionTs, sessionId, phone }
     : parsed.kind === "legacy"
     ? {
       name,
       kind: "legacy",
       timeMs: time(parsed.time, "name", timezone),
       sessionId,
+      phone,
     }
-    : { name, kind: "session", sessionId };
-  return { key, data, phone: findPhone(data) };
+    : { name, kind: "session", sessionId, phone };
+  return { key, data, phone };
 }
 
 function findPhone(data: JsonObject): string | undefined {
