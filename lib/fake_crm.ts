@@ -29,8 +29,11 @@ export interface ReceivedRequest {
   fileSize?: number;
   /** Call data: the parsed JSON body. */
   json?: unknown;
-  /** How it was answered: a status, or the fault applied. */
-  answer: number | "reset" | "hang";
+  /**
+   * How it was answered: a status, the fault applied, or "incomplete" when
+   * the client went away before the request was fully read.
+   */
+  answer: number | "reset" | "hang" | "incomplete";
 }
 
 /** Options of {@link FakeCrm.start}. */
@@ -152,7 +155,7 @@ export class FakeCrm {
         path,
         headers,
         idempotencyKey: headers["idempotency-key"],
-        answer: 200,
+        answer: "incomplete",
       };
       this.requests.push(req);
       const length = Number(headers["content-length"] ?? 0);

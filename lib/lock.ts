@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { StateError } from "./state.ts";
 
 /** A held run lock; release it (or exit) to let the next run in. */
 export interface RunLock extends Disposable {
@@ -23,17 +24,30 @@ export const LOCK_FILE = "callsync.lock";
 
 /**
  * Try to take the run lock without waiting. Resolves to the lock, or to
- * {@link LockBusy} when another run holds it.
+ * {@link LockBusy} when another run holds it; throws {@link StateError} when
+ * the lock file cannot be opened (a read-only `PROCESSED_DIR`).
  */
 export async function tryRunLock(dir: string): Promise<RunLock | LockBusy> {
   const path = join(dir, LOCK_FILE);
-  const file = await Deno.open(path, { read: true, write: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true, create: true });
+  } catch (e) {
+    throw new StateError(
+      `cannot open the run lock ${path}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
   if (!(await file.tryLock(true))) {
     file.close();
     return { pid: await readPid(path) };
   }
-  await file.truncate(0);
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  try {
+    await file.truncate(0);
+    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  } catch {
+    // The pid is only a courtesy for the skipped run's log line; a full disk
+    // is reported by the first state write.
+  }
   const release = () => {
     try {
       file.close();
