@@ -42,8 +42,9 @@ export async function tryRunLock(dir: string): Promise<RunLock | LockBusy> {
     return { pid: await readPid(path) };
   }
   try {
-    await file.truncate(0);
-    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    // Overwrite in place, fixed width: the file is never seen empty again.
+    await file.seek(0, Deno.SeekMode.Start);
+    await file.write(new TextEncoder().encode(`${Deno.pid}`.padEnd(15) + "\n"));
   } catch {
     // The pid is only a courtesy for the skipped run's log line; a full disk
     // is reported by the first state write.
@@ -64,10 +65,15 @@ export function isHeld(lock: RunLock | LockBusy): lock is RunLock {
 }
 
 async function readPid(path: string): Promise<number | undefined> {
-  try {
-    const pid = parseInt(await Deno.readTextFile(path), 10);
-    return Number.isFinite(pid) ? pid : undefined;
-  } catch {
-    return undefined;
+  // A brand-new lock file is empty until its holder writes the pid.
+  for (let tries = 0; tries < 20; tries++) {
+    try {
+      const pid = parseInt(await Deno.readTextFile(path), 10);
+      if (Number.isFinite(pid)) return pid;
+    } catch {
+      return undefined;
+    }
+    await new Promise((r) => setTimeout(r, 10));
   }
+  return undefined;
 }
