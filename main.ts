@@ -35,12 +35,15 @@ export async function main(args: string[]): Promise<number> {
       level: cli.logLevel,
       timezone: cfg.timezone,
       secrets: cfg.apiToken ? [cfg.apiToken] : [],
+      interactive: Deno.stderr.isTerminal() && cli.logFormat === "text" &&
+        cli.logLevel !== "warn",
     });
     return await COMMAND_TABLE[cli.command]({
       cfg,
       log,
       cli,
       print: console.log,
+      interactive: Deno.stdout.isTerminal(),
     });
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {

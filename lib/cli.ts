@@ -14,7 +14,14 @@ export class UsageError extends Error {
 }
 
 /** The commands callsync knows. */
-export const COMMANDS = ["run", "plan", "status", "retry", "summary"] as const;
+export const COMMANDS = [
+  "run",
+  "plan",
+  "status",
+  "retry",
+  "summary",
+  "schedule",
+] as const;
 
 /** One of {@link COMMANDS}. */
 export type Command = typeof COMMANDS[number];
@@ -33,6 +40,15 @@ export interface Cli {
   json: boolean;
   failed: boolean;
   date?: string;
+  /** `summary --days N`: a table of the last N days. */
+  days?: number;
+  /** `--since`/`--until`: only sets whose call started in these days (inclusive). */
+  since?: string;
+  until?: string;
+  /** `--only NAME…`: only these sets (set, conversation or recording names). */
+  only: string[];
+  /** `schedule --print KIND`. */
+  print?: string;
   /** Setting flags given, by flag name. */
   settings: Record<string, string | undefined>;
 }
@@ -67,19 +83,30 @@ export function parseCli(args: string[]): Cli {
         json: { type: "boolean" },
         failed: { type: "boolean" },
         date: { type: "string" },
+        days: { type: "string" },
+        since: { type: "string" },
+        until: { type: "string" },
+        only: { type: "string", multiple: true },
+        print: { type: "string" },
       },
     });
   } catch (e) {
     throw new UsageError(`${e instanceof Error ? e.message : e}; see --help`);
   }
   const { values: v, positionals } = parsed;
-  const [first, ...rest] = positionals;
+  const only = [...(v.only ?? [])];
+  const isCommand = (w: string | undefined) => COMMANDS.includes(w as Command);
+  // `--only a b c`: the names after the first belong to --only too.
+  const implicitRun = only.length > 0 && !isCommand(positionals[0]);
+  const first = implicitRun ? undefined : positionals[0];
+  const rest = positionals.slice(implicitRun ? 0 : 1);
   const command = (first ?? "run") as Command;
-  if (!COMMANDS.includes(command)) {
+  if (!isCommand(command)) {
     throw new UsageError(
       `unknown command "${first}"; commands: ${COMMANDS.join(", ")}`,
     );
   }
+  if (only.length > 0 && command !== "retry") only.push(...rest.splice(0));
   if (rest.length > 0 && command !== "retry") {
     throw new UsageError(
       `"${command}" takes no arguments, got "${rest.join(" ")}"`,
@@ -91,8 +118,20 @@ export function parseCli(args: string[]): Cli {
       `--log-format must be text or json, got "${logFormat}"`,
     );
   }
-  if (v.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v.date)) {
-    throw new UsageError(`--date must be YYYY-MM-DD, got "${v.date}"`);
+  for (const flag of ["date", "since", "until"] as const) {
+    const value = v[flag];
+    if (value !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+      throw new UsageError(`--${flag} must be YYYY-MM-DD, got "${value}"`);
+    }
+  }
+  if (v.days !== undefined && !/^[1-9]\d*$/.test(v.days)) {
+    throw new UsageError(`--days must be a whole number ≥ 1, got "${v.days}"`);
+  }
+  if (
+    command === "schedule" &&
+    !["cron", "systemd", "windows"].includes(v.print ?? "")
+  ) {
+    throw new UsageError("schedule needs --print cron|systemd|windows");
   }
   const settings: Record<string, string | undefined> = {};
   const given = v as Record<string, unknown>;
@@ -112,6 +151,11 @@ export function parseCli(args: string[]): Cli {
     json: v.json ?? false,
     failed: v.failed ?? false,
     date: v.date,
+    days: v.days === undefined ? undefined : Number(v.days),
+    since: v.since,
+    until: v.until,
+    only,
+    print: v.print,
     settings,
   };
 }
@@ -134,8 +178,18 @@ Commands:
   status [--json]       counts by state and every set not delivered, with why
   retry [NAME…] [--failed]
                         make failed sets (or the named ones) due again now
-  summary [--date YYYY-MM-DD] [--json]
-                        the daily report (default: today in TIMEZONE)
+  summary [--date YYYY-MM-DD] [--days N] [--json]
+                        the daily report (default: today in TIMEZONE); --days:
+                        one row per day for the N days up to --date, with a
+                        bar chart of calls delivered in a terminal
+  schedule --print cron|systemd|windows
+                        print the cron line, systemd units or schtasks command
+                        that runs callsync every 5 minutes on this host
+
+Selecting (run and plan):
+  --since YYYY-MM-DD    only calls that started on or after this day
+  --until YYYY-MM-DD    only calls that started on or before this day
+  --only NAME…          only these sets (conversation or recording file names)
 
 General flags:
   --base-dir DIR        folder that holds the bot's folders (default: working dir)

@@ -8,10 +8,16 @@ import type { Cli } from "./cli.ts";
 import type { Config } from "./config.ts";
 import { isHeld, tryRunLock } from "./lock.ts";
 import type { Logger } from "./log.ts";
+import { ping } from "./healthcheck.ts";
+import { writeMetrics } from "./metrics.ts";
+import { isSelective, type Selection, selector } from "./select.ts";
 import {
+  dailySummaries,
   dailySummary,
+  renderBarChart,
   renderPlan,
   renderStatus,
+  renderSummaries,
   renderSummary,
   statusReport,
 } from "./report.ts";
@@ -26,24 +32,64 @@ export interface CommandContext {
   cli: Cli;
   /** Where reports go (standard output by default). */
   print: (text: string) => void;
+  /** Reports go to a terminal a person reads (charts are drawn). */
+  interactive: boolean;
 }
 
-/** `run`: one scan-and-upload pass. */
+/**
+ * `run`: one scan-and-upload pass, bracketed by health-check pings, followed
+ * by the metrics file.
+ */
 export async function runCommand(ctx: CommandContext): Promise<number> {
-  return (await runOnce({ cfg: ctx.cfg, log: ctx.log })).exitCode;
+  const { cfg, log } = ctx;
+  if (cfg.healthcheckUrl) await ping(cfg.healthcheckUrl, "start", log);
+  const report = await runOnce({ cfg, log, select: selection(ctx.cli) });
+  if (cfg.metricsFile && !report.skipped) {
+    try {
+      await writeMetrics(cfg.metricsFile, {
+        ...report,
+        counts: report.counts ??
+          { delivered: 0, pending: 0, waiting: 0, failed: 0 },
+      });
+    } catch (e) {
+      log.error(
+        `Cannot write METRICS_FILE ${cfg.metricsFile}: ${
+          e instanceof Error ? e.message : e
+        }`,
+      );
+    }
+  }
+  if (cfg.healthcheckUrl) {
+    await ping(cfg.healthcheckUrl, String(report.exitCode), log);
+  }
+  return report.exitCode;
 }
 
 /** `plan`: the scan and grouping as a table; no network, no writes. */
 export async function planCommand(ctx: CommandContext): Promise<number> {
-  const store = await StateStore.open(ctx.cfg.processedDir, ctx.log);
+  const store = await StateStore.open(ctx.cfg.processedDir, ctx.log, {
+    readOnly: true,
+  });
   const plan = await planRun(ctx.cfg, store, ctx.log);
+  const sel = selection(ctx.cli);
+  if (isSelective(sel)) {
+    const take = selector(sel, ctx.cfg.timezone);
+    plan.sets = plan.sets.filter(take);
+    plan.strays = [];
+  }
   ctx.print(renderPlan(plan, ctx.cfg.timezone));
   return EXIT.ok;
 }
 
+function selection(cli: Cli): Selection {
+  return { since: cli.since, until: cli.until, only: cli.only };
+}
+
 /** `status`: counts by state and every set not delivered. */
 export async function statusCommand(ctx: CommandContext): Promise<number> {
-  const store = await StateStore.open(ctx.cfg.processedDir, ctx.log);
+  const store = await StateStore.open(ctx.cfg.processedDir, ctx.log, {
+    readOnly: true,
+  });
   const report = statusReport(
     await planRun(ctx.cfg, store, ctx.log),
     ctx.cfg.timezone,
@@ -54,18 +100,30 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
-/** `summary`: the daily report from the journal. */
+/** `summary`: the daily report (or `--days N` of them) from the journal. */
 export async function summaryCommand(ctx: CommandContext): Promise<number> {
-  const store = await StateStore.open(ctx.cfg.processedDir, ctx.log);
-  const date = ctx.cli.date ?? localDate(Date.now(), ctx.cfg.timezone);
-  const summary = dailySummary(
-    await store.readJournal(),
-    date,
-    ctx.cfg.timezone,
-  );
-  ctx.print(
-    ctx.cli.json ? JSON.stringify(summary, null, 2) : renderSummary(summary),
-  );
+  const { cfg, cli } = ctx;
+  const store = await StateStore.open(cfg.processedDir, ctx.log, {
+    readOnly: true,
+  });
+  const date = cli.date ?? localDate(Date.now(), cfg.timezone);
+  const events = await store.readJournal();
+  if (cli.days === undefined) {
+    const summary = dailySummary(events, date, cfg.timezone);
+    ctx.print(
+      cli.json ? JSON.stringify(summary, null, 2) : renderSummary(summary),
+    );
+    return EXIT.ok;
+  }
+  const rows = dailySummaries(events, date, cli.days, cfg.timezone);
+  if (cli.json) {
+    ctx.print(JSON.stringify(rows, null, 2));
+  } else {
+    ctx.print(renderSummaries(rows));
+    if (ctx.interactive) {
+      ctx.print(`\nCalls delivered per day:\n${renderBarChart(rows)}`);
+    }
+  }
   return EXIT.ok;
 }
 
@@ -125,4 +183,5 @@ export const COMMAND_TABLE: Record<
   status: statusCommand,
   retry: retryCommand,
   summary: summaryCommand,
+  schedule: () => Promise.resolve(EXIT.usage), // TEMP: wired to lib/schedule.ts next
 };

@@ -36,6 +36,11 @@ export interface Config {
   recordingsDir: string;
   leadsDir: string;
   processedDir: string;
+  maxDurationSeconds: number;
+  metricsFile?: string;
+  healthcheckUrl?: string;
+  archiveDir?: string;
+  archiveAfterDays: number;
 }
 
 /** Where settings come from. */
@@ -58,10 +63,10 @@ export interface ConfigSources {
 export async function loadConfig(src: ConfigSources): Promise<Config> {
   const fileVars = src.envFile ? await readEnvFile(src.envFile) : {};
   const raw = (s: Setting): string | undefined => {
-    const value = src.flags[s.flag] ?? src.env[s.env] ?? fileVars[s.env];
-    return value === undefined || value.trim() === ""
-      ? s.default
-      : value.trim();
+    // A blank value counts as unset and falls through to the next source.
+    const given = (v: string | undefined) => v?.trim() || undefined;
+    return given(src.flags[s.flag]) ?? given(src.env[s.env]) ??
+      given(fileVars[s.env]) ?? s.default;
   };
   const values = new Map(SETTINGS.map((s) => [s.env, raw(s)]));
   const baseDir = resolve(src.baseDir ?? Deno.cwd());
@@ -99,6 +104,8 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
     const v = get(env)!;
     return isAbsolute(v) ? v : resolve(baseDir, v);
   };
+  const optionalPath = (env: string): string | undefined =>
+    get(env) === undefined ? undefined : dir(env);
 
   const backoffText = get("UPLOAD_RETRY_BACKOFF")!;
   const backoff = backoffText.split(",").map((s) => s.trim());
@@ -143,6 +150,11 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
     recordingsDir: dir("RECORDINGS_DIR"),
     leadsDir: dir("LEADS_DIR"),
     processedDir: dir("PROCESSED_DIR"),
+    maxDurationSeconds: count("MAX_DURATION_SECONDS"),
+    metricsFile: optionalPath("METRICS_FILE"),
+    healthcheckUrl: url("HEALTHCHECK_URL").replace(/\/+$/, "") || undefined,
+    archiveDir: optionalPath("ARCHIVE_DIR"),
+    archiveAfterDays: count("ARCHIVE_AFTER_DAYS"),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { basename } from "node:path";
 import { type HttpRequest, httpRequest, type HttpResponse } from "./http.ts";
-import { fileMultipart } from "./multipart.ts";
+import { FileChangedError, fileMultipart } from "./multipart.ts";
 
 /** How a failed request should be handled. */
 export type FailureKind =
@@ -71,7 +71,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
 
 /**
  * Upload a recording (multipart field `file`, original file name) and return
- * the URL the CRM stored it under.
+ * the URL the CRM stored it under. Rejects with {@link FileChangedError},
+ * untried again, when the file shrinks while it is being sent.
  */
 export async function uploadRecording(
   crm: CrmEndpoints,
@@ -147,6 +148,8 @@ async function send(
   try {
     res = await httpRequest(req);
   } catch (e) {
+    // Our file changed, not the CRM: the caller defers the set.
+    if (e instanceof FileChangedError) throw e;
     throw new CrmError(
       `${new URL(req.url).pathname}: ${e instanceof Error ? e.message : e}`,
       "transient",

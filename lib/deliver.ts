@@ -31,13 +31,37 @@ import { localDateTime } from "./time.ts";
 export type DeliveryResult =
   | { outcome: "delivered"; bytes: number }
   | { outcome: "deferred" }
-  | { outcome: "failed"; error: string };
+  | { outcome: "failed"; error: string; gaveUp: boolean };
+
+/** Requests of one kind in a run, by result. */
+export interface RequestCounts {
+  success: number;
+  failure: number;
+}
+
+/** What a run sent, for metrics. */
+export interface RunStats {
+  recording: RequestCounts;
+  call_data: RequestCounts;
+  /** Recording bytes the CRM accepted. */
+  bytes: number;
+}
+
+/** Fresh, zeroed {@link RunStats}. */
+export function newRunStats(): RunStats {
+  return {
+    recording: { success: 0, failure: 0 },
+    call_data: { success: 0, failure: 0 },
+    bytes: 0,
+  };
+}
 
 /** What delivering needs. */
 export interface DeliveryContext {
   cfg: Config;
   log: Logger;
   store: StateStore;
+  stats: RunStats;
   retry?: RetryPolicy;
 }
 
@@ -45,6 +69,10 @@ export interface DeliveryContext {
  * Deliver `set`. Resolves with the outcome; rejects only with a
  * {@link StateError} or an unauthorized {@link CrmError}, both fatal for the
  * run.
+ *
+ * Once the recording is up, the call record is built and kept in the
+ * progress record with its URL, so a retry sends the very same body under
+ * the same `Idempotency-Key` even if a lead arrives meanwhile.
  */
 export async function deliverSet(
   ctx: DeliveryContext,
@@ -57,48 +85,42 @@ export async function deliverSet(
     apiToken: cfg.apiToken,
     timeoutSeconds: cfg.timeoutSeconds,
   };
+  const fields = { set: set.name };
   let progress: Progress = set.progress ?? { set: set.name, attempts: 0 };
-  log.info(`Processing: ${set.name}`, { set: set.name });
+  log.info(`Processing: ${set.name}`, fields);
   try {
-    let recording: UploadedRecording | undefined;
+    let recording = uploadedBefore(progress);
     let bytes = 0;
-    if (progress.recording_url) {
-      recording = {
-        url: progress.recording_url,
-        size: progress.recording_size ?? 0,
-        durationSeconds: progress.recording_duration,
-      };
-    } else if (set.recording) {
+    if (!recording && set.recording) {
       const rec = set.recording;
       if (set.kind === "call") {
-        log.info(`Matched recording: ${rec.name}`, { set: set.name });
+        log.info(`Matched recording: ${rec.name}`, fields);
       }
       if (set.truncated) {
         log.warn(
           `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
-          { set: set.name },
+          fields,
         );
       }
       await assertUnchanged(rec);
       const key = await idempotencyKey(set.name, "recording");
-      const url = await uploadRecording(
-        crm,
-        rec.path,
-        rec.size,
-        key,
-        ctx.retry,
+      const url = await counted(
+        ctx.stats.recording,
+        uploadRecording(crm, rec.path, rec.size, key, ctx.retry),
       );
       await assertUnchanged(rec);
       log.info(
         `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
-        { set: set.name },
+        fields,
       );
       bytes = rec.size;
+      ctx.stats.bytes += rec.size;
       recording = {
         url,
         size: rec.size,
         durationSeconds: rec.ogg.durationSeconds,
       };
+      const current = await unchanged([set.conversation, set.lead]);
       progress = {
         ...progress,
         recording_file: rec.name,
@@ -106,26 +128,33 @@ export async function deliverSet(
         recording_size: rec.size,
         recording_duration: rec.ogg.durationSeconds,
         truncated: set.truncated,
+        call_record: current ? buildCallRecord(set, recording, cfg) : undefined,
+        lead_file: current ? set.lead?.name : undefined,
       };
       await store.saveProgress(progress);
+      if (!current) {
+        throw new FileChangedError(
+          "its transcript or lead changed since it was scanned",
+        );
+      }
+    } else if (
+      !progress.call_record && !(await unchanged([set.conversation, set.lead]))
+    ) {
+      throw new FileChangedError(
+        "its transcript or lead changed since it was scanned",
+      );
     }
-    if (set.lead) {
-      log.info(`Found lead file: ${set.lead.name}`, { set: set.name });
-    }
-    for (const f of [set.conversation, set.lead]) {
-      if (f) await assertUnchanged(f);
-    }
+    if (set.lead) log.info(`Found lead file: ${set.lead.name}`, fields);
 
-    const callId = setCallId(set, cfg.timezone);
+    const record = progress.call_record ?? buildCallRecord(set, recording, cfg);
+    const callId = String((record.callDetails as { callId: string }).callId);
     const key = await idempotencyKey(set.name, "call-data");
-    await postCallData(
-      crm,
-      buildCallRecord(set, recording, cfg),
-      key,
-      ctx.retry,
+    await counted(
+      ctx.stats.call_data,
+      postCallData(crm, record, key, ctx.retry),
     );
     log.info(`Call data uploaded successfully: ${callId}`, {
-      set: set.name,
+      ...fields,
       callId,
     });
     const source = set.conversation ?? set.recording;
@@ -142,34 +171,57 @@ export async function deliverSet(
       recording_size: recording?.size,
       truncated: progress.truncated || undefined,
       call_data_uploaded: true,
-      lead_uploaded: set.lead !== undefined,
-      lead_file: set.lead?.name,
+      lead_uploaded: record.lead !== undefined,
+      lead_file: progress.call_record ? progress.lead_file : set.lead?.name,
       upload_attempts: progress.attempts + 1,
     });
-    log.info(`File marked as processed: ${set.name}`, { set: set.name });
+    log.info(`File marked as processed: ${set.name}`, fields);
     return { outcome: "delivered", bytes };
   } catch (e) {
     if (e instanceof StateError) throw e;
     if (e instanceof FileChangedError) {
-      log.info(`${set.name}: ${e.message}; will try again next run`, {
-        set: set.name,
-      });
+      log.info(`${set.name}: ${e.message}; will try again next run`, fields);
       return { outcome: "deferred" };
     }
     const error = e instanceof Error ? e.message : String(e);
     if (e instanceof CrmError && e.kind === "unauthorized") {
-      log.error(`CRM refused our credentials: ${error}; stopping the run`, {
-        set: set.name,
-      });
+      log.error(
+        `CRM refused our credentials: ${error}; stopping the run`,
+        fields,
+      );
       throw e;
     }
-    await recordFailure(
+    const gaveUp = await recordFailure(
       ctx,
       progress,
       error,
       e instanceof CrmError ? e.retryAfterMs : undefined,
     );
-    return { outcome: "failed", error };
+    return { outcome: "failed", error, gaveUp };
+  }
+}
+
+/** The recording an earlier run uploaded, if any. */
+function uploadedBefore(p: Progress): UploadedRecording | undefined {
+  return p.recording_url === undefined ? undefined : {
+    url: p.recording_url,
+    size: p.recording_size ?? 0,
+    durationSeconds: p.recording_duration,
+  };
+}
+
+/** Count a request's success or failure. */
+async function counted<T>(
+  counts: RequestCounts,
+  request: Promise<T>,
+): Promise<T> {
+  try {
+    const value = await request;
+    counts.success++;
+    return value;
+  } catch (e) {
+    if (!(e instanceof FileChangedError)) counts.failure++;
+    throw e;
   }
 }
 
@@ -178,7 +230,7 @@ async function recordFailure(
   progress: Progress,
   error: string,
   retryAfterMs: number | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const { cfg, log, store } = ctx;
   const attempts = progress.attempts + 1;
   const failed = attempts >= cfg.retryAttempts;
@@ -203,6 +255,21 @@ async function recordFailure(
     failed,
   });
   await store.journalFailure(progress.set, error);
+  return failed;
+}
+
+/** True when none of the files changed since they were scanned. */
+async function unchanged(files: (FileInfo | undefined)[]): Promise<boolean> {
+  for (const f of files) {
+    if (!f) continue;
+    try {
+      await assertUnchanged(f);
+    } catch (e) {
+      if (e instanceof FileChangedError) return false;
+      throw e;
+    }
+  }
+  return true;
 }
 
 /** Abandon the attempt if a file changed since it was scanned. */

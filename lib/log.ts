@@ -36,12 +36,18 @@ export interface LoggerOptions {
   sink?: (line: string) => void;
   /** Secrets to mask wherever they appear. */
   secrets?: string[];
+  /**
+   * The sink is a terminal a person watches: {@link Logger.status} may keep
+   * a live status line under the log lines.
+   */
+  interactive?: boolean;
 }
 
 /** Writes log lines. */
 export class Logger {
   #opts: LoggerOptions;
   #sink: (line: string) => void;
+  #status = "";
 
   constructor(opts: LoggerOptions) {
     this.#opts = opts;
@@ -76,7 +82,25 @@ export class Logger {
         ...fields,
       })
       : `${localDateTime(now, this.#opts.timezone)} [${LABEL[level]}] ${msg}`;
+    if (this.#status) writeRaw("\r\x1b[K");
     this.#sink(this.#mask(line));
+    if (this.#status) writeRaw(this.#status);
+  }
+
+  /**
+   * Show (or with `undefined`, clear) a live status line below the log, on an
+   * interactive terminal only; elsewhere this does nothing.
+   */
+  status(text: string | undefined): void {
+    if (!this.#opts.interactive) return;
+    let width = 80;
+    try {
+      width = Deno.consoleSize().columns;
+    } catch {
+      // not a terminal after all
+    }
+    this.#status = text ? text.slice(0, width - 1) : "";
+    writeRaw("\r\x1b[K" + this.#status);
   }
 
   #mask(line: string): string {
@@ -91,7 +115,11 @@ export class Logger {
 const encoder = new TextEncoder();
 
 function writeStderr(line: string): void {
-  const bytes = encoder.encode(line + "\n");
+  writeRaw(line + "\n");
+}
+
+function writeRaw(text: string): void {
+  const bytes = encoder.encode(text);
   let written = 0;
   while (written < bytes.length) {
     written += Deno.stderr.writeSync(bytes.subarray(written));

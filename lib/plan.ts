@@ -145,7 +145,8 @@ export function makePlan(
     }
     const wait = rec && !uploaded && !rec.ogg.complete && !set.truncated
       ? `recording ${rec.name} is still being written`
-      : !rec && !uploaded && !orphanDue(c.key.endMs ?? c.key.startMs)
+      : !rec && !uploaded &&
+          !orphanDue(Math.max(c.key.endMs ?? c.key.startMs, c.mtimeMs))
       ? cfg.orphanAfterSeconds > 0
         ? `no recording yet; sent without one after ${cfg.orphanAfterSeconds} s`
         : "no recording; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)"

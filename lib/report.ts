@@ -161,28 +161,79 @@ export function dailySummary(
   };
 }
 
+const SUMMARY_HEADER = [
+  "date",
+  "processed",
+  "recordings",
+  "call records",
+  "leads",
+  "failed",
+  "success",
+  "MB",
+];
+
+function summaryCells(s: DailySummary): string[] {
+  return [
+    s.date,
+    String(s.files_processed),
+    String(s.recordings_uploaded),
+    String(s.call_data_uploaded),
+    String(s.leads_uploaded),
+    String(s.failed_uploads),
+    s.success_rate,
+    String(s.total_data_mb),
+  ];
+}
+
 /** The daily report as text. */
 export function renderSummary(s: DailySummary): string {
-  return renderTable(
-    [
-      "date",
-      "processed",
-      "recordings",
-      "call records",
-      "leads",
-      "failed",
-      "success",
-      "MB",
-    ],
-    [[
-      s.date,
-      String(s.files_processed),
-      String(s.recordings_uploaded),
-      String(s.call_data_uploaded),
-      String(s.leads_uploaded),
-      String(s.failed_uploads),
-      s.success_rate,
-      String(s.total_data_mb),
-    ]],
+  return renderTable(SUMMARY_HEADER, [summaryCells(s)]);
+}
+
+/** One {@link DailySummary} per day for the `days` days ending on `endDate`. */
+export function dailySummaries(
+  events: readonly JournalEvent[],
+  endDate: string,
+  days: number,
+  timezone: string,
+): DailySummary[] {
+  const end = Temporal.PlainDate.from(endDate);
+  return Array.from(
+    { length: days },
+    (_, i) =>
+      dailySummary(
+        events,
+        end.subtract({ days: days - 1 - i }).toString(),
+        timezone,
+      ),
   );
 }
+
+/** Several days as a table, oldest first. */
+export function renderSummaries(rows: readonly DailySummary[]): string {
+  return renderTable(SUMMARY_HEADER, rows.map(summaryCells));
+}
+
+/**
+ * A bar chart of calls delivered per day, for a terminal.
+ *
+ * @example
+ * ```ts
+ * renderBarChart([{ date: "2025-10-29", call_data_uploaded: 4 } as DailySummary], 8);
+ * // "2025-10-29 ████████ 4"
+ * ```
+ */
+export function renderBarChart(
+  rows: readonly DailySummary[],
+  width = 40,
+): string {
+  const max = Math.max(1, ...rows.map((r) => r.call_data_uploaded));
+  return rows.map((r) => {
+    const eighths = Math.round(r.call_data_uploaded / max * width * 8);
+    const bar = "█".repeat(Math.floor(eighths / 8)) +
+      (eighths % 8 ? PARTIAL[eighths % 8] : "");
+    return `${r.date} ${bar} ${r.call_data_uploaded}`;
+  }).join("\n");
+}
+
+const PARTIAL = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];

@@ -3,47 +3,69 @@
  *
  * @module
  */
+import { archiveDelivered } from "./archive.ts";
 import type { Config } from "./config.ts";
 import { CrmError, type RetryPolicy } from "./crm.ts";
-import { deliverSet } from "./deliver.ts";
+import { deliverSet, newRunStats, type RunStats } from "./deliver.ts";
 import { isHeld, tryRunLock } from "./lock.ts";
 import type { Logger } from "./log.ts";
+import type { SetCounts } from "./metrics.ts";
 import { type CallSet, makePlan, type Plan } from "./plan.ts";
 import { forEachLimited } from "./pool.ts";
+import { ProgressLine } from "./progress.ts";
 import { scan } from "./scan.ts";
+import { type Selection, selector } from "./select.ts";
 import { ensureStateDir, StateError, StateStore } from "./state.ts";
 
-/** Exit codes of a run, as documented in the README. */
+/** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3 } as const;
 
 /** What a pass did. */
-export interface RunOutcome {
+export interface RunReport {
   exitCode: number;
   delivered: number;
   failed: number;
   /** Another run held the lock, so this one did nothing. */
   skipped: boolean;
+  /** Sets by state once the run is over (undefined when skipped or fatal early). */
+  counts?: SetCounts;
+  /** Call start (epoch ms) of the oldest set still not delivered. */
+  oldestPendingMs?: number;
+  stats: RunStats;
+  startedMs: number;
+  endedMs: number;
 }
 
 /** Options of {@link runOnce}. */
 export interface RunOptions {
   cfg: Config;
   log: Logger;
+  /** Only these sets (`--since`, `--until`, `--only`). */
+  select?: Selection;
   retry?: RetryPolicy;
 }
 
 /**
- * Scan, plan and deliver every due set (up to the batch size), holding the
- * run lock. Never throws: fatal problems become exit code 3.
+ * Scan, plan and deliver every due set (up to the batch size, until
+ * `--max-duration`), holding the run lock; then archive if asked to. Never
+ * throws for a fatal problem: that becomes exit code 3.
  */
-export async function runOnce(opts: RunOptions): Promise<RunOutcome> {
+export async function runOnce(opts: RunOptions): Promise<RunReport> {
   const { cfg, log } = opts;
-  const outcome: RunOutcome = {
+  const report: RunReport = {
     exitCode: EXIT.ok,
     delivered: 0,
     failed: 0,
     skipped: false,
+    stats: newRunStats(),
+    startedMs: Date.now(),
+    endedMs: 0,
   };
+  const done = (exitCode: number) => ({
+    ...report,
+    exitCode,
+    endedMs: Date.now(),
+  });
   try {
     await ensureStateDir(cfg.processedDir);
     const lock = await tryRunLock(cfg.processedDir);
@@ -51,13 +73,15 @@ export async function runOnce(opts: RunOptions): Promise<RunOutcome> {
       log.info(
         `another run (pid ${lock.pid ?? "unknown"}) is in progress; skipping`,
       );
-      return { ...outcome, skipped: true };
+      report.skipped = true;
+      return done(EXIT.ok);
     }
     using _lock = lock;
     const store = await StateStore.open(cfg.processedDir, log);
     log.info("Directory scan started");
     const plan = await planRun(cfg, store, log);
-    const due = plan.sets.filter((s) => s.state === "pending");
+    const take = selector(opts.select ?? { only: [] }, cfg.timezone);
+    const due = plan.sets.filter((s) => s.state === "pending" && take(s));
     const batch = cfg.batchSize > 0 ? due.slice(0, cfg.batchSize) : due;
     log.info(
       `Found ${due.length} unprocessed call sets` +
@@ -65,26 +89,53 @@ export async function runOnce(opts: RunOptions): Promise<RunOutcome> {
           ? `; sending ${batch.length} this run (UPLOAD_BATCH_SIZE)`
           : ""),
     );
+    const final = new Map<string, CallSet["state"] | "delivered">();
+    const progress = new ProgressLine(log, batch);
+    const deadline = cfg.maxDurationSeconds > 0
+      ? report.startedMs + cfg.maxDurationSeconds * 1000
+      : Infinity;
     let fatal: unknown;
-    await forEachLimited(batch, cfg.concurrency, async (set: CallSet) => {
+    let started = 0;
+    await forEachLimited(batch, cfg.concurrency, async (set) => {
+      started++;
       try {
         const r = await deliverSet({
           cfg,
           log,
           store,
+          stats: report.stats,
           retry: opts.retry,
         }, set);
-        if (r.outcome === "delivered") outcome.delivered++;
-        if (r.outcome === "failed") outcome.failed++;
+        if (r.outcome === "delivered") report.delivered++;
+        if (r.outcome === "failed") report.failed++;
+        final.set(
+          set.name,
+          r.outcome === "delivered"
+            ? "delivered"
+            : r.outcome === "failed" && r.gaveUp
+            ? "failed"
+            : "waiting",
+        );
+        progress.done(set);
       } catch (e) {
         fatal ??= e;
       }
-    }, () => fatal !== undefined);
+    }, () => fatal !== undefined || Date.now() >= deadline);
+    progress.clear();
     if (fatal) throw fatal;
+    if (started < batch.length) {
+      log.warn(
+        `Stopped starting new sets after ${cfg.maxDurationSeconds} s (--max-duration); ${
+          batch.length - started
+        } left for the next run`,
+      );
+    }
+    Object.assign(report, finalCounts(plan, final));
+    if (cfg.archiveDir) await archiveDelivered(cfg, store, log);
     log.info(
-      `Directory scan completed: ${outcome.delivered} processed, ${outcome.failed} failed`,
+      `Directory scan completed: ${report.delivered} processed, ${report.failed} failed`,
     );
-    return { ...outcome, exitCode: outcome.failed > 0 ? EXIT.failed : EXIT.ok };
+    return done(report.failed > 0 ? EXIT.failed : EXIT.ok);
   } catch (e) {
     if (
       e instanceof StateError ||
@@ -92,12 +143,35 @@ export async function runOnce(opts: RunOptions): Promise<RunOutcome> {
     ) {
       if (e instanceof StateError) log.error(e.message);
       log.error(
-        `Directory scan aborted: ${outcome.delivered} processed, ${outcome.failed} failed`,
+        `Directory scan aborted: ${report.delivered} processed, ${report.failed} failed`,
       );
-      return { ...outcome, exitCode: EXIT.fatal };
+      return done(EXIT.fatal);
     }
     throw e;
   }
+}
+
+/** Sets by state after the run, and the oldest call not delivered. */
+function finalCounts(
+  plan: Plan,
+  final: Map<string, CallSet["state"] | "delivered">,
+): Pick<RunReport, "counts" | "oldestPendingMs"> {
+  const counts: SetCounts = {
+    delivered: plan.deliveredCount,
+    pending: 0,
+    waiting: 0,
+    failed: 0,
+  };
+  let oldestPendingMs: number | undefined;
+  for (const s of plan.sets) {
+    const state = final.get(s.name) ?? s.state;
+    counts[state]++;
+    if (state !== "delivered") {
+      oldestPendingMs = Math.min(oldestPendingMs ?? Infinity, s.startMs);
+    }
+  }
+  for (const f of plan.strays) counts[f.state]++;
+  return { counts, oldestPendingMs };
 }
 
 /** Scan the folders and plan, logging what cannot be used. */

@@ -166,4 +166,40 @@ export const SETTINGS: readonly Setting[] = [
     default: "processed_uploads",
     doc: "callsync's own state folder (relative to --base-dir)",
   },
+  {
+    env: "MAX_DURATION_SECONDS",
+    flag: "max-duration",
+    kind: "seconds",
+    default: "0",
+    doc:
+      "stop starting new sets after this long; in-flight ones finish (0 = no limit)",
+  },
+  {
+    env: "METRICS_FILE",
+    flag: "metrics-file",
+    kind: "file",
+    doc:
+      "write Prometheus text metrics here after every run (node_exporter textfile style)",
+  },
+  {
+    env: "HEALTHCHECK_URL",
+    flag: "healthcheck-url",
+    kind: "url",
+    doc:
+      "ping `<url>/start` when a run starts and `<url>/<exit code>` when it ends",
+  },
+  {
+    env: "ARCHIVE_DIR",
+    flag: "archive-dir",
+    kind: "dir",
+    doc:
+      "after delivery, move a set's files into `DIR/YYYY/MM/DD/` (off when unset)",
+  },
+  {
+    env: "ARCHIVE_AFTER_DAYS",
+    flag: "archive-after-days",
+    kind: "count",
+    default: "0",
+    doc: "archive a delivered set only once it is this many days old",
+  },
 ];

@@ -68,6 +68,10 @@ export interface Progress {
   recording_duration?: number;
   /** The recording had no end-of-stream page when it was uploaded. */
   truncated?: boolean;
+  /** The call record as built once the recording was up; retries send it as is. */
+  call_record?: Record<string, unknown>;
+  /** The lead file that record carries. */
+  lead_file?: string;
 }
 
 /** One line of the journal. */
@@ -104,14 +108,25 @@ export class StateStore {
   readonly dir: string;
   #log: Logger;
 
-  private constructor(dir: string, log: Logger) {
+  #readOnly: boolean;
+
+  private constructor(dir: string, log: Logger, readOnly: boolean) {
     this.dir = dir;
     this.#log = log;
+    this.#readOnly = readOnly;
   }
 
-  /** Load the state of `dir`; a missing folder is empty state. */
-  static async open(dir: string, log: Logger): Promise<StateStore> {
-    const store = new StateStore(dir, log);
+  /**
+   * Load the state of `dir`; a missing folder is empty state. With
+   * `readOnly` (for `plan`, `status`, `summary`, which run beside a `run`
+   * without its lock), repairs are left to the next run: nothing is written.
+   */
+  static async open(
+    dir: string,
+    log: Logger,
+    opts: { readOnly?: boolean } = {},
+  ): Promise<StateStore> {
+    const store = new StateStore(dir, log, opts.readOnly ?? false);
     await store.#load();
     return store;
   }
@@ -197,7 +212,7 @@ export class StateStore {
         `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
       );
     }
-    await this.#repairJournalEnd();
+    if (!this.#readOnly) await this.#repairJournalEnd();
     for (const ev of await this.readJournal()) {
       if (ev.ev === "delivered" && uploaded.has(ev.set)) {
         this.delivered.set(ev.set, {
@@ -227,13 +242,15 @@ export class StateStore {
     }
     const entry = entryOf({ ...record, set });
     this.delivered.set(set, entry);
-    await this.#append(journalLine({ ...record, set }, entry));
+    if (!this.#readOnly) {
+      await this.#append(journalLine({ ...record, set }, entry));
+    }
   }
 
   async #loadProgress(file: string): Promise<void> {
     const set = file.slice(0, -PENDING.length);
     if (this.delivered.has(set)) {
-      await Deno.remove(this.#path(file)).catch(() => {});
+      if (!this.#readOnly) await Deno.remove(this.#path(file)).catch(() => {});
       return;
     }
     const p = await this.#readJson<Progress>(file);
@@ -259,6 +276,7 @@ export class StateStore {
 
   /** Keep a damaged record for inspection under another name. */
   async #setAside(file: string): Promise<void> {
+    if (this.#readOnly) return;
     const aside = `${file}.corrupt-${Date.now()}`;
     await this.#write(() => Deno.rename(this.#path(file), this.#path(aside)));
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { findJsonError } from "./json_error.ts";
 import type { ConversationKey, LeadKey } from "./match.ts";
 import {
   parseLeadName,
@@ -71,25 +72,19 @@ export function parseJsonObject(text: string): JsonObject {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`not valid JSON: ${jsonErrorWhere(e, text)}`);
+  } catch {
+    const at = findJsonError(text);
+    throw new InputError(
+      at
+        ? `not valid JSON: ${at.problem} at line ${at.line} column ${at.column}`
+        : "not valid JSON",
+    );
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     const what = Array.isArray(value) ? "an array" : `a ${typeof value}`;
     throw new InputError(`holds ${what}, expected a JSON object`);
   }
   return value as JsonObject;
-}
-
-function jsonErrorWhere(e: unknown, text: string): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/line \d+ column \d+/.test(msg)) return msg;
-  const pos = /position (\d+)/.exec(msg);
-  if (!pos) return msg;
-  const before = text.slice(0, Number(pos[1]));
-  const line = before.split("\n").length;
-  const column = Number(pos[1]) - before.lastIndexOf("\n");
-  return `${msg} (line ${line} column ${column})`;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   uploadRecording,
 } from "../lib/crm.ts";
 import { FakeCrm, type FakeCrmOptions, type Fault } from "../lib/fake_crm.ts";
+import { FileChangedError } from "../lib/multipart.ts";
 
 const KEY = "callsync-recording-0123456789abcdef0123456789abcdef";
 const RECORD = {
@@ -490,4 +491,23 @@ Deno.test("uploadRecording() sends a multipart body with Content-Length holding 
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a recording that shrinks while being sent rejects with FileChangedError, not retried", async () => {
+  await withCrm({}, async (crm, file) => {
+    const retry = instantRetry();
+    // The scan saw more bytes than the file now has.
+    await rejects(
+      uploadRecording(
+        endpoints(crm),
+        file.path,
+        file.size + 4096,
+        KEY,
+        retry,
+      ),
+      (e: unknown) =>
+        e instanceof FileChangedError && e.message.includes("shrank"),
+    );
+    deepStrictEqual(retry.sleeps, [], "our file changed: no in-run retry");
+  });
 });

@@ -162,7 +162,9 @@ Deno.test("a recording that stopped changing without end-of-stream is sent as tr
 
 Deno.test("a transcript without recording is sent without one after ORPHAN_AFTER_SECONDS", async () => {
   await withCall({ transcript: true }, async (dir, crm) => {
-    // The call ended in 2025: long past any deadline, unless orphans are off.
+    // The call ended in 2025 and the file was written an hour ago: past the
+    // deadline, unless orphans are off.
+    await age(join(dir, "conversations", CONV), 3600);
     const off = crmEnv(crm, { ORPHAN_AFTER_SECONDS: "0" });
     assert.equal((await runCli(["run", "--base-dir", dir], off)).code, 0);
     assert.equal(crm.requests.length, 0);

@@ -1,0 +1,159 @@
+/**
+ * Opt-in archiving (`ARCHIVE_DIR`): once a set is delivered (and its record
+ * written), move its conversation, recording and lead into
+ * `ARCHIVE_DIR/YYYY/MM/DD/` (the call's day), keeping their names.
+ *
+ * A move is a rename, atomic within one filesystem: a crash leaves each file
+ * in exactly one place. Across filesystems it is copy to a temp name, sync,
+ * rename into place, then remove the source; a crash between the last two
+ * steps leaves an identical copy in both places, and the next run completes
+ * the move by removing the source after comparing the bytes.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { syncDir } from "./atomic.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { StateStore } from "./state.ts";
+
+/** Move the files of delivered sets old enough; returns how many moved. */
+export async function archiveDelivered(
+  cfg: Config,
+  store: StateStore,
+  log: Logger,
+): Promise<number> {
+  const archiveDir = cfg.archiveDir!;
+  const cutoff = Date.now() - cfg.archiveAfterDays * 86_400_000;
+  const present = {
+    conversations: await listNames(cfg.conversationsDir),
+    recordings: await listNames(cfg.recordingsDir),
+    leads: await listNames(cfg.leadsDir),
+  };
+  let moved = 0;
+  for (const [set, entry] of store.delivered) {
+    if (entry.at > cutoff) continue;
+    const day = dayOf(entry.callId);
+    if (!day) continue;
+    const files = [
+      set !== entry.recording && present.conversations.has(set)
+        ? join(cfg.conversationsDir, set)
+        : undefined,
+      entry.recording && present.recordings.has(entry.recording)
+        ? join(cfg.recordingsDir, entry.recording)
+        : undefined,
+      entry.lead && present.leads.has(entry.lead)
+        ? join(cfg.leadsDir, entry.lead)
+        : undefined,
+    ];
+    for (const src of files) {
+      if (!src) continue;
+      try {
+        if (await moveFile(src, join(archiveDir, day, basename(src)))) moved++;
+      } catch (e) {
+        log.warn(
+          `Could not archive ${src}: ${
+            e instanceof Error ? e.message : e
+          }; will try again next run`,
+        );
+      }
+    }
+  }
+  if (moved > 0) log.info(`Archived ${moved} files to ${archiveDir}`);
+  return moved;
+}
+
+/** `YYYY/MM/DD` from a call id `CALL-YYYYMMDD-…`. */
+function dayOf(callId: string): string | undefined {
+  const m = /^CALL-(\d{4})(\d{2})(\d{2})-/.exec(callId);
+  return m ? `${m[1]}/${m[2]}/${m[3]}` : undefined;
+}
+
+async function listNames(dir: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  try {
+    for await (const e of Deno.readDir(dir)) names.add(e.name);
+  } catch {
+    // a missing folder has nothing to archive
+  }
+  return names;
+}
+
+/**
+ * Move `src` to `dst` so that a crash at any point can be completed by
+ * calling this again. Returns false when it refused (a different file of
+ * that name is already archived).
+ */
+export async function moveFile(src: string, dst: string): Promise<boolean> {
+  await Deno.mkdir(dirname(dst), { recursive: true });
+  const there = await Deno.stat(dst).catch(() => undefined);
+  if (there) {
+    // An earlier move copied the file but was killed before removing the source.
+    if (!(await sameBytes(src, dst))) {
+      throw new Error(
+        `${dst} already exists with other content; left both in place`,
+      );
+    }
+    await Deno.remove(src);
+    return true;
+  }
+  try {
+    await Deno.rename(src, dst);
+  } catch (e) {
+    if (!isCrossDevice(e)) throw e;
+    await removePartials(dst);
+    const tmp = `${dst}.partial-${Deno.pid}`;
+    await Deno.copyFile(src, tmp);
+    {
+      using f = await Deno.open(tmp, { read: true, write: true });
+      await f.sync();
+    }
+    await Deno.rename(tmp, dst);
+    await syncDir(dirname(dst));
+    await Deno.remove(src);
+    return true;
+  }
+  await syncDir(dirname(dst));
+  return true;
+}
+
+/** Copies a killed run left half-written. */
+async function removePartials(dst: string): Promise<void> {
+  const prefix = `${basename(dst)}.partial-`;
+  for await (const e of Deno.readDir(dirname(dst))) {
+    if (e.name.startsWith(prefix)) {
+      await Deno.remove(join(dirname(dst), e.name));
+    }
+  }
+}
+
+function isCrossDevice(e: unknown): boolean {
+  return e instanceof Error &&
+    /EXDEV|cross-device/i.test(`${(e as { code?: string }).code} ${e.message}`);
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+  if (sa.size !== sb.size) return false;
+  using fa = await Deno.open(a);
+  using fb = await Deno.open(b);
+  const ba = new Uint8Array(1 << 16);
+  const bb = new Uint8Array(1 << 16);
+  for (;;) {
+    const na = await readFull(fa, ba);
+    const nb = await readFull(fb, bb);
+    if (na !== nb) return false;
+    if (na === 0) return true;
+    for (let i = 0; i < na; i++) if (ba[i] !== bb[i]) return false;
+  }
+}
+
+async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<number> {
+  let n = 0;
+  while (n < buf.length) {
+    const r = await f.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  return n;
+}
