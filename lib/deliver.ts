@@ -19,7 +19,6 @@ import { FileChangedError } from "./multipart.ts";
 import {
   buildCallRecord,
   idempotencyKey,
-  setCallId,
   type UploadedRecording,
 } from "./payload.ts";
 import type { CallSet } from "./plan.ts";
