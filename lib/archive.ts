@@ -31,6 +31,7 @@ export async function archiveDelivered(
     leads: await listNames(cfg.leadsDir),
   };
   let moved = 0;
+  const swept = new Set<string>();
   for (const [set, entry] of store.delivered) {
     if (entry.at > cutoff) continue;
     const day = dayOf(entry.callId);
@@ -46,10 +47,16 @@ export async function archiveDelivered(
         ? join(cfg.leadsDir, entry.lead)
         : undefined,
     ];
+    const dayDir = join(archiveDir, day);
+    if (files.some((f) => f) && !swept.has(dayDir)) {
+      await removePartials(dayDir);
+      swept.add(dayDir);
+    }
     for (const src of files) {
       if (!src) continue;
       try {
-        if (await moveFile(src, join(archiveDir, day, basename(src)))) moved++;
+        await moveFile(src, join(dayDir, basename(src)));
+        moved++;
       } catch (e) {
         log.warn(
           `Could not archive ${src}: ${
@@ -81,10 +88,11 @@ async function listNames(dir: string): Promise<Set<string>> {
 
 /**
  * Move `src` to `dst` so that a crash at any point can be completed by
- * calling this again. Returns false when it refused (a different file of
- * that name is already archived).
+ * calling this again (after removing stale `*.partial-<pid>` copies from the
+ * target folder). Throws when a different file of that name is already
+ * archived.
  */
-export async function moveFile(src: string, dst: string): Promise<boolean> {
+export async function moveFile(src: string, dst: string): Promise<void> {
   await Deno.mkdir(dirname(dst), { recursive: true });
   const there = await Deno.stat(dst).catch(() => undefined);
   if (there) {
@@ -95,13 +103,12 @@ export async function moveFile(src: string, dst: string): Promise<boolean> {
       );
     }
     await Deno.remove(src);
-    return true;
+    return;
   }
   try {
     await Deno.rename(src, dst);
   } catch (e) {
     if (!isCrossDevice(e)) throw e;
-    await removePartials(dst);
     const tmp = `${dst}.partial-${Deno.pid}`;
     await Deno.copyFile(src, tmp);
     {
@@ -111,19 +118,19 @@ export async function moveFile(src: string, dst: string): Promise<boolean> {
     await Deno.rename(tmp, dst);
     await syncDir(dirname(dst));
     await Deno.remove(src);
-    return true;
+    return;
   }
   await syncDir(dirname(dst));
-  return true;
 }
 
-/** Copies a killed run left half-written. */
-async function removePartials(dst: string): Promise<void> {
-  const prefix = `${basename(dst)}.partial-`;
-  for await (const e of Deno.readDir(dirname(dst))) {
-    if (e.name.startsWith(prefix)) {
-      await Deno.remove(join(dirname(dst), e.name));
+/** Remove the copies a killed run left half-written in `dir`. */
+async function removePartials(dir: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (/\.partial-\d+$/.test(e.name)) await Deno.remove(join(dir, e.name));
     }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 }
 

@@ -56,6 +56,9 @@ const decoder = new TextDecoder();
 export class FakeCrm {
   /** Every request, in arrival order. */
   readonly requests: ReceivedRequest[] = [];
+  /** The most requests being handled at the same moment so far. */
+  maxInFlight = 0;
+  #inFlight = 0;
   readonly port: number;
   #listener: Deno.Listener;
   #conns = new Set<Deno.Conn>();
@@ -133,77 +136,92 @@ export class FakeCrm {
     while (true) {
       const head = await reader.readHead();
       if (!head) return;
-      const [requestLine, ...lines] = head.split("\r\n");
-      const [method, path] = requestLine.split(" ");
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(":");
-        if (i > 0) {
-          headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-        }
+      this.#inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
+      try {
+        if (!(await this.#handle(conn, reader, head))) return;
+      } finally {
+        this.#inFlight--;
       }
-      const endpoint = path?.endsWith("/upload")
-        ? "upload"
-        : path?.endsWith("/call-data")
-        ? "call-data"
-        : "other";
-      const n = ++this.#counts[endpoint];
-      const fault = this.#opts.fault?.(endpoint, n);
-      const req: ReceivedRequest = {
-        endpoint,
-        method,
-        path,
-        headers,
-        idempotencyKey: headers["idempotency-key"],
-        answer: "incomplete",
-      };
-      this.requests.push(req);
-      const length = Number(headers["content-length"] ?? 0);
-      if (fault?.kind === "reset") {
-        await reader.skip(Math.floor(length / 2));
-        req.answer = "reset";
-        return;
+    }
+  }
+
+  /** Answer one request; false when the connection must close. */
+  async #handle(
+    conn: Deno.Conn,
+    reader: ByteReader,
+    head: string,
+  ): Promise<boolean> {
+    const [requestLine, ...lines] = head.split("\r\n");
+    const [method, path] = requestLine.split(" ");
+    const headers: Record<string, string> = {};
+    for (const l of lines) {
+      const i = l.indexOf(":");
+      if (i > 0) {
+        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
       }
-      if (endpoint === "upload") {
-        Object.assign(
-          req,
-          await readUpload(reader, length, headers["content-type"] ?? ""),
-        );
-      } else {
-        const body = await reader.readExactly(length);
-        try {
-          req.json = JSON.parse(decoder.decode(body));
-        } catch {
-          req.json = undefined;
-        }
+    }
+    const endpoint = path?.endsWith("/upload")
+      ? "upload"
+      : path?.endsWith("/call-data")
+      ? "call-data"
+      : "other";
+    const n = ++this.#counts[endpoint];
+    const fault = this.#opts.fault?.(endpoint, n);
+    const req: ReceivedRequest = {
+      endpoint,
+      method,
+      path,
+      headers,
+      idempotencyKey: headers["idempotency-key"],
+      answer: "incomplete",
+    };
+    this.requests.push(req);
+    const length = Number(headers["content-length"] ?? 0);
+    if (fault?.kind === "reset") {
+      await reader.skip(Math.floor(length / 2));
+      req.answer = "reset";
+      return false;
+    }
+    if (endpoint === "upload") {
+      Object.assign(
+        req,
+        await readUpload(reader, length, headers["content-type"] ?? ""),
+      );
+    } else {
+      const body = await reader.readExactly(length);
+      try {
+        req.json = JSON.parse(decoder.decode(body));
+      } catch {
+        req.json = undefined;
       }
-      if (this.#opts.delayMs) {
-        await new Promise((r) => setTimeout(r, this.#opts.delayMs));
-      }
-      if (fault?.kind === "hang") {
-        req.answer = "hang";
-        await writeAll(
-          conn,
-          "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
-        );
-        await reader.readHead(); // until the client gives up
-        return;
-      }
-      const [status, body, extra] = this.#answer(req, fault);
-      req.answer = status;
-      const close = headers["connection"]?.toLowerCase() === "close";
+    }
+    if (this.#opts.delayMs) {
+      await new Promise((r) => setTimeout(r, this.#opts.delayMs));
+    }
+    if (fault?.kind === "hang") {
+      req.answer = "hang";
       await writeAll(
         conn,
-        `HTTP/1.1 ${status} X\r\ncontent-type: ${
-          body.startsWith("<") ? "text/html" : "application/json"
-        }\r\ncontent-length: ${
-          encoder.encode(body).length
-        }\r\n${extra}connection: ${
-          close ? "close" : "keep-alive"
-        }\r\n\r\n${body}`,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
       );
-      if (close) return;
+      await reader.readHead(); // until the client gives up
+      return false;
     }
+    const [status, body, extra] = this.#answer(req, fault);
+    req.answer = status;
+    const close = headers["connection"]?.toLowerCase() === "close";
+    await writeAll(
+      conn,
+      `HTTP/1.1 ${status} X\r\ncontent-type: ${
+        body.startsWith("<") ? "text/html" : "application/json"
+      }\r\ncontent-length: ${
+        encoder.encode(body).length
+      }\r\n${extra}connection: ${
+        close ? "close" : "keep-alive"
+      }\r\n\r\n${body}`,
+    );
+    return !close;
   }
 
   #answer(
