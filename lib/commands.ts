@@ -6,7 +6,6 @@
  */
 import type { Cli } from "./cli.ts";
 import type { Config } from "./config.ts";
-import { isHeld, tryRunLock } from "./lock.ts";
 import type { Logger } from "./log.ts";
 import { ping } from "./healthcheck.ts";
 import { writeMetrics } from "./metrics.ts";
@@ -22,7 +21,8 @@ import {
   statusReport,
 } from "./report.ts";
 import { EXIT, planRun, runOnce } from "./run.ts";
-import { ensureStateDir, StateStore } from "./state.ts";
+import { retrySets } from "./retry.ts";
+import { StateStore } from "./state.ts";
 import { localDate } from "./time.ts";
 
 /** What every command receives. */
@@ -134,43 +134,20 @@ export async function summaryCommand(ctx: CommandContext): Promise<number> {
  */
 export async function retryCommand(ctx: CommandContext): Promise<number> {
   const { cfg, log, cli } = ctx;
-  await ensureStateDir(cfg.processedDir);
-  const lock = await tryRunLock(cfg.processedDir);
-  if (!isHeld(lock)) {
+  const all = cli.failed || cli.names.length === 0;
+  const result = await retrySets(cfg, log, all ? "failed" : cli.names);
+  if (result.busy) {
     log.error(
       `a run (pid ${
-        lock.pid ?? "unknown"
+        result.busy.pid ?? "unknown"
       }) is in progress; try again when it ends`,
     );
     return EXIT.failed;
   }
-  using _lock = lock;
-  const store = await StateStore.open(cfg.processedDir, log);
-  const all = cli.failed || cli.names.length === 0;
-  const targets = all
-    ? [...store.progress.values()].filter((p) => p.failed).map((p) => p.set)
-    : cli.names;
-  let code: number = EXIT.ok;
-  for (const name of targets) {
-    const p = store.progress.get(name);
-    if (!p) {
-      const why = store.delivered.has(name)
-        ? "it is already delivered"
-        : "it has no failed attempt";
-      log.warn(`Nothing to retry for ${name}: ${why}`);
-      if (!store.delivered.has(name)) code = EXIT.failed;
-      continue;
-    }
-    await store.saveProgress({
-      ...p,
-      attempts: 0,
-      failed: false,
-      next_attempt_at: undefined,
-    });
-    log.info(`Retry scheduled: ${name} is due on the next run`);
-  }
-  if (all) log.info(`${targets.length} failed sets made due again`);
-  return code;
+  if (all) log.info(`${result.scheduled.length} failed sets made due again`);
+  return result.skipped.some((s) => s.reason !== "delivered")
+    ? EXIT.failed
+    : EXIT.ok;
 }
 
 /** Command name → implementation. */

@@ -34,6 +34,8 @@ export interface ReceivedRequest {
    * the client went away before the request was fully read.
    */
   answer: number | "reset" | "hang" | "incomplete";
+  /** The fault scripted for this request, if any. */
+  fault?: Fault["kind"];
 }
 
 /** Options of {@link FakeCrm.start}. */
@@ -90,10 +92,13 @@ export class FakeCrm {
     return `http://127.0.0.1:${this.port}/apis/api/public/call-data`;
   }
 
-  /** Call records the fake accepted (answered 2xx), in order. */
+  /**
+   * Call records the fake accepted (answered 200 without a scripted fault:
+   * a `success:false` or HTML answer is a 200 too, but a refusal), in order.
+   */
   acceptedCallRecords(): ReceivedRequest[] {
     return this.requests.filter((r) =>
-      r.endpoint === "call-data" && r.answer === 200
+      r.endpoint === "call-data" && r.answer === 200 && r.fault === undefined
     );
   }
 
@@ -175,6 +180,7 @@ export class FakeCrm {
       headers,
       idempotencyKey: headers["idempotency-key"],
       answer: "incomplete",
+      fault: fault?.kind,
     };
     this.requests.push(req);
     const length = Number(headers["content-length"] ?? 0);

@@ -15,7 +15,12 @@ import { forEachLimited } from "./pool.ts";
 import { ProgressLine } from "./progress.ts";
 import { scan } from "./scan.ts";
 import { type Selection, selector } from "./select.ts";
-import { ensureStateDir, StateError, StateStore } from "./state.ts";
+import {
+  ensureStateDir,
+  StateError,
+  StateStore,
+  writeLastRun,
+} from "./state.ts";
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3 } as const;
@@ -135,7 +140,21 @@ export async function runOnce(opts: RunOptions): Promise<RunReport> {
     log.info(
       `Directory scan completed: ${report.delivered} processed, ${report.failed} failed`,
     );
-    return done(report.failed > 0 ? EXIT.failed : EXIT.ok);
+    const result = done(report.failed > 0 ? EXIT.failed : EXIT.ok);
+    await writeLastRun(cfg.processedDir, {
+      started_at: new Date(result.startedMs).toISOString(),
+      ended_at: new Date(result.endedMs).toISOString(),
+      exit_code: result.exitCode,
+      delivered: result.delivered,
+      failed: result.failed,
+    }).catch((e) =>
+      log.warn(
+        `Cannot record the run's outcome: ${
+          e instanceof Error ? e.message : e
+        }`,
+      )
+    );
+    return result;
   } catch (e) {
     if (
       e instanceof StateError ||

@@ -616,6 +616,13 @@ Deno.test({
 
     const res = await run(["run"]);
     assert.equal(res.code, 0, res.stderr);
+    if (IS_ROOT) {
+      assert.equal(
+        (await Deno.stat(processed(box))).uid,
+        65534,
+        "ran as nobody",
+      );
+    }
     for (const p of [`conversations/${conv}`, `recordings/${rec}`]) {
       assert.match(
         res.stderr,
@@ -726,6 +733,75 @@ Deno.test({
     await assertDelivered(box, FIXTURE_SETS);
     assertNoDuplicateCalls(box);
     await assertSourcesUnchanged(box.dir, before);
+  },
+});
+
+Deno.test({
+  name:
+    "PROCESSED_DIR full after the CRM accepted a call record: exit 3, not marked delivered, resent with the same key",
+  ignore: !CAN_MOUNT,
+  async fn() {
+    let failing = true;
+    await using box = await sandbox({
+      fault: (endpoint) =>
+        failing && endpoint === "call-data"
+          ? { kind: "success-false" }
+          : undefined,
+    }, { UPLOAD_RETRY_BACKOFF: "0", UPLOAD_CONCURRENCY: "1" });
+    // Run 1: every recording is uploaded, every call record refused, so each
+    // set has a .pending with its recording URL.
+    assert.equal((await box.run(["run"])).code, 1);
+    failing = false;
+    const dir = processed(box);
+    const saved = new Map<string, Uint8Array>();
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile) saved.set(e.name, await Deno.readFile(join(dir, e.name)));
+    }
+    assert.ok([...saved.keys()].some((n) => n.endsWith(".pending")));
+    await mountTmpfs(dir, "size=64k");
+    try {
+      for (const [name, bytes] of saved) {
+        await Deno.writeFile(join(dir, name), bytes);
+      }
+      await Deno.writeFile(join(dir, "filler"), new Uint8Array(256 * 1024))
+        .catch(() => {});
+      const accepted = box.crm.acceptedCallRecords().length;
+      assert.equal(accepted, 0);
+
+      // Run 2: the CRM accepts a call record, then the delivery record
+      // cannot be written.
+      const res = await box.run(["run"]);
+      assert.equal(res.code, 3, res.stderr);
+      assert.match(res.stderr, /Call data uploaded successfully/);
+      assert.match(
+        res.stderr,
+        /cannot write to PROCESSED_DIR .*No space left/i,
+      );
+      assert.ok(box.crm.acceptedCallRecords().length >= 1);
+      assert.deepEqual(await deliveredSets(box), []);
+      for (const [name, bytes] of saved) {
+        if (!name.endsWith(".pending")) continue;
+        assert.deepEqual(
+          await Deno.readFile(join(dir, name)),
+          bytes,
+          `${name} intact after the failed write`,
+        );
+      }
+    } finally {
+      await unmount(dir);
+    }
+    // Run 3, with room: the accepted call record goes again with the same
+    // Idempotency-Key, and no recording is uploaded again.
+    const uploads = box.crm.requests.filter((r) => r.endpoint === "upload")
+      .length;
+    const again = await box.run(["run"]);
+    assert.equal(again.code, 0, again.stderr);
+    await assertDelivered(box, FIXTURE_SETS);
+    assertNoDuplicateCalls(box);
+    assert.equal(
+      box.crm.requests.filter((r) => r.endpoint === "upload").length,
+      uploads,
+    );
   },
 });
 

@@ -1,0 +1,444 @@
+/**
+ * A misbehaving CRM, through the real CLI against the fake CRM: every fault
+ * is logged with the answer's first 200 characters, nothing is marked
+ * delivered that the CRM did not accept, and a later clean run delivers each
+ * call exactly once (repeats only under the same Idempotency-Key).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Sandbox, sandbox } from "../testing/cli.ts";
+import type { Fault, ReceivedRequest } from "../lib/fake_crm.ts";
+
+/** The fixture calls, oldest call first (the order of a serial run). */
+const FIXTURE_SETS = [
+  "transcript_session_2025-10-13T13-52-30.915207.json",
+  "transcript_session_2025-10-29T06-49-07.351452.json",
+  "transcript_session_2025-10-29T07-23-04.887540.json",
+  "transcript_session_2025-10-29T07-23-03.616272.json",
+  "transcript_session_2025-10-29T09-11-02.480913.json",
+  "number-_919820012345-1761732314.ogg",
+];
+/** The oldest call: first to go when UPLOAD_CONCURRENCY=1. */
+const FIRST = FIXTURE_SETS[0];
+const FIRST_RECORDING = "number-_919876501234-1760363470.ogg";
+/** The call without a recording: needs no upload. */
+const NO_RECORDING = FIXTURE_SETS[4];
+
+interface StatusRow {
+  name: string;
+  state: string;
+  reason: string;
+  attempts: number;
+  lastError?: string;
+  nextAttemptAt?: string;
+}
+
+interface StatusReport {
+  counts: Record<string, number>;
+  sets: StatusRow[];
+}
+
+interface CallRecord {
+  callDetails: { callId: string; recordingUrl?: string };
+}
+
+type Endpoint = ReceivedRequest["endpoint"];
+
+/**
+ * A sandbox whose CRM applies `script` until `heal()` is called, then
+ * behaves.
+ */
+async function faultyBox(
+  script: (endpoint: Endpoint, n: number) => Fault | undefined,
+  env: Record<string, string> = {},
+): Promise<Sandbox & { heal(): void }> {
+  let healthy = false;
+  const box = await sandbox({
+    fault: (endpoint, n) => healthy ? undefined : script(endpoint, n),
+  }, { UPLOAD_RETRY_BACKOFF: "0", ...env });
+  return Object.assign(box, { heal: () => healthy = true });
+}
+
+async function status(box: Sandbox): Promise<StatusReport> {
+  const res = await box.run(["status", "--json"]);
+  assert.equal(res.code, 0, res.stderr);
+  return JSON.parse(res.stdout);
+}
+
+function row(report: StatusReport, name: string): StatusRow {
+  const r = report.sets.find((s) => s.name === name);
+  assert.ok(r, `status lists ${name}: ${JSON.stringify(report.sets)}`);
+  return r;
+}
+
+function processed(box: Sandbox, file = ""): string {
+  return join(box.dir, "processed_uploads", file);
+}
+
+async function deliveredSets(box: Sandbox): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(processed(box))) {
+      if (e.name.endsWith(".uploaded")) out.push(e.name.slice(0, -9));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
+
+async function readJson(path: string) {
+  return JSON.parse(await Deno.readTextFile(path));
+}
+
+/**
+ * Exactly `sets` are delivered, and each delivery record is backed by a call
+ * record the CRM accepted: nothing is marked delivered that was not.
+ */
+async function assertDeliveredExactly(
+  box: Sandbox,
+  sets: string[],
+): Promise<void> {
+  assert.deepEqual(await deliveredSets(box), [...sets].sort());
+  const accepted = new Set(
+    box.crm.acceptedCallRecords().map((r) =>
+      (r.json as CallRecord).callDetails.callId
+    ),
+  );
+  for (const set of sets) {
+    const record = await readJson(processed(box, `${set}.uploaded`));
+    assert.ok(accepted.has(record.call_id), `CRM accepted ${set}`);
+  }
+}
+
+/**
+ * Every fixture call reached the CRM, and setting aside repeats under the
+ * same Idempotency-Key, once: no call id under two keys.
+ */
+function assertEachCallOnce(box: Sandbox): void {
+  const keys = new Map<string, Set<string>>();
+  for (const r of box.crm.acceptedCallRecords()) {
+    const id = (r.json as CallRecord).callDetails.callId;
+    const set = keys.get(id) ?? new Set();
+    set.add(r.idempotencyKey ?? "");
+    keys.set(id, set);
+  }
+  assert.equal(keys.size, FIXTURE_SETS.length, [...keys.keys()].join(", "));
+  for (const [id, set] of keys) {
+    assert.equal(set.size, 1, `${id} sent as ${set.size} different calls`);
+  }
+}
+
+/** The second, clean run: exit 0 and everything delivered once. */
+async function healAndRerun(box: Sandbox & { heal(): void }): Promise<void> {
+  box.heal();
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 0, res.stderr);
+  await assertDeliveredExactly(box, FIXTURE_SETS);
+  assertEachCallOnce(box);
+  const report = await status(box);
+  assert.equal(report.counts.delivered, FIXTURE_SETS.length);
+  assert.equal(report.sets.length, 0);
+}
+
+function requests(box: Sandbox, endpoint: Endpoint): ReceivedRequest[] {
+  return box.crm.requests.filter((r) => r.endpoint === endpoint);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+const SERIAL = { UPLOAD_CONCURRENCY: "1" };
+
+// ------------------------------------------------------------ bad bodies
+
+Deno.test("200 with an HTML page from storage fails those sets, logs the page, a clean run delivers once", async () => {
+  await using box = await faultyBox((endpoint) =>
+    endpoint === "upload" ? { kind: "html" } : undefined
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /Upload failed for .*upload answered HTTP 200 with a body that is not JSON: <html><body><h1>502 Bad Gateway<\/h1><\/body><\/html>/,
+  );
+  // Refused, not transient: one request per recording, no retry this run.
+  assert.equal(requests(box, "upload").length, 5);
+  await assertDeliveredExactly(box, [NO_RECORDING]);
+  const report = await status(box);
+  for (const set of FIXTURE_SETS.filter((s) => s !== NO_RECORDING)) {
+    const r = row(report, set);
+    assert.equal(r.attempts, 1);
+    assert.match(r.lastError ?? "", /not JSON: <html>/);
+  }
+  await healAndRerun(box);
+});
+
+Deno.test("502 with a long HTML page is retried in the run; the log carries its first 200 characters", async () => {
+  const page = "<html><head><title>502 Bad Gateway</title></head><body>" +
+    "<p>upstream-connect-error</p>".repeat(12) +
+    "<p>TAIL-MARKER</p></body></html>";
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "call-data" && n <= 3
+        ? { kind: "status", status: 502, body: page }
+        : undefined,
+    SERIAL,
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  const calls = requests(box, "call-data");
+  assert.deepEqual(calls.slice(0, 4).map((r) => r.answer), [
+    502,
+    502,
+    502,
+    200,
+  ]);
+  assert.equal(calls[0].idempotencyKey, calls[2].idempotencyKey);
+  assert.notEqual(calls[2].idempotencyKey, calls[3].idempotencyKey);
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `Upload failed for ${escape(FIRST)} .*answered HTTP 502: ${
+        escape(page.slice(0, 200))
+      }…`,
+    ),
+  );
+  assert.ok(!res.stderr.includes("TAIL-MARKER"), "only 200 characters");
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+  const r = row(await status(box), FIRST);
+  assert.match(r.lastError ?? "", /HTTP 502: <html><head>/);
+  await healAndRerun(box);
+  // The recording was up already: not sent again.
+  assert.equal(
+    requests(box, "upload").filter((u) => u.fileName === FIRST_RECORDING)
+      .length,
+    1,
+  );
+});
+
+Deno.test("200 with success:false from call-data fails the set; the retry sends only the call record", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "call-data" && n === 1
+        ? { kind: "success-false" }
+        : undefined,
+    SERIAL,
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    /call-data answered success:false: \{"success":false,"message":"rejected"\}/,
+  );
+  assert.equal(requests(box, "call-data").length, 6, "not retried in the run");
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+  const pending = await readJson(processed(box, `${FIRST}.pending`));
+  assert.equal(pending.attempts, 1);
+  assert.equal(pending.recording_file, FIRST_RECORDING);
+  assert.ok(pending.recording_url);
+  await healAndRerun(box);
+  assert.equal(requests(box, "upload").length, 5, "no recording sent twice");
+});
+
+Deno.test("a storage answer without data.url fails the set with the body logged", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "upload" && n === 1 ? { kind: "no-url" } : undefined,
+    SERIAL,
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `Upload failed for ${
+        escape(FIRST)
+      } .*upload answered success without data\\.url: \\{"success":true,"data":\\{\\}\\}`,
+    ),
+  );
+  assert.equal(requests(box, "upload").length, 5);
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+  assert.match(row(await status(box), FIRST).lastError ?? "", /data\.url/);
+  await healAndRerun(box);
+});
+
+// --------------------------------------------------------- broken transport
+
+Deno.test("a body that never ends times out; the run ends in bounded time and the set is retried later", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "call-data" && n <= 3 ? { kind: "hang" } : undefined,
+    { ...SERIAL, UPLOAD_TIMEOUT_SECONDS: "1" },
+  );
+  const started = Date.now();
+  const res = await box.run(["run"]);
+  const took = Date.now() - started;
+  assert.equal(res.code, 1, res.stderr);
+  // 3 tries × 1 s idle timeout + at most 2.25 s of backoff, plus the rest.
+  assert.ok(took >= 3000 && took < 12_000, `took ${took} ms`);
+  assert.match(
+    res.stderr,
+    new RegExp(`Upload failed for ${escape(FIRST)} .*no progress for 1 s`),
+  );
+  const hung = requests(box, "call-data").filter((r) => r.answer === "hang");
+  assert.equal(hung.length, 3);
+  assert.equal(new Set(hung.map((r) => r.idempotencyKey)).size, 1);
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+  assert.equal(row(await status(box), FIRST).state, "pending");
+  await healAndRerun(box);
+});
+
+Deno.test("a connection reset mid-upload is retried in the run, then left for the next run", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "upload" && n <= 3 ? { kind: "reset" } : undefined,
+    SERIAL,
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  const uploads = requests(box, "upload");
+  assert.deepEqual(
+    uploads.slice(0, 3).map((r) => r.answer),
+    ["reset", "reset", "reset"],
+  );
+  assert.equal(
+    new Set(uploads.slice(0, 3).map((r) => r.idempotencyKey)).size,
+    1,
+  );
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `Upload failed for ${escape(FIRST)} .*/apis/api/public/upload: `,
+    ),
+  );
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+  const pending = await readJson(processed(box, `${FIRST}.pending`));
+  assert.equal(pending.attempts, 1);
+  assert.equal(pending.recording_url, undefined);
+  await healAndRerun(box);
+});
+
+// ---------------------------------------------------------- rate limits
+
+Deno.test("429 with a short Retry-After is honoured within the run and then succeeds", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "call-data" && n === 1
+        ? { kind: "status", status: 429, retryAfter: "1" }
+        : undefined,
+    SERIAL,
+  );
+  const started = Date.now();
+  const res = await box.run(["run"]);
+  const took = Date.now() - started;
+  assert.equal(res.code, 0, res.stderr);
+  assert.ok(took >= 1000, `waited out Retry-After: ${took} ms`);
+  const calls = requests(box, "call-data");
+  assert.deepEqual(calls.slice(0, 2).map((r) => r.answer), [429, 200]);
+  assert.equal(calls[0].idempotencyKey, calls[1].idempotencyKey);
+  await assertDeliveredExactly(box, FIXTURE_SETS);
+  assertEachCallOnce(box);
+});
+
+Deno.test("429 with a long Retry-After defers the set no earlier than it says", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "call-data" && n === 1
+        ? { kind: "status", status: 429, retryAfter: "3600" }
+        : undefined,
+    SERIAL,
+  );
+  const before = Date.now();
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stderr, /answered HTTP 429/);
+  assert.ok(Date.now() - before < 5000, "did not sleep on it");
+  const calls = requests(box, "call-data");
+  assert.equal(calls.filter((r) => r.answer === 429).length, 1);
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+
+  const r = row(await status(box), FIRST);
+  assert.equal(r.state, "waiting");
+  assert.ok(r.nextAttemptAt, "status shows the next attempt");
+  assert.ok(
+    Date.parse(r.nextAttemptAt) >= before + 3600_000 - 1000,
+    `next attempt ${r.nextAttemptAt} is an hour away`,
+  );
+  // A run now (CRM healthy or not) leaves it alone.
+  box.heal();
+  const count = box.crm.requests.length;
+  const again = await box.run(["run"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(box.crm.requests.length, count);
+  // Made due by hand, it goes, once, and its recording is not sent again.
+  assert.equal((await box.run(["retry", FIRST])).code, 0);
+  await healAndRerun(box);
+  assert.equal(requests(box, "upload").length, 5);
+});
+
+// ------------------------------------------------------------- refusals
+
+Deno.test("413 fails the set saying the CRM refuses the size; the others go on", async () => {
+  const page =
+    "<html><head><title>413 Request Entity Too Large</title></head>" +
+    "<body><center><h1>413 Request Entity Too Large</h1></center>" +
+    "<hr><center>nginx</center></body></html>";
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "upload" && n === 1
+        ? { kind: "status", status: 413, body: page }
+        : undefined,
+    SERIAL,
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `Upload failed for ${
+        escape(FIRST)
+      } .*HTTP 413 \\(the CRM refuses a file this large; raise its upload limit\\): ${
+        escape(page.slice(0, 60))
+      }`,
+    ),
+  );
+  const uploads = requests(box, "upload");
+  assert.equal(
+    uploads.filter((u) => u.fileName === FIRST_RECORDING).length,
+    1,
+    "a 413 is not retried in the run",
+  );
+  await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
+  const r = row(await status(box), FIRST);
+  assert.match(r.lastError ?? "", /refuses a file this large/);
+  await healAndRerun(box);
+});
+
+Deno.test("401 stops the run at once with exit 3 and counts no attempt", async () => {
+  await using box = await faultyBox(
+    (endpoint, n) =>
+      endpoint === "upload" && n === 1
+        ? {
+          kind: "status",
+          status: 401,
+          body: '{"success":false,"message":"invalid token"}',
+        }
+        : undefined,
+    SERIAL,
+  );
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 3, res.stderr);
+  assert.match(
+    res.stderr,
+    /CRM refused our credentials: .*HTTP 401: check CRM_API_TOKEN \(none is set\): \{"success":false,"message":"invalid token"\}; stopping the run/,
+  );
+  assert.match(res.stderr, /Directory scan aborted: 0 processed, 0 failed/);
+  assert.equal(box.crm.requests.length, 1, "nothing more was sent");
+  await assertDeliveredExactly(box, []);
+  const report = await status(box);
+  assert.equal(report.counts.pending, 6);
+  for (const r of report.sets) assert.equal(r.attempts, 0);
+  await healAndRerun(box);
+});
