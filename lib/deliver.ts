@@ -10,6 +10,7 @@ import { relative } from "node:path";
 import type { Config } from "./config.ts";
 import {
   CrmError,
+  DEFAULT_RETRY,
   postCallData,
   type RetryPolicy,
   uploadRecording,
@@ -224,6 +225,12 @@ async function counted<T>(
   }
 }
 
+/**
+ * Count a failed attempt and schedule the next per `UPLOAD_RETRY_BACKOFF`.
+ * A CRM that asked (with `Retry-After`) for a longer pause than a run waits
+ * is obeyed without spending an attempt: rate limiting is not the set's fault.
+ * Returns true when the set is now `failed`.
+ */
 async function recordFailure(
   ctx: DeliveryContext,
   progress: Progress,
@@ -231,11 +238,13 @@ async function recordFailure(
   retryAfterMs: number | undefined,
 ): Promise<boolean> {
   const { cfg, log, store } = ctx;
-  const attempts = progress.attempts + 1;
+  const maxWait = (ctx.retry ?? DEFAULT_RETRY).maxRetryAfterMs;
+  const rateLimited = retryAfterMs !== undefined && retryAfterMs > maxWait;
+  const attempts = progress.attempts + (rateLimited ? 0 : 1);
   const failed = attempts >= cfg.retryAttempts;
   const backoff = cfg.retryBackoffSeconds;
   const waitMs = Math.max(
-    backoff[Math.min(attempts, backoff.length) - 1] * 1000,
+    backoff[Math.max(0, Math.min(attempts, backoff.length) - 1)] * 1000,
     retryAfterMs ?? 0,
   );
   const next = Date.now() + waitMs;
@@ -243,7 +252,11 @@ async function recordFailure(
     ? "giving up until `callsync retry`"
     : `next attempt after ${localDateTime(next, cfg.timezone)}`;
   log.error(
-    `Upload failed for ${progress.set} (attempt ${attempts} of ${cfg.retryAttempts}): ${error}; ${then}`,
+    rateLimited
+      ? `Upload deferred for ${progress.set}: the CRM asked to retry after ${
+        Math.round(retryAfterMs / 1000)
+      } s (not counted as an attempt): ${error}; ${then}`
+      : `Upload failed for ${progress.set} (attempt ${attempts} of ${cfg.retryAttempts}): ${error}; ${then}`,
     { set: progress.set },
   );
   await store.saveProgress({

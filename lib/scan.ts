@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { RecordingKey } from "./match.ts";
 import { parseRecordingName } from "./names.ts";
 import { forEachLimited } from "./pool.ts";
@@ -100,12 +100,20 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
   const roots = await realRoots(opts.dirs);
   for (const folder of ["conversations", "recordings", "leads"] as const) {
     const names = await list(folder, opts.dirs[folder], result);
+    const own = { root: roots[folder], names: new Set(names) };
     const todo = names.filter((n) => !opts.skip[folder].has(n));
     result.skipped += names.length - todo.length;
     await forEachLimited(todo, PARALLEL_READS, async (name) => {
       const path = join(opts.dirs[folder], name);
       try {
-        await readOne(folder, name, path, roots, opts.timezone, result);
+        await readOne(
+          folder,
+          name,
+          path,
+          { roots, own },
+          opts.timezone,
+          result,
+        );
       } catch (e) {
         result.problems.push(problemOf(folder, name, path, e));
       }
@@ -136,12 +144,12 @@ async function readOne(
   folder: Folder,
   name: string,
   path: string,
-  roots: string[],
+  links: LinkRules,
   timezone: string,
   result: ScanResult,
 ): Promise<void> {
   const link = await Deno.lstat(path);
-  if (link.isSymlink) await checkLink(path, roots);
+  if (link.isSymlink) await checkLink(path, links);
   const st = await Deno.stat(path);
   if (!st.isFile) throw new InputError("is not a regular file");
   const info: FileInfo = {
@@ -194,8 +202,20 @@ async function readRecording(info: FileInfo): Promise<RecordingFile> {
   };
 }
 
-/** Follow a symlink only if it resolves inside one of the configured folders. */
-async function checkLink(path: string, roots: string[]): Promise<void> {
+/** Where symlinks may lead. */
+interface LinkRules {
+  /** Real paths of the configured folders. */
+  roots: Record<Folder, string>;
+  /** The folder being scanned: its real path and the names listed in it. */
+  own: { root: string; names: Set<string> };
+}
+
+/**
+ * Follow a symlink only if it resolves inside one of the configured folders,
+ * and not to a file of the same folder (that one is sent under its own name;
+ * following the link would send the call twice).
+ */
+async function checkLink(path: string, rules: LinkRules): Promise<void> {
   let target: string;
   try {
     target = await Deno.realPath(path);
@@ -204,7 +224,7 @@ async function checkLink(path: string, roots: string[]): Promise<void> {
       permanent: true,
     });
   }
-  const inside = roots.some((root) => {
+  const inside = Object.values(rules.roots).some((root) => {
     const rel = relative(root, target);
     return rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep) &&
       resolve(root, rel) === target;
@@ -215,14 +235,27 @@ async function checkLink(path: string, roots: string[]): Promise<void> {
       { permanent: true },
     );
   }
+  if (
+    dirname(target) === rules.own.root && rules.own.names.has(basename(target))
+  ) {
+    throw new InputError(
+      `is a symlink to ${
+        basename(target)
+      } in the same folder, which is sent under its own name; not sent twice`,
+      { permanent: true },
+    );
+  }
 }
 
-async function realRoots(dirs: Record<Folder, string>): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of Object.values(dirs)) {
-    out.push(await Deno.realPath(d).catch(() => resolve(d)));
-  }
-  return out;
+async function realRoots(
+  dirs: Record<Folder, string>,
+): Promise<Record<Folder, string>> {
+  const real = (d: string) => Deno.realPath(d).catch(() => resolve(d));
+  return {
+    conversations: await real(dirs.conversations),
+    recordings: await real(dirs.recordings),
+    leads: await real(dirs.leads),
+  };
 }
 
 function problemOf(

@@ -468,6 +468,26 @@ Deno.test("names with spaces and non-ASCII characters are delivered normally", a
 
 // ---------------------------------------------------------------- symlinks
 
+Deno.test("a symlink to another file of the same folder is not sent twice", async () => {
+  await using box = await sandbox();
+  const call1 = "transcript_session_2025-10-29T06-49-07.351452.json";
+  const alias = "transcript_session_2025-10-29T06-49-07.351452 (link).json";
+  await Deno.symlink(call1, join(box.dir, "conversations", alias));
+  const res = await box.run(["run"]);
+  assert.equal(res.code, 0, res.stderr);
+  const ids = box.crm.acceptedCallRecords().map((r) =>
+    (r.json as { callDetails: { callId: string } }).callDetails.callId
+  );
+  assert.equal(ids.length, 6);
+  assert.equal(new Set(ids).size, 6, "each call once");
+  const r = row(await status(box), `conversations/${alias}`);
+  assert.equal(r.state, "failed");
+  assert.match(
+    r.reason,
+    /symlink to .* in the same folder, which is sent under its own name; not sent twice/,
+  );
+});
+
 Deno.test("a symlink into another configured folder is followed; one pointing outside is reported", async () => {
   await using box = await sandbox();
   await using outside = await tempDir("callsync-outside-");

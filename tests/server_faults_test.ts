@@ -361,6 +361,11 @@ Deno.test("429 with a long Retry-After defers the set no earlier than it says", 
 
   const r = row(await status(box), FIRST);
   assert.equal(r.state, "waiting");
+  assert.equal(r.attempts, 0, "rate limiting does not spend an attempt");
+  assert.match(
+    res.stderr,
+    /the CRM asked to retry after 3600 s \(not counted as an attempt\)/,
+  );
   assert.ok(r.nextAttemptAt, "status shows the next attempt");
   assert.ok(
     Date.parse(r.nextAttemptAt) >= before + 3600_000 - 1000,
