@@ -21,6 +21,7 @@ export const COMMANDS = [
   "retry",
   "summary",
   "schedule",
+  "serve",
 ] as const;
 
 /** One of {@link COMMANDS}. */
@@ -49,6 +50,10 @@ export interface Cli {
   only: string[];
   /** `schedule --print KIND`. */
   print?: string;
+  /** `serve --host`, `--port`, `--token`. */
+  host?: string;
+  port?: string;
+  token?: string;
   /** Setting flags given, by flag name. */
   settings: Record<string, string | undefined>;
 }
@@ -88,6 +93,9 @@ export function parseCli(args: string[]): Cli {
         until: { type: "string" },
         only: { type: "string", multiple: true },
         print: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
+        token: { type: "string" },
       },
     });
   } catch (e) {
@@ -156,6 +164,9 @@ export function parseCli(args: string[]): Cli {
     until: v.until,
     only,
     print: v.print,
+    host: v.host,
+    port: v.port,
+    token: v.token,
     settings,
   };
 }
@@ -185,6 +196,11 @@ Commands:
   schedule --print cron|systemd|windows
                         print the cron line, systemd units or schtasks command
                         that runs callsync every 5 minutes on this host
+
+  serve [--host H] [--port P] [--token T]
+                        the web dashboard (default 127.0.0.1:8787); POSTs need
+                        the token (--token or DASHBOARD_TOKEN, safer: not in
+                        ps); without one it is read-only
 
 Selecting (run and plan):
   --since YYYY-MM-DD    only calls that started on or after this day

@@ -22,6 +22,7 @@ import {
 } from "./report.ts";
 import { EXIT, planRun, runOnce } from "./run.ts";
 import { retrySets } from "./retry.ts";
+import { serveCommand } from "./serve.ts";
 import { StateStore } from "./state.ts";
 import { localDate } from "./time.ts";
 
@@ -161,4 +162,5 @@ export const COMMAND_TABLE: Record<
   retry: retryCommand,
   summary: summaryCommand,
   schedule: () => Promise.resolve(EXIT.usage), // TEMP: wired to lib/schedule.ts next
+  serve: serveCommand,
 };
