@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import type { Cli } from "./cli.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -22,6 +23,12 @@ import {
 } from "./report.ts";
 import { EXIT, planRun, runOnce } from "./run.ts";
 import { retrySets } from "./retry.ts";
+import {
+  callsyncCommand,
+  ScheduleError,
+  type ScheduleKind,
+  scheduleText,
+} from "./schedule.ts";
 import { serveCommand } from "./serve.ts";
 import { StateStore } from "./state.ts";
 import { localDate } from "./time.ts";
@@ -151,6 +158,26 @@ export async function retryCommand(ctx: CommandContext): Promise<number> {
     : EXIT.ok;
 }
 
+/**
+ * `schedule --print KIND`: the cron line, systemd units or schtasks command
+ * that runs this callsync (binary or `deno run main.ts`) every 5 minutes.
+ */
+export function scheduleCommand(ctx: CommandContext): Promise<number> {
+  const { cfg, cli } = ctx;
+  try {
+    ctx.print(scheduleText(cli.print as ScheduleKind, {
+      command: callsyncCommand(Deno.execPath(), Deno.mainModule),
+      baseDir: cfg.baseDir,
+      envFile: cli.envFile ? resolve(cli.envFile) : undefined,
+    }));
+    return Promise.resolve(EXIT.ok);
+  } catch (e) {
+    if (!(e instanceof ScheduleError)) throw e;
+    ctx.log.error(e.message);
+    return Promise.resolve(EXIT.usage);
+  }
+}
+
 /** Command name → implementation. */
 export const COMMAND_TABLE: Record<
   Cli["command"],
@@ -161,6 +188,6 @@ export const COMMAND_TABLE: Record<
   status: statusCommand,
   retry: retryCommand,
   summary: summaryCommand,
-  schedule: () => Promise.resolve(EXIT.usage), // TEMP: wired to lib/schedule.ts next
+  schedule: scheduleCommand,
   serve: serveCommand,
 };

@@ -256,26 +256,37 @@ export function matchRecordings(
     if (term > DURATION_TOLERANCE_SECONDS) return undefined;
     return Math.abs(recs[j].startMs - convs[i].startMs) / 1000 + term;
   };
-  const edges: Edge[] = [];
-  forEachInWindow(
-    convs.map((c) => c.startMs),
-    Float64Array.from(recs, (r) => r.startMs),
-    opts.windowSeconds * 1000,
-    (i, j) => {
-      const cost = pairCost(i, j);
-      if (cost !== undefined) edges.push({ left: i, right: j, cost });
-    },
+  const sweep = candidateSweep(
+    convs,
+    convSeconds,
+    convPhones,
+    recs,
+    recPhones,
   );
   // Confident pairs first, so that a far-fetched pair for a leftover never
   // displaces a close one; then leftovers pair up anywhere in the window.
+  // `assign` ignores edges costing twice its unmatched cost or more, so the
+  // first round needs only pairs costing under CONFIDENT_COST_SECONDS, which
+  // start less than that apart: a narrow sweep finds exactly those.
+  const windowMs = opts.windowSeconds * 1000;
+  const confidentUnmatched = CONFIDENT_COST_SECONDS / 2;
   const paired = assign(
     convs.length,
     recs.length,
-    edges,
-    CONFIDENT_COST_SECONDS / 2,
+    sweep(
+      Math.min(windowMs, CONFIDENT_COST_SECONDS * 1000),
+      2 * confidentUnmatched,
+    ),
+    confidentUnmatched,
   );
-  const taken = new Set(paired.filter((j) => j >= 0));
-  const rest = edges.filter((e) => paired[e.left] < 0 && !taken.has(e.right));
+  const taken = new Uint8Array(recs.length);
+  for (const j of paired) if (j >= 0) taken[j] = 1;
+  const rest = sweep(
+    windowMs,
+    Infinity,
+    (i) => paired[i] < 0,
+    (j) => !taken[j],
+  );
   const worstCost = opts.windowSeconds +
     Math.max(DURATION_TOLERANCE_SECONDS, UNKNOWN_DURATION_PENALTY_SECONDS);
   assign(convs.length, recs.length, rest, worstCost / 2 + 1).forEach((j, i) => {
@@ -298,6 +309,80 @@ export function matchRecordings(
     matches.push(match);
   });
   return matches;
+}
+
+/**
+ * Prepares the sweep that lists allowed pairs: a conversation and a
+ * recording whose starts are at most `windowMs` apart (inclusive), whose
+ * numbers do not conflict and whose durations are within tolerance, costing
+ * less than `maxCost` (start difference plus duration term, seconds). Both
+ * lists are sorted by start, so the window's lower end only moves forward.
+ * Numbers are compared by their last seven digits first ({@link phoneKey});
+ * only equal keys need the full {@link digitsConflict} test.
+ */
+function candidateSweep(
+  convs: readonly ConversationKey[],
+  convSeconds: readonly (number | undefined)[],
+  convPhones: readonly (string | undefined)[],
+  recs: readonly RecordingKey[],
+  recPhones: readonly (string | undefined)[],
+): (
+  windowMs: number,
+  maxCost: number,
+  convOk?: (i: number) => boolean,
+  recOk?: (j: number) => boolean,
+) => Edge[] {
+  const n = recs.length;
+  const recStart = Float64Array.from(recs, (r) => r.startMs);
+  const recKey = Float64Array.from(recPhones, phoneKey);
+  // NaN: duration unknown (the fixed penalty applies).
+  const recSeconds = Float64Array.from(recs, (r) => r.durationSeconds ?? NaN);
+  const recComplete = Uint8Array.from(recs, (r) => r.complete ? 1 : 0);
+  const convKey = Float64Array.from(convPhones, phoneKey);
+  return (windowMs, maxCost, convOk = () => true, recOk = () => true) => {
+    const edges: Edge[] = [];
+    let lo = 0;
+    for (let i = 0; i < convs.length; i++) {
+      const t = convs[i].startMs;
+      const from = t - windowMs;
+      const to = t + windowMs;
+      while (lo < n && recStart[lo] < from) lo++;
+      if (!convOk(i)) continue;
+      const cKey = convKey[i];
+      const cSeconds = convSeconds[i];
+      for (let j = lo; j < n && recStart[j] <= to; j++) {
+        const rKey = recKey[j];
+        if (cKey >= 0 && rKey >= 0) {
+          if (cKey !== rKey) continue;
+          if (digitsConflict(convPhones[i], recPhones[j])) continue;
+        }
+        let term: number;
+        const rSeconds = recSeconds[j];
+        if (cSeconds === undefined || rSeconds !== rSeconds) {
+          term = UNKNOWN_DURATION_PENALTY_SECONDS;
+        } else {
+          const diff = rSeconds - cSeconds;
+          term = recComplete[j] ? Math.abs(diff) : Math.max(0, diff);
+        }
+        if (term > DURATION_TOLERANCE_SECONDS) continue;
+        const cost = Math.abs(recStart[j] - t) / 1000 + term;
+        if (cost < maxCost && recOk(j)) edges.push({ left: i, right: j, cost });
+      }
+    }
+    return edges;
+  };
+}
+
+/**
+ * A number's last seven digits (shorter numbers: the digits and their
+ * count), or -1 when unknown. Two numbers that do not conflict have equal
+ * keys, so unequal keys mean a conflict.
+ */
+function phoneKey(digits: string | undefined): number {
+  if (digits === undefined) return -1;
+  return digits.length >= 7
+    ? Number(digits.slice(-7))
+    : digits.length * 1e7 + Number(digits);
 }
 
 /** Duration part of a pairing's cost; above the tolerance the pair is impossible. */
@@ -349,10 +434,14 @@ export function matchLeads(
   leads: readonly LeadKey[],
   opts: MatchOptions,
 ): { matches: LeadMatch[]; unmatched: string[] } {
+  if (leads.length === 0) return { matches: [], unmatched: [] };
   const convs = canonical(conversations, (c) => c.startMs);
   const sorted = canonical(leads, () => 0);
-  const byTs = firstBy(convs, (c) => c.sessionTs);
-  const byId = firstBy(convs, (c) => c.sessionId);
+  // Index only the keys some lead names: leads are far fewer than calls.
+  const wantTs = new Set(sorted.map((l) => l.sessionTs));
+  const wantId = new Set(sorted.map((l) => l.sessionId));
+  const byTs = firstBy(convs, (c) => c.sessionTs, wantTs);
+  const byId = firstBy(convs, (c) => c.sessionId, wantId);
   const taken = new Set<ConversationKey>();
   const matches: LeadMatch[] = [];
   const legacy: LeadKey[] = [];
@@ -381,15 +470,16 @@ export function matchLeads(
   return { matches, unmatched: unmatched.sort() };
 }
 
-/** Maps each defined key to the first conversation carrying it. */
+/** Maps each defined key in `wanted` to the first conversation carrying it. */
 function firstBy(
   convs: readonly ConversationKey[],
   key: (c: ConversationKey) => string | undefined,
+  wanted: ReadonlySet<string | undefined>,
 ): Map<string, ConversationKey> {
   const map = new Map<string, ConversationKey>();
   for (const c of convs) {
     const k = key(c);
-    if (k !== undefined && !map.has(k)) map.set(k, c);
+    if (k !== undefined && wanted.has(k) && !map.has(k)) map.set(k, c);
   }
   return map;
 }

@@ -98,11 +98,22 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     skipped: 0,
   };
   const roots = await realRoots(opts.dirs);
-  for (const folder of ["conversations", "recordings", "leads"] as const) {
-    const names = await list(folder, opts.dirs[folder], result);
-    const own = { root: roots[folder], names: new Set(names) };
-    const todo = names.filter((n) => !opts.skip[folder].has(n));
-    result.skipped += names.length - todo.length;
+  // The three listings overlap: each entry of an async listing waits on a
+  // blocking-pool thread, so listing folders side by side hides that wait.
+  const listed = await Promise.all(
+    FOLDERS.map((folder) => list(folder, opts.dirs[folder], opts.skip[folder])),
+  );
+  for (const [k, folder] of FOLDERS.entries()) {
+    const { names, todo, error } = listed[k];
+    if (error) noteListError(folder, opts.dirs[folder], error, result);
+    result.skipped += names - todo.length;
+    // Only the files to read are sorted (delivered ones are merely counted).
+    todo.sort();
+    const own = {
+      root: roots[folder],
+      dir: opts.dirs[folder],
+      pattern: PATTERN[folder],
+    };
     await forEachLimited(todo, PARALLEL_READS, async (name) => {
       const path = join(opts.dirs[folder], name);
       try {
@@ -122,22 +133,50 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
   return result;
 }
 
-async function list(folder: Folder, dir: string, result: ScanResult) {
-  const names: string[] = [];
+const FOLDERS = ["conversations", "recordings", "leads"] as const;
+
+/** One folder's listing: how many names match, and those not skipped. */
+interface Listing {
+  names: number;
+  todo: string[];
+  error?: unknown;
+}
+
+/**
+ * List a folder, keeping only the names to read. Delivered names are only
+ * counted, so an idle run over 100,000 delivered sets keeps no array of them.
+ */
+async function list(
+  folder: Folder,
+  dir: string,
+  skip: Set<string>,
+): Promise<Listing> {
+  const pattern = PATTERN[folder];
+  const out: Listing = { names: 0, todo: [] };
   try {
     for await (const e of Deno.readDir(dir)) {
-      if (!e.name.startsWith(".") && PATTERN[folder].test(e.name)) {
-        names.push(e.name);
-      }
+      const name = e.name;
+      if (name.charCodeAt(0) === 0x2e || !pattern.test(name)) continue;
+      out.names++;
+      if (!skip.has(name)) out.todo.push(name);
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      result.missing.push({ folder, path: dir });
-    } else {
-      result.problems.push(problemOf(folder, ".", dir, e));
-    }
+    out.error = e;
   }
-  return names.sort();
+  return out;
+}
+
+function noteListError(
+  folder: Folder,
+  dir: string,
+  e: unknown,
+  result: ScanResult,
+): void {
+  if (e instanceof Deno.errors.NotFound) {
+    result.missing.push({ folder, path: dir });
+  } else {
+    result.problems.push(problemOf(folder, ".", dir, e));
+  }
 }
 
 async function readOne(
@@ -206,8 +245,12 @@ async function readRecording(info: FileInfo): Promise<RecordingFile> {
 interface LinkRules {
   /** Real paths of the configured folders. */
   roots: Record<Folder, string>;
-  /** The folder being scanned: its real path and the names listed in it. */
-  own: { root: string; names: Set<string> };
+  /**
+   * The folder being scanned: its real path, its configured path and which
+   * names it lists (a symlink is rare, so whether its target is listed is
+   * asked of the file system instead of a set of every name).
+   */
+  own: { root: string; dir: string; pattern: RegExp };
 }
 
 /**
@@ -236,7 +279,8 @@ async function checkLink(path: string, rules: LinkRules): Promise<void> {
     );
   }
   if (
-    dirname(target) === rules.own.root && rules.own.names.has(basename(target))
+    dirname(target) === rules.own.root &&
+    await listedIn(rules.own.dir, basename(target), rules.own.pattern)
   ) {
     throw new InputError(
       `is a symlink to ${
@@ -244,6 +288,21 @@ async function checkLink(path: string, rules: LinkRules): Promise<void> {
       } in the same folder, which is sent under its own name; not sent twice`,
       { permanent: true },
     );
+  }
+}
+
+/** Whether the folder's listing shows `name` (a regular, matching name). */
+async function listedIn(
+  dir: string,
+  name: string,
+  pattern: RegExp,
+): Promise<boolean> {
+  if (name.startsWith(".") || !pattern.test(name)) return false;
+  try {
+    await Deno.lstat(join(dir, name));
+    return true;
+  } catch {
+    return false;
   }
 }
 

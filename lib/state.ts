@@ -176,57 +176,55 @@ export class StateStore {
 
   /** Every journal event, oldest first (torn lines skipped). */
   async readJournal(): Promise<JournalEvent[]> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.#path(JOURNAL));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return [];
-      throw new StateError(`cannot read ${this.#path(JOURNAL)}: ${message(e)}`);
-    }
     const events: JournalEvent[] = [];
-    for (const line of text.split("\n")) {
-      if (!line) continue;
-      try {
-        events.push(JSON.parse(line));
-      } catch {
-        this.#log.warn(`Skipping a torn line in ${JOURNAL}`);
-      }
-    }
+    await this.#walkJournal({ any: (ev) => events.push(ev) });
     return events;
   }
 
   async #load(): Promise<void> {
-    const uploaded = new Set<string>();
-    const pending: string[] = [];
+    let listing: { uploaded: Set<string>; pending: string[] };
     try {
-      for await (const e of Deno.readDir(this.dir)) {
-        if (e.name.endsWith(UPLOADED)) {
-          uploaded.add(e.name.slice(0, -UPLOADED.length));
-        } else if (e.name.endsWith(PENDING)) {
-          pending.push(e.name);
-        }
-      }
+      listing = await listState(this.dir);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
       throw new StateError(
         `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
       );
     }
+    const { uploaded, pending } = listing;
     if (!this.#readOnly) await this.#repairJournalEnd();
-    for (const ev of await this.readJournal()) {
-      if (ev.ev === "delivered" && uploaded.has(ev.set)) {
-        this.delivered.set(ev.set, {
-          callId: ev.call_id,
-          recording: ev.recording,
-          lead: ev.lead,
-          at: ev.t,
-        });
-      }
-    }
+    await this.#walkJournal({
+      delivered: (ev) => {
+        if (uploaded.has(ev.set)) {
+          this.delivered.set(ev.set, {
+            callId: ev.call_id,
+            recording: ev.recording,
+            lead: ev.lead,
+            at: ev.t,
+          });
+        }
+      },
+    });
     for (const set of uploaded) {
       if (!this.delivered.has(set)) await this.#adoptRecord(set);
     }
     for (const name of pending) await this.#loadProgress(name);
+  }
+
+  /**
+   * Visit every journal line, reading the file in chunks so a journal of
+   * 100,000 deliveries is never held in memory whole. A missing journal has
+   * no lines; a torn line is reported and skipped.
+   */
+  async #walkJournal(visit: JournalVisitor): Promise<void> {
+    const path = this.#path(JOURNAL);
+    const torn = () => this.#log.warn(`Skipping a torn line in ${JOURNAL}`);
+    try {
+      await forEachJournalLine(path, visit, torn);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw new StateError(`cannot read ${path}: ${message(e)}`);
+    }
   }
 
   /** A `.uploaded` record missing from the journal: read, validate, journal. */
@@ -318,6 +316,81 @@ export class StateStore {
   #path(file: string): string {
     return join(this.dir, file);
   }
+}
+
+/**
+ * List `PROCESSED_DIR`: the sets with a `.uploaded` record and the
+ * `.pending` files. Rejects as `Deno.readDir` does (NotFound for no folder).
+ */
+async function listState(
+  dir: string,
+): Promise<{ uploaded: Set<string>; pending: string[] }> {
+  const uploaded = new Set<string>();
+  const pending: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const name = e.name;
+    if (name.endsWith(UPLOADED)) {
+      uploaded.add(name.slice(0, -UPLOADED.length));
+    } else if (name.endsWith(PENDING)) {
+      pending.push(name);
+    }
+  }
+  return { uploaded, pending };
+}
+
+/** What {@link forEachJournalLine} reports. */
+interface JournalVisitor {
+  /** Every parsed event, in order. */
+  any?: (ev: JournalEvent) => void;
+  /** Every `delivered` event, in order. */
+  delivered?: (ev: Extract<JournalEvent, { ev: "delivered" }>) => void;
+}
+
+/** `failed` lines start so ({@link StateStore.journalFailure} writes them). */
+const FAILED_PREFIX = '{"ev":"failed",';
+const JOURNAL_CHUNK = 1 << 20;
+
+/**
+ * Read the journal at `path` chunk by chunk and visit each line's event. A
+ * visitor that wants deliveries only never parses a `failed` line.
+ */
+async function forEachJournalLine(
+  path: string,
+  visit: JournalVisitor,
+  torn: () => void,
+): Promise<void> {
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(JOURNAL_CHUNK);
+  const decoder = new TextDecoder();
+  const all = visit.any !== undefined;
+  const line = (text: string, from: number, to: number) => {
+    if (to <= from || (!all && text.startsWith(FAILED_PREFIX, from))) return;
+    let ev: JournalEvent;
+    try {
+      ev = JSON.parse(text.slice(from, to));
+    } catch {
+      torn();
+      return;
+    }
+    visit.any?.(ev);
+    if (ev.ev === "delivered") visit.delivered?.(ev);
+  };
+  let carry = "";
+  while (true) {
+    const n = await file.read(buf);
+    const text = carry +
+      (n === null
+        ? decoder.decode()
+        : decoder.decode(buf.subarray(0, n), { stream: true }));
+    let at = 0;
+    for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", at)) {
+      line(text, at, end);
+      at = end + 1;
+    }
+    carry = text.slice(at);
+    if (n === null) break;
+  }
+  line(carry, 0, carry.length);
 }
 
 function entryOf(r: DeliveryRecord): DeliveredEntry {

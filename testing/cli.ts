@@ -7,18 +7,14 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
+import { RUN_PERMISSIONS } from "../lib/schedule.ts";
 import { copyTree } from "./tree.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
 /** The permission flags `deno task compile` bakes into the binary. */
-export const RUN_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-];
+export { RUN_PERMISSIONS };
 
 /** What a CLI run printed and returned. */
 export interface CliResult {

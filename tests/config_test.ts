@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
+import { withTempDir } from "../testing/fixtures.ts";
 
 /** Everything a command that uploads needs. */
 const UPLOAD_ENV = {
@@ -12,14 +13,9 @@ const UPLOAD_ENV = {
   TIMEZONE: "UTC",
 };
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "callsync-config-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** Runs `fn` with a fresh temp dir, removed afterwards. */
+const withDir = (fn: (dir: string) => Promise<void>) =>
+  withTempDir("callsync-config-", fn);
 
 function load(
   env: Record<string, string | undefined>,
@@ -74,7 +70,7 @@ Deno.test("loadConfig() defaults TIMEZONE to the host's zone", async () => {
 });
 
 Deno.test("loadConfig() takes a flag over the environment over the env file over the default", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const envFile = join(dir, "callsync.env");
     await Deno.writeTextFile(
       envFile,
@@ -119,7 +115,7 @@ Deno.test("loadConfig() treats a blank value as unset and trims values", async (
 });
 
 Deno.test("loadConfig() resolves relative folders against baseDir and keeps absolute ones", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const cfg = await load({
       TIMEZONE: "UTC",
       CONVERSATIONS_DIR: "data/conv",
@@ -246,7 +242,7 @@ Deno.test("loadConfig() accepts zero where zero means off or no limit", async ()
 });
 
 Deno.test("loadConfig() reports an unreadable or malformed env file as ConfigError", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     await rejectsNaming(
       load({}, { envFile: join(dir, "missing.env") }),
       "missing.env",
@@ -258,7 +254,7 @@ Deno.test("loadConfig() reports an unreadable or malformed env file as ConfigErr
 });
 
 Deno.test("loadConfig() validates values that come from the env file", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const envFile = join(dir, "callsync.env");
     await Deno.writeTextFile(envFile, "TIMEZONE=UTC\nSTALE_SECONDS=soon\n");
     await rejectsNaming(load({}, { envFile }), "STALE_SECONDS");

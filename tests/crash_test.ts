@@ -4,12 +4,17 @@
  * real files. Seeded: set CALLSYNC_TEST_SEED to replay a failure.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { FakeCrm, type Fault, type ReceivedRequest } from "../lib/fake_crm.ts";
 import { mulberry32 } from "../testing/busy_host.ts";
 import { type ExpectedCall, writeCallTree } from "../testing/calls.ts";
 import { cliCommand, crmEnv, runCli } from "../testing/cli.ts";
 import { fingerprintTree } from "../testing/tree.ts";
+import {
+  deliveredSets,
+  deliveryRecord,
+  idempotencyKeysByCall,
+  statusAt,
+} from "../testing/status.ts";
 
 const SEED = Number(Deno.env.get("CALLSYNC_TEST_SEED") ?? 20261124);
 
@@ -42,15 +47,9 @@ function assertExactlyOnce(
   sets: number,
   received: (r: ReceivedRequest) => boolean,
 ): void {
-  const keysByCallId = new Map<string, Set<string>>();
-  for (const r of requests) {
-    if (r.endpoint !== "call-data" || !received(r)) continue;
-    const callId =
-      (r.json as { callDetails: { callId: string } }).callDetails.callId;
-    const keys = keysByCallId.get(callId) ?? new Set();
-    keys.add(r.idempotencyKey!);
-    keysByCallId.set(callId, keys);
-  }
+  const keysByCallId = idempotencyKeysByCall(
+    requests.filter((r) => r.endpoint === "call-data" && received(r)),
+  );
   for (const [callId, keys] of keysByCallId) {
     assert.equal(
       keys.size,
@@ -71,18 +70,6 @@ function assertExactlyOnce(
   }
 }
 
-async function deliveredCount(dir: string): Promise<number> {
-  let n = 0;
-  try {
-    for await (const e of Deno.readDir(join(dir, "processed_uploads"))) {
-      if (e.name.endsWith(".uploaded")) n++;
-    }
-  } catch {
-    // not created yet
-  }
-  return n;
-}
-
 /**
  * Every source file was delivered in exactly one set (how orphans pair up is
  * the matcher's business, tested elsewhere); returns the number of sets.
@@ -93,12 +80,9 @@ async function assertAllDelivered(
 ): Promise<number> {
   const users = new Map<string, string>();
   let sets = 0;
-  for await (const e of Deno.readDir(join(dir, "processed_uploads"))) {
-    if (!e.name.endsWith(".uploaded")) continue;
+  for (const set of await deliveredSets(dir)) {
     sets++;
-    const record = JSON.parse(
-      await Deno.readTextFile(join(dir, "processed_uploads", e.name)),
-    );
+    const record = await deliveryRecord(dir, set);
     assert.equal(record.call_data_uploaded, true);
     const conversation = record.kind === "call" ? record.set : undefined;
     for (const f of [conversation, record.recording_file, record.lead_file]) {
@@ -135,15 +119,13 @@ Deno.test("SIGKILL at random moments loses no call and sends none twice", async 
         UPLOAD_CONCURRENCY: "4",
       });
       const args = ["run", "--base-dir", dir, "-q"];
-      const plan = JSON.parse(
-        (await runCli(["status", "--json", "--base-dir", dir], env)).stdout,
-      );
+      const plan = await statusAt(dir, env);
       const total = plan.sets.length;
       assert.ok(total >= 200, `${total} sets to deliver`);
       let killedMidRun = 0;
       for (
         let i = 0;
-        i < 80 && await deliveredCount(dir) < total;
+        i < 80 && (await deliveredSets(dir)).length < total;
         i++
       ) {
         const child = cliCommand(args, env, { stdout: "null", stderr: "null" })
@@ -217,9 +199,7 @@ Deno.test("a CRM failing at random still gets every call exactly once", async ()
       for (; runs < 30; runs++) {
         const res = await runCli(args, env);
         assert.ok(res.code === 0 || res.code === 1, res.stderr);
-        const status = JSON.parse(
-          (await runCli(["status", "--json", "--base-dir", dir], env)).stdout,
-        );
+        const status = await statusAt(dir, env);
         if (status.counts.delivered === expected.length) break;
       }
       assert.ok(runs < 30, "everything delivered within 30 runs");

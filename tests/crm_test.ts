@@ -10,6 +10,7 @@ import {
 } from "../lib/crm.ts";
 import { FakeCrm, type FakeCrmOptions, type Fault } from "../lib/fake_crm.ts";
 import { FileChangedError } from "../lib/multipart.ts";
+import { tempDir } from "../testing/fixtures.ts";
 
 const KEY = "callsync-recording-0123456789abcdef0123456789abcdef";
 const RECORD = {
@@ -41,23 +42,53 @@ function endpoints(crm: FakeCrm, extra: Partial<CrmEndpoints> = {}) {
   };
 }
 
+/** The temp recording {@link withCrm} hands its test. */
+interface TempRecording {
+  path: string;
+  size: number;
+}
+
+/** uploadRecording() of `file` (its full size, key KEY) to the fake CRM. */
+function upload(
+  crm: FakeCrm,
+  file: TempRecording,
+  retry: RetryPolicy = instantRetry(),
+  extra: Partial<CrmEndpoints> = {},
+): Promise<string> {
+  return uploadRecording(
+    endpoints(crm, extra),
+    file.path,
+    file.size,
+    KEY,
+    retry,
+  );
+}
+
+/** postCallData() of RECORD with key "k" to the fake CRM. */
+function post(
+  crm: FakeCrm,
+  retry: RetryPolicy = instantRetry(),
+  extra: Partial<CrmEndpoints> = {},
+): Promise<void> {
+  return postCallData(endpoints(crm, extra), RECORD, "k", retry);
+}
+
 /** A temp recording of `size` bytes, a fake CRM, both cleaned up afterwards. */
 async function withCrm(
   opts: FakeCrmOptions,
-  fn: (crm: FakeCrm, file: { path: string; size: number }) => Promise<void>,
+  fn: (crm: FakeCrm, file: TempRecording) => Promise<void>,
   size = 5000,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "callsync-crm-" });
+  await using dir = await tempDir("callsync-crm-");
   const crm = FakeCrm.start(opts);
   try {
-    const path = join(dir, "number-_918655066243-1761720502.ogg");
+    const path = join(dir.path, "number-_918655066243-1761720502.ogg");
     const bytes = new Uint8Array(size);
     for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 0xff;
     await Deno.writeFile(path, bytes);
     await fn(crm, { path, size });
   } finally {
     await crm.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -83,13 +114,7 @@ function crmError(kind: FailureKind, ...texts: string[]) {
 
 Deno.test("uploadRecording() returns data.url and sends the file's name and size", async () => {
   await withCrm({}, async (crm, file) => {
-    const url = await uploadRecording(
-      endpoints(crm),
-      file.path,
-      file.size,
-      KEY,
-      instantRetry(),
-    );
+    const url = await upload(crm, file);
     equal(crm.requests.length, 1);
     const req = crm.requests[0];
     equal(req.endpoint, "upload");
@@ -121,7 +146,7 @@ Deno.test("postCallData() accepts a 2xx with an empty body", async () => {
   await withCrm(
     faultAt("call-data", { kind: "status", status: 200, body: "" }),
     async (crm) => {
-      await postCallData(endpoints(crm), RECORD, "k", instantRetry());
+      await post(crm);
       equal(crm.requests.length, 1);
     },
   );
@@ -132,13 +157,7 @@ Deno.test("uploadRecording() rejects success:false with the body excerpt", async
     faultAt("upload", { kind: "success-false" }),
     async (crm, file) => {
       await rejects(
-        uploadRecording(
-          endpoints(crm),
-          file.path,
-          file.size,
-          KEY,
-          instantRetry(),
-        ),
+        upload(crm, file),
         crmError("rejected", "success:false", '"message":"rejected"'),
       );
       equal(crm.requests.length, 1, "a rejection is not retried in the run");
@@ -151,7 +170,7 @@ Deno.test("postCallData() rejects success:false with the body excerpt", async ()
     faultAt("call-data", { kind: "success-false" }),
     async (crm) => {
       await rejects(
-        postCallData(endpoints(crm), RECORD, "k", instantRetry()),
+        post(crm),
         crmError("rejected", "success:false", "rejected"),
       );
     },
@@ -161,19 +180,13 @@ Deno.test("postCallData() rejects success:false with the body excerpt", async ()
 Deno.test("an HTML page with HTTP 200 is rejected, quoting the page", async () => {
   await withCrm(faultAt("upload", { kind: "html" }), async (crm, file) => {
     await rejects(
-      uploadRecording(
-        endpoints(crm),
-        file.path,
-        file.size,
-        KEY,
-        instantRetry(),
-      ),
+      upload(crm, file),
       crmError("rejected", "not JSON", "<h1>502 Bad Gateway</h1>"),
     );
   });
   await withCrm(faultAt("call-data", { kind: "html" }), async (crm) => {
     await rejects(
-      postCallData(endpoints(crm), RECORD, "k", instantRetry()),
+      post(crm),
       crmError("rejected", "not JSON", "502 Bad Gateway"),
     );
   });
@@ -182,13 +195,7 @@ Deno.test("an HTML page with HTTP 200 is rejected, quoting the page", async () =
 Deno.test("uploadRecording() rejects a success without data.url", async () => {
   await withCrm(faultAt("upload", { kind: "no-url" }), async (crm, file) => {
     await rejects(
-      uploadRecording(
-        endpoints(crm),
-        file.path,
-        file.size,
-        KEY,
-        instantRetry(),
-      ),
+      upload(crm, file),
       crmError("rejected", "data.url", '{"success":true,"data":{}}'),
     );
   });
@@ -199,13 +206,7 @@ Deno.test("a 500 followed by success within the retry policy succeeds with the s
     faultAt("upload", { kind: "status", status: 500 }),
     async (crm, file) => {
       const retry = instantRetry();
-      const url = await uploadRecording(
-        endpoints(crm),
-        file.path,
-        file.size,
-        KEY,
-        retry,
-      );
+      const url = await upload(crm, file, retry);
       ok(url.includes("/apis/uploads/recordings/"));
       deepStrictEqual(crm.requests.map((r) => r.answer), [500, 200]);
       deepStrictEqual(crm.requests.map((r) => r.idempotencyKey), [KEY, KEY]);
@@ -225,7 +226,7 @@ Deno.test("a 503 on every try gives up after `tries` requests as transient", asy
     async (crm) => {
       const retry = instantRetry(3);
       await rejects(
-        postCallData(endpoints(crm), RECORD, "k", retry),
+        post(crm, retry),
         (e: unknown) =>
           crmError("transient", "503")(e) && (e as CrmError).status === 503,
       );
@@ -244,7 +245,7 @@ Deno.test("a 429 with Retry-After waits at least that long before retrying", asy
     faultAt("upload", { kind: "status", status: 429, retryAfter: "2" }),
     async (crm, file) => {
       const retry = instantRetry();
-      await uploadRecording(endpoints(crm), file.path, file.size, KEY, retry);
+      await upload(crm, file, retry);
       deepStrictEqual(crm.requests.map((r) => r.answer), [429, 200]);
       equal(retry.sleeps.length, 1);
       ok(retry.sleeps[0] >= 2000, `slept ${retry.sleeps[0]} ms`);
@@ -258,7 +259,7 @@ Deno.test("a Retry-After beyond maxRetryAfterMs ends the run's tries at once", a
     async (crm, file) => {
       const retry = instantRetry();
       await rejects(
-        uploadRecording(endpoints(crm), file.path, file.size, KEY, retry),
+        upload(crm, file, retry),
         (e: unknown) =>
           crmError("transient", "429")(e) &&
           (e as CrmError).retryAfterMs === 3_600_000,
@@ -274,13 +275,7 @@ Deno.test("a 413 is rejected with a hint about the upload limit", async () => {
     faultAt("upload", { kind: "status", status: 413, body: "too big" }),
     async (crm, file) => {
       await rejects(
-        uploadRecording(
-          endpoints(crm),
-          file.path,
-          file.size,
-          KEY,
-          instantRetry(),
-        ),
+        upload(crm, file),
         crmError("rejected", "413", "upload limit", "too big"),
       );
       equal(crm.requests.length, 1);
@@ -294,7 +289,7 @@ Deno.test("a 401 or 403 is unauthorized and not retried", async () => {
       faultAt("call-data", { kind: "status", status }),
       async (crm) => {
         await rejects(
-          postCallData(endpoints(crm), RECORD, "k", instantRetry()),
+          post(crm),
           crmError("unauthorized", String(status), "CRM_API_TOKEN"),
         );
         equal(crm.requests.length, 1);
@@ -305,19 +300,8 @@ Deno.test("a 401 or 403 is unauthorized and not retried", async () => {
 
 Deno.test("a bearer token is sent when set, and no Authorization header otherwise", async () => {
   await withCrm({ token: "s3cret-token" }, async (crm, file) => {
-    await uploadRecording(
-      endpoints(crm, { apiToken: "s3cret-token" }),
-      file.path,
-      file.size,
-      KEY,
-      instantRetry(),
-    );
-    await postCallData(
-      endpoints(crm, { apiToken: "s3cret-token" }),
-      RECORD,
-      "k",
-      instantRetry(),
-    );
+    await upload(crm, file, instantRetry(), { apiToken: "s3cret-token" });
+    await post(crm, instantRetry(), { apiToken: "s3cret-token" });
     deepStrictEqual(
       crm.requests.map((r) => r.headers["authorization"]),
       ["Bearer s3cret-token", "Bearer s3cret-token"],
@@ -325,19 +309,13 @@ Deno.test("a bearer token is sent when set, and no Authorization header otherwis
 
     // Without a token the fake answers 401: unauthorized, hinting none is set.
     await rejects(
-      postCallData(endpoints(crm), RECORD, "k", instantRetry()),
+      post(crm),
       crmError("unauthorized", "401", "none is set"),
     );
     equal(crm.requests[2].headers["authorization"], undefined);
   });
   await withCrm({}, async (crm, file) => {
-    await uploadRecording(
-      endpoints(crm, { apiToken: "" }),
-      file.path,
-      file.size,
-      KEY,
-      instantRetry(),
-    );
+    await upload(crm, file, instantRetry(), { apiToken: "" });
     ok(!("authorization" in crm.requests[0].headers));
   });
 });
@@ -347,13 +325,7 @@ Deno.test("a connection reset mid-upload is transient and the retry succeeds", a
     faultAt("upload", { kind: "reset" }),
     async (crm, file) => {
       await rejects(
-        uploadRecording(
-          endpoints(crm),
-          file.path,
-          file.size,
-          KEY,
-          instantRetry(1),
-        ),
+        upload(crm, file, instantRetry(1)),
         crmError("transient"),
       );
       equal(crm.requests[0].answer, "reset");
@@ -363,13 +335,7 @@ Deno.test("a connection reset mid-upload is transient and the retry succeeds", a
   await withCrm(
     faultAt("upload", { kind: "reset" }),
     async (crm, file) => {
-      const url = await uploadRecording(
-        endpoints(crm),
-        file.path,
-        file.size,
-        KEY,
-        instantRetry(),
-      );
+      const url = await upload(crm, file);
       ok(url.includes("/apis/uploads/recordings/"));
       deepStrictEqual(crm.requests.map((r) => r.answer), ["reset", 200]);
     },
@@ -381,13 +347,7 @@ Deno.test("a CRM that stops answering times out after UPLOAD_TIMEOUT_SECONDS as 
   await withCrm(faultAt("upload", { kind: "hang" }), async (crm, file) => {
     const started = performance.now();
     await rejects(
-      uploadRecording(
-        endpoints(crm, { timeoutSeconds: 1 }),
-        file.path,
-        file.size,
-        KEY,
-        instantRetry(1),
-      ),
+      upload(crm, file, instantRetry(1), { timeoutSeconds: 1 }),
       crmError("transient", "no progress for 1 s"),
     );
     const elapsed = performance.now() - started;

@@ -1,6 +1,15 @@
 import { deepStrictEqual, throws } from "node:assert/strict";
 import { EnvFileError, parseEnvFile } from "../lib/envfile.ts";
 
+/** `text`, read as the env file `file`, gives exactly `expected`. */
+function assertParses(
+  text: string,
+  expected: Record<string, string>,
+  file = "x.env",
+): void {
+  deepStrictEqual(parseEnvFile(text, file), expected);
+}
+
 Deno.test("parseEnvFile() reads KEY=value lines, skipping comments and blank lines", () => {
   const text = [
     "# callsync settings",
@@ -12,35 +21,30 @@ Deno.test("parseEnvFile() reads KEY=value lines, skipping comments and blank lin
     "export TIMEZONE=Asia/Kolkata",
     "EMPTY=",
   ].join("\n");
-  deepStrictEqual(parseEnvFile(text, "callsync.env"), {
+  assertParses(text, {
     CRM_UPLOAD_URL: "https://crm.example/upload",
     UPLOAD_BATCH_SIZE: "25",
     TIMEZONE: "Asia/Kolkata",
     EMPTY: "",
-  });
+  }, "callsync.env");
 });
 
 Deno.test("parseEnvFile() understands Windows line endings", () => {
-  deepStrictEqual(parseEnvFile("A=1\r\nB=two\r\n", "x.env"), {
-    A: "1",
-    B: "two",
-  });
+  assertParses("A=1\r\nB=two\r\n", { A: "1", B: "two" });
 });
 
 Deno.test("parseEnvFile() drops a trailing comment from an unquoted value but keeps a # inside a word", () => {
-  deepStrictEqual(
-    parseEnvFile(
-      "A=spaced value   # note\nB=https://crm.example/p#frag\nC=x=y\n",
-      "x.env",
-    ),
+  assertParses(
+    "A=spaced value   # note\nB=https://crm.example/p#frag\nC=x=y\n",
     { A: "spaced value", B: "https://crm.example/p#frag", C: "x=y" },
   );
 });
 
 Deno.test("parseEnvFile() keeps single-quoted values literally", () => {
-  deepStrictEqual(
-    parseEnvFile("A='two  words # not a comment' # comment\nB='a\\nb'\n", "x"),
+  assertParses(
+    "A='two  words # not a comment' # comment\nB='a\\nb'\n",
     { A: "two  words # not a comment", B: "a\\nb" },
+    "x",
   );
 });
 
@@ -49,7 +53,7 @@ Deno.test('parseEnvFile() unescapes \\n, \\t, \\" and \\\\ inside double quotes'
 B="say \"hi\" now" # comment
 C="C:\\data\\"
 D="a # b"`;
-  deepStrictEqual(parseEnvFile(text, "x.env"), {
+  assertParses(text, {
     A: "line1\nline2\tend",
     B: 'say "hi" now',
     C: "C:\\data\\",

@@ -15,54 +15,22 @@ import {
   sandbox,
 } from "../testing/cli.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
-
-/** The fixture calls (see fixtures/README.md), by set name. */
-const FIXTURE_SETS = [
-  "transcript_session_2025-10-13T13-52-30.915207.json",
-  "transcript_session_2025-10-29T06-49-07.351452.json",
-  "transcript_session_2025-10-29T07-23-03.616272.json",
-  "transcript_session_2025-10-29T07-23-04.887540.json",
-  "transcript_session_2025-10-29T09-11-02.480913.json",
-  "number-_919820012345-1761732314.ogg",
-];
+import { FIXTURE_SETS, fixtureCall, tempDir } from "../testing/fixtures.ts";
+import {
+  acceptedCallIds,
+  assertBackedByCrm,
+  assertNoDuplicateCalls,
+  callRecordOf,
+  deliveredSets,
+  deliveryRecord,
+  parseStatus,
+  processedPath,
+  row,
+  statusOf,
+} from "../testing/status.ts";
 
 /** A day ago, in seconds, for `Deno.utime`: old enough to be stale. */
 const DAY_AGO = (Date.now() - 86_400_000) / 1000;
-
-interface StatusRow {
-  name: string;
-  state: string;
-  reason: string;
-  attempts: number;
-  lastError?: string;
-  nextAttemptAt?: string;
-}
-
-interface StatusReport {
-  counts: Record<string, number>;
-  sets: StatusRow[];
-}
-
-interface CallRecord {
-  callDetails: { callId: string; recordingUrl?: string };
-  transcription?: { session_id?: string };
-  lead?: Record<string, unknown>;
-}
-
-async function status(
-  box: Sandbox,
-  env: Record<string, string> = {},
-): Promise<StatusReport> {
-  const res = await box.run(["status", "--json"], env);
-  assert.equal(res.code, 0, res.stderr);
-  return JSON.parse(res.stdout);
-}
-
-function row(report: StatusReport, name: string): StatusRow {
-  const r = report.sets.find((s) => s.name === name);
-  assert.ok(r, `status lists ${name}: ${JSON.stringify(report.sets)}`);
-  return r;
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -74,60 +42,28 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function processed(box: Sandbox, file = ""): string {
-  return join(box.dir, "processed_uploads", file);
-}
-
-async function readRecord(box: Sandbox, set: string) {
-  return JSON.parse(await Deno.readTextFile(processed(box, `${set}.uploaded`)));
-}
-
-/** Every `<set>.uploaded` in the sandbox's PROCESSED_DIR. */
-async function deliveredSets(box: Sandbox): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(processed(box))) {
-      if (e.name.endsWith(".uploaded")) out.push(e.name.slice(0, -9));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out.sort();
-}
-
 /**
  * `sets` are delivered (a delivery record each, whose call record the CRM
  * accepted) and every delivery record is backed by an accepted call record:
  * nothing is marked delivered that was not.
  */
-async function assertDelivered(box: Sandbox, sets: string[]): Promise<void> {
+async function assertDelivered(
+  box: Sandbox,
+  sets: readonly string[],
+): Promise<void> {
   const delivered = await deliveredSets(box);
   for (const set of sets) {
     assert.ok(delivered.includes(set), `${set} delivered`);
   }
-  const accepted = new Set(
-    box.crm.acceptedCallRecords().map((r) =>
-      (r.json as CallRecord).callDetails.callId
-    ),
-  );
-  for (const set of delivered) {
-    const record = await readRecord(box, set);
-    assert.ok(accepted.has(record.call_id), `CRM accepted ${set}`);
-  }
+  await assertBackedByCrm(box);
 }
 
-/** No call id reached the CRM under two different Idempotency-Keys. */
-function assertNoDuplicateCalls(box: Sandbox): void {
-  const keys = new Map<string, Set<string>>();
-  for (const r of box.crm.acceptedCallRecords()) {
-    const id = (r.json as CallRecord).callDetails.callId;
-    const set = keys.get(id) ?? new Set();
-    set.add(r.idempotencyKey ?? "");
-    keys.set(id, set);
-  }
-  for (const [id, set] of keys) {
-    assert.equal(set.size, 1, `${id} sent as ${set.size} different calls`);
-  }
+/** Another run exits 0 and every fixture call is delivered, each once. */
+async function assertCleanRerun(box: Sandbox): Promise<void> {
+  const again = await box.run(["run"]);
+  assert.equal(again.code, 0, again.stderr);
+  await assertDelivered(box, FIXTURE_SETS);
+  assertNoDuplicateCalls(box);
 }
 
 /** Every source file present before is still there, byte for byte. */
@@ -145,17 +81,6 @@ async function writeOld(path: string, data: string | Uint8Array) {
   if (typeof data === "string") await Deno.writeTextFile(path, data);
   else await Deno.writeFile(path, data);
   await Deno.utime(path, DAY_AGO, DAY_AGO);
-}
-
-/** A temp folder removed on dispose. */
-async function tempDir(
-  prefix: string,
-): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  };
 }
 
 async function command(cmd: string, args: string[]): Promise<boolean> {
@@ -214,12 +139,12 @@ Deno.test("a zero-byte conversation waits while fresh and fails once stale", asy
   const fresh = await box.run(["run"]);
   assert.equal(fresh.code, 0, fresh.stderr);
   await assertDelivered(box, FIXTURE_SETS);
-  let r = row(await status(box), `conversations/${name}`);
+  let r = row(await statusOf(box), `conversations/${name}`);
   assert.equal(r.state, "waiting");
   assert.match(r.reason, /file is empty.*may still be being written/);
 
   // STALE_SECONDS=0 makes the same file final at once...
-  r = row(await status(box, { STALE_SECONDS: "0" }), `conversations/${name}`);
+  r = row(await statusOf(box, { STALE_SECONDS: "0" }), `conversations/${name}`);
   assert.equal(r.state, "failed");
   // ...and so does an mtime older than STALE_SECONDS.
   await Deno.utime(path, DAY_AGO, DAY_AGO);
@@ -228,7 +153,7 @@ Deno.test("a zero-byte conversation waits while fresh and fails once stale", asy
     stale.stderr,
     new RegExp(`Cannot use conversations/${name}: file is empty`),
   );
-  r = row(await status(box), `conversations/${name}`);
+  r = row(await statusOf(box), `conversations/${name}`);
   assert.equal(r.state, "failed");
   assert.equal(r.reason, "file is empty");
   assert.equal((await Deno.stat(path)).size, 0);
@@ -241,7 +166,7 @@ Deno.test("a zero-byte lead holds back its call while fresh; once stale the call
   await using box = await sandbox();
   // Call 3 has no lead; an empty leads_session_ file with its timestamp is
   // a lead still being written.
-  const call3 = "transcript_session_2025-10-29T07-23-03.616272.json";
+  const call3 = fixtureCall(3).set;
   const name = "leads_session_2025-10-29T07-23-03.616272.json";
   const path = join(box.dir, "leads", name);
   await Deno.writeFile(path, new Uint8Array(0));
@@ -250,7 +175,7 @@ Deno.test("a zero-byte lead holds back its call while fresh; once stale the call
   assert.equal(fresh.code, 0, fresh.stderr);
   await assertDelivered(box, FIXTURE_SETS.filter((s) => s !== call3));
   assert.ok(!(await deliveredSets(box)).includes(call3));
-  let report = await status(box);
+  let report = await statusOf(box);
   assert.equal(row(report, call3).state, "waiting");
   assert.match(row(report, call3).reason, /lead file is still being written/);
   assert.equal(row(report, `leads/${name}`).state, "waiting");
@@ -263,8 +188,8 @@ Deno.test("a zero-byte lead holds back its call while fresh; once stale the call
     new RegExp(`Cannot use leads/${name}: file is empty`),
   );
   await assertDelivered(box, FIXTURE_SETS);
-  assert.equal((await readRecord(box, call3)).lead_uploaded, false);
-  report = await status(box);
+  assert.equal((await deliveryRecord(box, call3)).lead_uploaded, false);
+  report = await statusOf(box);
   assert.equal(row(report, `leads/${name}`).state, "failed");
   assert.equal(row(report, `leads/${name}`).reason, "file is empty");
   assert.equal(report.counts.delivered, 6);
@@ -280,7 +205,7 @@ Deno.test("a zero-byte recording waits while fresh and fails once stale", async 
   const fresh = await box.run(["run"]);
   assert.equal(fresh.code, 0, fresh.stderr);
   await assertDelivered(box, FIXTURE_SETS);
-  let r = row(await status(box), `recordings/${name}`);
+  let r = row(await statusOf(box), `recordings/${name}`);
   assert.equal(r.state, "waiting");
   assert.match(r.reason, /empty \(0 bytes\).*may still be being written/);
 
@@ -291,7 +216,7 @@ Deno.test("a zero-byte recording waits while fresh and fails once stale", async 
     stale.stderr,
     new RegExp(`Cannot use recordings/${name}: .*empty \\(0 bytes\\)`),
   );
-  r = row(await status(box), `recordings/${name}`);
+  r = row(await statusOf(box), `recordings/${name}`);
   assert.equal(r.state, "failed");
   assert.match(r.reason, /empty \(0 bytes\), not an Ogg Opus recording/);
   assert.ok(!box.crm.requests.some((q) => q.fileName === name));
@@ -317,7 +242,7 @@ Deno.test("JSON that is an array or a string fails naming what it holds", async 
   );
   assert.match(res.stderr, new RegExp(`leads/${string}: holds a string`));
   await assertDelivered(box, FIXTURE_SETS);
-  const report = await status(box);
+  const report = await statusOf(box);
   assert.equal(row(report, `conversations/${array}`).state, "failed");
   assert.equal(
     row(report, `conversations/${array}`).reason,
@@ -356,7 +281,7 @@ Deno.test("a transcript without start_time or session_id fails naming the fields
   const res = await box.run(["run"]);
   assert.equal(res.code, 0, res.stderr);
   await assertDelivered(box, FIXTURE_SETS);
-  const report = await status(box);
+  const report = await statusOf(box);
   for (const name of [noTime, badId]) {
     const r = row(report, `conversations/${name}`);
     assert.equal(r.state, "failed");
@@ -381,7 +306,7 @@ Deno.test("a .ogg that is not Ogg fails naming the file, once stale", async () =
   const before = await fingerprintTree(box.dir);
 
   assert.equal((await box.run(["run"])).code, 0);
-  assert.equal(row(await status(box), `recordings/${name}`).state, "waiting");
+  assert.equal(row(await statusOf(box), `recordings/${name}`).state, "waiting");
   await Deno.utime(path, DAY_AGO, DAY_AGO);
   const res = await box.run(["run"]);
   assert.equal(res.code, 0, res.stderr);
@@ -389,7 +314,7 @@ Deno.test("a .ogg that is not Ogg fails naming the file, once stale", async () =
     res.stderr,
     new RegExp(`Cannot use recordings/${name}: .*${name}`),
   );
-  const r = row(await status(box), `recordings/${name}`);
+  const r = row(await statusOf(box), `recordings/${name}`);
   assert.equal(r.state, "failed");
   assert.match(r.reason, /Ogg/);
   assert.ok(!box.crm.requests.some((q) => q.fileName === name));
@@ -450,17 +375,17 @@ Deno.test("names with spaces and non-ASCII characters are delivered normally", a
     .map((r) => r.fileName);
   assert.ok(names.includes(recording), `CRM saw ${recording}: ${names}`);
   assert.ok(names.includes(lonely), `CRM saw ${lonely}: ${names}`);
-  const record = await readRecord(box, conversation);
+  const record = await deliveryRecord(box, conversation);
   assert.equal(record.recording_file, recording);
   assert.equal(record.lead_file, lead);
-  const sent = box.crm.acceptedCallRecords().map((r) => r.json as CallRecord)
+  const sent = box.crm.acceptedCallRecords().map(callRecordOf)
     .find((b) => b.callDetails.callId === record.call_id);
   assert.ok(sent);
   assert.equal(sent.transcription?.session_id, sessionId);
   assert.equal(sent.lead?.name, "Zoë Ñúñez");
   assert.equal(sent.callDetails.recordingUrl, record.recording_url);
-  assert.equal((await readRecord(box, lonely)).kind, "recording-only");
-  const report = await status(box);
+  assert.equal((await deliveryRecord(box, lonely)).kind, "recording-only");
+  const report = await statusOf(box);
   assert.equal(report.counts.delivered, 8);
   assert.equal(report.sets.length, 0);
   await assertSourcesUnchanged(box.dir, before);
@@ -470,17 +395,15 @@ Deno.test("names with spaces and non-ASCII characters are delivered normally", a
 
 Deno.test("a symlink to another file of the same folder is not sent twice", async () => {
   await using box = await sandbox();
-  const call1 = "transcript_session_2025-10-29T06-49-07.351452.json";
+  const call1 = fixtureCall(1).set;
   const alias = "transcript_session_2025-10-29T06-49-07.351452 (link).json";
   await Deno.symlink(call1, join(box.dir, "conversations", alias));
   const res = await box.run(["run"]);
   assert.equal(res.code, 0, res.stderr);
-  const ids = box.crm.acceptedCallRecords().map((r) =>
-    (r.json as { callDetails: { callId: string } }).callDetails.callId
-  );
+  const ids = acceptedCallIds(box.crm);
   assert.equal(ids.length, 6);
   assert.equal(new Set(ids).size, 6, "each call once");
-  const r = row(await status(box), `conversations/${alias}`);
+  const r = row(await statusOf(box), `conversations/${alias}`);
   assert.equal(r.state, "failed");
   assert.match(
     r.reason,
@@ -493,8 +416,8 @@ Deno.test("a symlink into another configured folder is followed; one pointing ou
   await using outside = await tempDir("callsync-outside-");
   // Call 1's recording lives in leads/ (a configured folder; .ogg is not a
   // lead) and recordings/ holds a relative link to it.
-  const rec1 = "number-_918655066243-1761720502.ogg";
-  const call1 = "transcript_session_2025-10-29T06-49-07.351452.json";
+  const rec1 = fixtureCall(1).recording!;
+  const call1 = fixtureCall(1).set;
   await Deno.rename(
     join(box.dir, "recordings", rec1),
     join(box.dir, "leads", rec1),
@@ -520,7 +443,7 @@ Deno.test("a symlink into another configured folder is followed; one pointing ou
   const upload = box.crm.requests.find((r) => r.fileName === rec1);
   assert.ok(upload, "the linked recording was uploaded");
   assert.equal(upload.fileSize, size);
-  assert.equal((await readRecord(box, call1)).recording_file, rec1);
+  assert.equal((await deliveryRecord(box, call1)).recording_file, rec1);
   assert.ok(
     !box.crm.requests.some((r) => r.fileName === out),
     "a link out of bounds is never followed",
@@ -530,7 +453,7 @@ Deno.test("a symlink into another configured folder is followed; one pointing ou
     new RegExp(`Cannot use recordings/${out}: is a symlink to .*outside`),
   );
 
-  const report = await status(box);
+  const report = await statusOf(box);
   const r = row(report, `recordings/${out}`);
   assert.equal(r.state, "failed");
   assert.match(
@@ -638,7 +561,7 @@ Deno.test({
     assert.equal(res.code, 0, res.stderr);
     if (IS_ROOT) {
       assert.equal(
-        (await Deno.stat(processed(box))).uid,
+        (await Deno.stat(processedPath(box))).uid,
         65534,
         "ran as nobody",
       );
@@ -650,9 +573,7 @@ Deno.test({
       );
     }
     await assertDelivered(box, FIXTURE_SETS);
-    const st = await run(["status", "--json"]);
-    assert.equal(st.code, 0, st.stderr);
-    const report: StatusReport = JSON.parse(st.stdout);
+    const report = parseStatus(await run(["status", "--json"]));
     for (const p of [`conversations/${conv}`, `recordings/${rec}`]) {
       const r = row(report, p);
       assert.equal(r.state, "failed", "waiting cannot fix permissions");
@@ -688,9 +609,9 @@ Deno.test("a missing folder is warned about, never created, and the rest is deli
   );
   await assertDelivered(box, FIXTURE_SETS);
   for (const set of FIXTURE_SETS) {
-    assert.equal((await readRecord(box, set)).lead_uploaded, false);
+    assert.equal((await deliveryRecord(box, set)).lead_uploaded, false);
   }
-  assert.equal((await status(box)).counts.delivered, 6);
+  assert.equal((await statusOf(box)).counts.delivered, 6);
   assert.ok(!(await exists(join(box.dir, "leads"))), "leads/ not created");
   await assertSourcesUnchanged(box.dir, before);
 });
@@ -702,6 +623,17 @@ async function mountTmpfs(dir: string, options: string): Promise<void> {
     stderr: "piped",
   }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
+}
+
+/** Create the PROCESSED_DIR of `box` with a tmpfs mounted on it; its path. */
+async function mountProcessedDir(
+  box: Sandbox,
+  options: string,
+): Promise<string> {
+  const dir = processedPath(box);
+  await Deno.mkdir(dir);
+  await mountTmpfs(dir, options);
+  return dir;
 }
 
 async function unmount(dir: string): Promise<void> {
@@ -719,10 +651,8 @@ Deno.test({
   ignore: !CAN_MOUNT,
   async fn() {
     await using box = await sandbox();
-    const dir = processed(box);
-    await Deno.mkdir(dir);
     const before = await fingerprintTree(box.dir);
-    await mountTmpfs(dir, "size=64k");
+    const dir = await mountProcessedDir(box, "size=64k");
     try {
       // Fill it to the last byte.
       await Deno.writeFile(join(dir, "filler"), new Uint8Array(256 * 1024))
@@ -748,10 +678,7 @@ Deno.test({
     } finally {
       await unmount(dir);
     }
-    const again = await box.run(["run"]);
-    assert.equal(again.code, 0, again.stderr);
-    await assertDelivered(box, FIXTURE_SETS);
-    assertNoDuplicateCalls(box);
+    await assertCleanRerun(box);
     await assertSourcesUnchanged(box.dir, before);
   },
 });
@@ -772,7 +699,7 @@ Deno.test({
     // set has a .pending with its recording URL.
     assert.equal((await box.run(["run"])).code, 1);
     failing = false;
-    const dir = processed(box);
+    const dir = processedPath(box);
     const saved = new Map<string, Uint8Array>();
     for await (const e of Deno.readDir(dir)) {
       if (e.isFile) saved.set(e.name, await Deno.readFile(join(dir, e.name)));
@@ -814,10 +741,7 @@ Deno.test({
     // Idempotency-Key, and no recording is uploaded again.
     const uploads = box.crm.requests.filter((r) => r.endpoint === "upload")
       .length;
-    const again = await box.run(["run"]);
-    assert.equal(again.code, 0, again.stderr);
-    await assertDelivered(box, FIXTURE_SETS);
-    assertNoDuplicateCalls(box);
+    await assertCleanRerun(box);
     assert.equal(
       box.crm.requests.filter((r) => r.endpoint === "upload").length,
       uploads,
@@ -830,10 +754,8 @@ Deno.test({
   ignore: !CAN_MOUNT,
   async fn() {
     await using box = await sandbox();
-    const dir = processed(box);
-    await Deno.mkdir(dir);
     const before = await fingerprintTree(box.dir);
-    await mountTmpfs(dir, "ro");
+    const dir = await mountProcessedDir(box, "ro");
     try {
       const res = await box.run(["run"]);
       assert.equal(res.code, 3, res.stderr);
@@ -842,16 +764,11 @@ Deno.test({
       assert.equal(box.crm.requests.length, 0, "nothing sent");
       assert.deepEqual(await deliveredSets(box), []);
       // status still reads (it writes nothing).
-      const st = await box.run(["status", "--json"]);
-      assert.equal(st.code, 0, st.stderr);
-      assert.equal(JSON.parse(st.stdout).counts.pending, 6);
+      assert.equal((await statusOf(box)).counts.pending, 6);
     } finally {
       await unmount(dir);
     }
-    const again = await box.run(["run"]);
-    assert.equal(again.code, 0, again.stderr);
-    await assertDelivered(box, FIXTURE_SETS);
-    assertNoDuplicateCalls(box);
+    await assertCleanRerun(box);
     await assertSourcesUnchanged(box.dir, before);
   },
 });
@@ -862,16 +779,16 @@ Deno.test("a torn or empty .uploaded (power loss) is set aside and the set deliv
   await using box = await sandbox();
   const first = await box.run(["run"]);
   assert.equal(first.code, 0, first.stderr);
-  const [empty, torn] = [FIXTURE_SETS[1], FIXTURE_SETS[4]];
+  const [empty, torn] = [fixtureCall(1).set, fixtureCall(4).set];
   // Power loss before the journal line: the record is there but broken,
   // and the journal does not know the set.
-  await Deno.writeTextFile(processed(box, `${empty}.uploaded`), "");
-  const full = await Deno.readTextFile(processed(box, `${torn}.uploaded`));
+  await Deno.writeTextFile(processedPath(box, `${empty}.uploaded`), "");
+  const full = await Deno.readTextFile(processedPath(box, `${torn}.uploaded`));
   await Deno.writeTextFile(
-    processed(box, `${torn}.uploaded`),
+    processedPath(box, `${torn}.uploaded`),
     full.slice(0, full.length / 2),
   );
-  const journal = processed(box, "callsync-journal.jsonl");
+  const journal = processedPath(box, "callsync-journal.jsonl");
   const lines = (await Deno.readTextFile(journal)).split("\n");
   await Deno.writeTextFile(
     journal,
@@ -894,15 +811,15 @@ Deno.test("a torn or empty .uploaded (power loss) is set aside and the set deliv
   await assertDelivered(box, FIXTURE_SETS);
   assertNoDuplicateCalls(box);
   const names = [];
-  for await (const e of Deno.readDir(processed(box))) names.push(e.name);
+  for await (const e of Deno.readDir(processedPath(box))) names.push(e.name);
   for (const set of [empty, torn]) {
     assert.ok(
       names.some((n) => n.startsWith(`${set}.uploaded.corrupt-`)),
       `${set} set aside: ${names}`,
     );
-    assert.equal((await readRecord(box, set)).call_data_uploaded, true);
+    assert.equal((await deliveryRecord(box, set)).call_data_uploaded, true);
   }
-  const report = await status(box);
+  const report = await statusOf(box);
   assert.equal(report.counts.delivered, 6);
   assert.equal(report.sets.length, 0);
   // And a third run sends nothing.
@@ -923,11 +840,11 @@ Deno.test("an empty or torn .pending is set aside and the set started afresh", a
   assert.equal(first.code, 1, first.stderr);
   assert.deepEqual(await deliveredSets(box), []);
   failing = false;
-  const [empty, torn] = [FIXTURE_SETS[1], FIXTURE_SETS[2]];
-  await Deno.writeTextFile(processed(box, `${empty}.pending`), "");
-  const full = await Deno.readTextFile(processed(box, `${torn}.pending`));
+  const [empty, torn] = [fixtureCall(1).set, fixtureCall(3).set];
+  await Deno.writeTextFile(processedPath(box, `${empty}.pending`), "");
+  const full = await Deno.readTextFile(processedPath(box, `${torn}.pending`));
   await Deno.writeTextFile(
-    processed(box, `${torn}.pending`),
+    processedPath(box, `${torn}.pending`),
     full.slice(0, 20),
   );
 
@@ -945,11 +862,11 @@ Deno.test("an empty or torn .pending is set aside and the set started afresh", a
   assert.deepEqual(await deliveredSets(box), [empty, torn].sort());
   await assertDelivered(box, [empty, torn]);
   assertNoDuplicateCalls(box);
-  const report = await status(box);
+  const report = await statusOf(box);
   assert.equal(report.counts.delivered, 2);
   assert.equal(report.counts.waiting, 4);
   const names = [];
-  for await (const e of Deno.readDir(processed(box))) names.push(e.name);
+  for await (const e of Deno.readDir(processedPath(box))) names.push(e.name);
   for (const set of [empty, torn]) {
     assert.ok(names.some((n) => n.startsWith(`${set}.pending.corrupt-`)));
     assert.ok(!names.includes(`${set}.pending`));

@@ -1,15 +1,11 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { isHeld, LOCK_FILE, tryRunLock } from "../lib/lock.ts";
+import { withTempDir } from "../testing/fixtures.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "callsync-lock-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** Runs `fn` with a fresh temp dir, removed afterwards. */
+const withDir = (fn: (dir: string) => Promise<void>) =>
+  withTempDir("callsync-lock-", fn);
 
 Deno.test("tryRunLock() takes a free lock and writes its pid", async () => {
   await withDir(async (dir) => {

@@ -1,47 +1,8 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { fingerprintTree } from "../testing/tree.ts";
 import { sandbox } from "../testing/cli.ts";
-
-/** The designed truth of fixtures/ (see fixtures/README.md). */
-const FIXTURE_CALLS = [
-  {
-    set: "transcript_session_2025-10-13T13-52-30.915207.json",
-    recording: "number-_919876501234-1760363470.ogg",
-    lead: "lead_20251013_135233.json",
-  },
-  {
-    set: "transcript_session_2025-10-29T06-49-07.351452.json",
-    recording: "number-_918655066243-1761720502.ogg",
-    lead: "leads_session_2025-10-29T06-49-07.351452.json",
-  },
-  {
-    set: "transcript_session_2025-10-29T07-23-03.616272.json",
-    recording: "number-_917045118823-1761722558.ogg",
-  },
-  {
-    set: "transcript_session_2025-10-29T07-23-04.887540.json",
-    recording: "number-_919167234510-1761722530.ogg",
-    lead: "leads_session_2025-10-29T07-23-04.887540.json",
-  },
-  { set: "transcript_session_2025-10-29T09-11-02.480913.json" },
-  {
-    set: "number-_919820012345-1761732314.ogg",
-    recording: "number-_919820012345-1761732314.ogg",
-  },
-];
-
-interface CallRecord {
-  callDetails: { callId: string; recordingUrl?: string; callerNumber?: string };
-  transcription?: { session_id: string };
-  lead?: Record<string, unknown>;
-}
-
-async function readRecord(dir: string, set: string) {
-  return JSON.parse(
-    await Deno.readTextFile(join(dir, "processed_uploads", `${set}.uploaded`)),
-  );
-}
+import { FIXTURE_CALLS } from "../testing/fixtures.ts";
+import { callRecordOf, deliveryRecord, statusOf } from "../testing/status.ts";
 
 Deno.test("run delivers every fixture call once, paired as designed", async () => {
   await using box = await sandbox();
@@ -55,16 +16,16 @@ Deno.test("run delivers every fixture call once, paired as designed", async () =
   assert.equal(uploads.length, 5);
   assert.equal(records.length, 6);
   for (const call of FIXTURE_CALLS) {
-    const record = await readRecord(box.dir, call.set);
+    const record = await deliveryRecord(box, call.set);
     assert.equal(record.recording_file, call.recording, call.set);
     assert.equal(record.lead_file, call.lead, call.set);
     assert.equal(record.call_data_uploaded, true);
     assert.equal(record.recording_uploaded, call.recording !== undefined);
     const sent = records.find((r) =>
-      (r.json as CallRecord).callDetails.callId === record.call_id
+      callRecordOf(r).callDetails.callId === record.call_id
     );
     assert.ok(sent, `call record for ${call.set} reached the CRM`);
-    const body = sent.json as CallRecord;
+    const body = callRecordOf(sent);
     assert.equal(body.callDetails.recordingUrl, record.recording_url);
     assert.equal(body.lead !== undefined, call.lead !== undefined, call.set);
   }
@@ -129,7 +90,7 @@ Deno.test("a rejected call record is retried without uploading the recording aga
   const records = fixed.crm.acceptedCallRecords();
   assert.equal(records.length, 6);
   for (const r of records) {
-    const body = r.json as CallRecord;
+    const body = callRecordOf(r);
     if (body.callDetails.recordingUrl) {
       // The URL came from the first CRM's upload, recorded in progress.
       assert.ok(body.callDetails.recordingUrl.includes(`:${box.crm.port}/`));
@@ -164,15 +125,13 @@ Deno.test("success:false from storage fails the set, status explains, retry wait
   // The conversation without a recording still went through.
   assert.equal(box.crm.acceptedCallRecords().length, 1);
 
-  const status = await box.run(["status", "--json"]);
-  assert.equal(status.code, 0, status.stderr);
-  const report = JSON.parse(status.stdout);
+  const report = await statusOf(box);
   assert.equal(report.counts.delivered, 1);
   assert.equal(report.counts.waiting, 5);
   for (const s of report.sets) {
     assert.equal(s.attempts, 1);
-    assert.match(s.lastError, /success:false/);
-    assert.ok(Date.parse(s.nextAttemptAt) > Date.now() + 30_000);
+    assert.match(s.lastError ?? "", /success:false/);
+    assert.ok(Date.parse(s.nextAttemptAt ?? "") > Date.now() + 30_000);
   }
   // Not due yet: a run now sends nothing.
   const count = box.crm.requests.length;
@@ -189,12 +148,12 @@ Deno.test("after UPLOAD_RETRY_ATTEMPTS a set is failed until retry", async () =>
   assert.equal((await box.run(["run"])).code, 1);
   const third = await box.run(["run"]);
   assert.equal(third.code, 0, "failed sets are not due");
-  const status = JSON.parse((await box.run(["status", "--json"])).stdout);
+  const status = await statusOf(box);
   assert.equal(status.counts.failed, 6);
 
   const retry = await box.run(["retry", "--failed"]);
   assert.equal(retry.code, 0, retry.stderr);
-  const after = JSON.parse((await box.run(["status", "--json"])).stdout);
+  const after = await statusOf(box);
   assert.equal(after.counts.pending, 6);
 });
 
@@ -206,7 +165,7 @@ Deno.test("401 stops the run with exit 3 and marks nothing delivered", async () 
   assert.equal(res.code, 3, res.stderr);
   assert.match(res.stderr, /CRM_API_TOKEN/);
   assert.ok(!res.stderr.includes("wrong"), "the token is never logged");
-  const status = JSON.parse((await box.run(["status", "--json"])).stdout);
+  const status = await statusOf(box);
   assert.equal(status.counts.delivered, 0);
 });
 

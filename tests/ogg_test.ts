@@ -14,6 +14,7 @@ import {
   oggPage,
   writeOpusOggFile,
 } from "../testing/ogg_writer.ts";
+import { withTempDir } from "../testing/fixtures.ts";
 
 const EXAMPLE_RECORDING = "number-_918655066243-1761720502.ogg";
 
@@ -86,14 +87,8 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 }
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "callsync_ogg_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) =>
+  withTempDir("callsync_ogg_test_", fn);
 
 Deno.test("oggCrc32() gives the check value of the Ogg CRC-32 parameters", () => {
   assert.equal(oggCrc32(new TextEncoder().encode("123456789")), 0x89a1897f);
@@ -287,7 +282,7 @@ Deno.test("inspectTail() finds no page in bytes that are not Ogg", () => {
 });
 
 Deno.test("readOggInfo() reports a finished recording as complete with its duration", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/finished.ogg`;
     const bytes = makeOpusOgg({ durationSeconds: 43.2, preSkip: 312 });
     await Deno.writeFile(path, bytes);
@@ -301,7 +296,7 @@ Deno.test("readOggInfo() reports a finished recording as complete with its durat
 });
 
 Deno.test("readOggInfo() reports a recording without EOS page as incomplete but knows its duration", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/no_eos.ogg`;
     await Deno.writeFile(
       path,
@@ -314,7 +309,7 @@ Deno.test("readOggInfo() reports a recording without EOS page as incomplete but 
 });
 
 Deno.test("readOggInfo() reports a recording still being written as incomplete with the duration so far", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/growing.ogg`;
     const bytes = makeOpusOgg({ durationSeconds: 30 });
     const pages = pagesOf(bytes);
@@ -330,7 +325,7 @@ Deno.test("readOggInfo() reports a recording still being written as incomplete w
 });
 
 Deno.test("readOggInfo() reports zero duration for a recording that has only its headers", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/headers.ogg`;
     const bytes = makeOpusOgg({ durationSeconds: 5, eos: false });
     const [, tags] = pagesOf(bytes);
@@ -348,7 +343,7 @@ Deno.test("readOggInfo() reports zero duration for a recording that has only its
 });
 
 Deno.test("readOggInfo() reports a recording whose last page fails its CRC as incomplete", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/corrupt.ogg`;
     const bytes = makeOpusOgg({ durationSeconds: 20.5 });
     const pages = pagesOf(bytes);
@@ -372,7 +367,7 @@ Deno.test("readOggInfo() reports a recording whose last page fails its CRC as in
 });
 
 Deno.test("readOggInfo() rejects a zero-byte file, naming it", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/number-_910000000000-1761720000.ogg`;
     await Deno.writeFile(path, new Uint8Array(0));
     await assert.rejects(readOggInfo(path), (error: unknown) => {
@@ -385,7 +380,7 @@ Deno.test("readOggInfo() rejects a zero-byte file, naming it", async () => {
 });
 
 Deno.test("readOggInfo() rejects a file that is not Ogg, naming it", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/not_audio.ogg`;
     await Deno.writeFile(path, new TextEncoder().encode('{"session_id": "x"}'));
     await assert.rejects(readOggInfo(path), (error: unknown) => {
@@ -400,7 +395,7 @@ Deno.test("readOggInfo() rejects a file that is not Ogg, naming it", async () =>
 });
 
 Deno.test("readOggInfo() handles a 5 MB recording full of fake capture patterns", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/big.ogg`;
     const size = await writeOpusOggFile(path, {
       durationSeconds: 312.5,
@@ -418,7 +413,7 @@ Deno.test("readOggInfo() handles a 5 MB recording full of fake capture patterns"
 });
 
 Deno.test("readOggInfo() reads only the head and tail of a 2 GiB recording", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const path = `${dir}/sparse.ogg`;
     const bytes = makeOpusOgg({ durationSeconds: 300 });
     const size = 2 ** 31;
@@ -476,7 +471,7 @@ Deno.test("readOggInfo() measures the fixture recordings as opusinfo and ffprobe
 });
 
 Deno.test("writeOpusOggFile() writes the same stream as makeOpusOgg()", async () => {
-  await withTempDir(async (dir) => {
+  await withDir(async (dir) => {
     const opts = { durationSeconds: 1234.56, bytesPerSecond: 2000, serial: 5 };
     const path = `${dir}/written.ogg`;
     const size = await writeOpusOggFile(path, opts);

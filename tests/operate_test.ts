@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMetrics } from "../lib/metrics.ts";
 import { ROOT, sandbox } from "../testing/cli.ts";
+import { fixtureCall } from "../testing/fixtures.ts";
+import { acceptedCallIds, statusOf } from "../testing/status.ts";
 
 Deno.test("the metrics file reports the run and its counters only grow", async () => {
   await using box = await sandbox();
@@ -134,18 +136,16 @@ Deno.test("--only sends only the named sets and leaves the others untouched", as
   const res = await box.run([
     "run",
     "--only",
-    "transcript_session_2025-10-29T06-49-07.351452.json",
-    "number-_919820012345-1761732314.ogg",
+    fixtureCall(1).set,
+    fixtureCall(5).set,
   ]);
   assert.equal(res.code, 0, res.stderr);
-  const sent = box.crm.acceptedCallRecords().map((r) =>
-    (r.json as { callDetails: { callId: string } }).callDetails.callId
-  ).sort();
+  const sent = acceptedCallIds(box.crm).sort();
   assert.deepEqual(sent, [
     "CALL-20251029-064824-66243",
     "CALL-20251029-100514-12345",
   ]);
-  const status = JSON.parse((await box.run(["status", "--json"])).stdout);
+  const status = await statusOf(box);
   assert.equal(status.counts.delivered, 2);
   assert.equal(status.counts.pending, 4);
 });
@@ -200,7 +200,7 @@ Deno.test("--max-duration stops starting new sets and finishes those in flight",
   const delivered = box.crm.acceptedCallRecords().length;
   assert.ok(delivered >= 1 && delivered <= 2, `${delivered} delivered`);
   // Nothing half-done: every call record that went out was recorded.
-  const status = JSON.parse((await box.run(["status", "--json"])).stdout);
+  const status = await statusOf(box);
   assert.equal(status.counts.delivered, delivered);
   assert.equal(status.counts.pending, 6 - delivered);
 });
@@ -213,13 +213,12 @@ Deno.test("archive moves delivered sets into DIR/YYYY/MM/DD and status still cou
   assert.match(res.stderr, /Archived 13 files to /);
   const day = join(archive, "2025", "10", "29");
   const names = [...Deno.readDirSync(day)].map((e) => e.name).sort();
-  assert.ok(
-    names.includes("transcript_session_2025-10-29T06-49-07.351452.json"),
-  );
-  assert.ok(names.includes("number-_918655066243-1761720502.ogg"));
-  assert.ok(names.includes("leads_session_2025-10-29T06-49-07.351452.json"));
+  const call1 = fixtureCall(1);
+  assert.ok(names.includes(call1.conversation!));
+  assert.ok(names.includes(call1.recording!));
+  assert.ok(names.includes(call1.lead!));
   assert.equal([...Deno.readDirSync(join(box.dir, "recordings"))].length, 0);
-  const status = JSON.parse((await box.run(["status", "--json"])).stdout);
+  const status = await statusOf(box);
   assert.equal(status.counts.delivered, 6);
   assert.equal(status.sets.length, 0);
   const summary = JSON.parse((await box.run(["summary", "--json"])).stdout);
@@ -249,7 +248,7 @@ Deno.test("archive waits --archive-after-days and resumes a move a crash interru
   );
 
   // A crash between copying and removing the source (cross-filesystem move).
-  const rec = "number-_918655066243-1761720502.ogg";
+  const rec = fixtureCall(1).recording!;
   const day = join(archive, "2025", "10", "29");
   await Deno.mkdir(day, { recursive: true });
   await Deno.copyFile(join(box.dir, "recordings", rec), join(day, rec));

@@ -29,6 +29,7 @@ import {
   readTranscript,
 } from "../lib/transcript.ts";
 import { copyTree } from "../testing/tree.ts";
+import { fixtureCall } from "../testing/fixtures.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures", import.meta.url));
 const CFG: PayloadConfig = {
@@ -38,11 +39,11 @@ const CFG: PayloadConfig = {
   timezone: "UTC",
 };
 
-const CALL1 = "transcript_session_2025-10-29T06-49-07.351452.json";
-const CALL3 = "transcript_session_2025-10-29T07-23-03.616272.json";
-const CALL4 = "transcript_session_2025-10-29T09-11-02.480913.json";
-const CALL5 = "number-_919820012345-1761732314.ogg";
-const CALL6 = "transcript_session_2025-10-13T13-52-30.915207.json";
+const CALL1 = fixtureCall(1).set;
+const CALL3 = fixtureCall(3).set;
+const CALL4 = fixtureCall(4).set;
+const CALL5 = fixtureCall(5).set;
+const CALL6 = fixtureCall(6).set;
 
 /** A naive UTC fixture timestamp as the CRM must see it: ms precision, Z. */
 function utcZ(naive: string): string {
@@ -137,10 +138,7 @@ const UPLOADED_1: UploadedRecording = {
 Deno.test("buildCallRecord() for fixture call 1 follows the CRM schema in UTC", async () => {
   const set = (await fixtureSets()).get(CALL1)!;
   const transcript = await readFixture("conversations", CALL1);
-  const leadData = await readFixture(
-    "leads",
-    "leads_session_2025-10-29T06-49-07.351452.json",
-  );
+  const leadData = await readFixture("leads", fixtureCall(1).lead!);
   const items = transcript.conversation_items as JsonObject[];
 
   const record = buildCallRecord(set, UPLOADED_1, CFG);
@@ -256,7 +254,7 @@ Deno.test("buildCallRecord() attaches a legacy lead as it is on disk", async () 
   }, CFG);
   deepStrictEqual(
     record.lead,
-    await readFixture("leads", "lead_20251013_135233.json"),
+    await readFixture("leads", fixtureCall(6).lead!),
   );
   equal(
     (record.callDetails as JsonObject).callId,

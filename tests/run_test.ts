@@ -7,6 +7,12 @@ import { join } from "node:path";
 import { FakeCrm } from "../lib/fake_crm.ts";
 import { cliCommand, crmEnv, runCli, sandbox } from "../testing/cli.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
+import { tempDir } from "../testing/fixtures.ts";
+import {
+  acceptedCallIds,
+  deliveryRecord,
+  statusAt,
+} from "../testing/status.ts";
 
 const START = 1761720502; // 2025-10-29T06:48:22Z
 const REC = `number-_918655066243-${START}.ogg`;
@@ -44,14 +50,13 @@ async function withCall(
   fn: (dir: string, crm: FakeCrm) => Promise<void>,
   crmOpts = {},
 ) {
-  const dir = await Deno.makeTempDir({ prefix: "callsync-run-" });
+  await using dir = await tempDir("callsync-run-");
   const crm = FakeCrm.start(crmOpts);
   try {
-    await oneCall(dir, opts);
-    await fn(dir, crm);
+    await oneCall(dir.path, opts);
+    await fn(dir.path, crm);
   } finally {
     await crm.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -59,12 +64,6 @@ const age = async (path: string, seconds: number) => {
   const t = Date.now() / 1000 - seconds;
   await Deno.utime(path, t, t);
 };
-
-async function status(dir: string, env: Record<string, string>) {
-  const res = await runCli(["status", "--json", "--base-dir", dir], env);
-  assert.equal(res.code, 0, res.stderr);
-  return JSON.parse(res.stdout);
-}
 
 Deno.test("two runs started at the same instant: one skips, nothing is sent twice", async () => {
   await using box = await sandbox({ delayMs: 150 });
@@ -80,9 +79,7 @@ Deno.test("two runs started at the same instant: one skips, nothing is sent twic
     /another run \(pid \d+\) is in progress; skipping/.test(l)
   );
   assert.equal(skipped.length, 1, logs.join("\n---\n"));
-  const ids = box.crm.acceptedCallRecords().map((r) =>
-    (r.json as { callDetails: { callId: string } }).callDetails.callId
-  );
+  const ids = acceptedCallIds(box.crm);
   assert.equal(ids.length, 6);
   assert.equal(new Set(ids).size, 6);
   assert.equal(
@@ -105,7 +102,7 @@ Deno.test("a recording that grows across runs is uploaded only once complete", a
       0,
       "nothing sent while the recording is written",
     );
-    const s = await status(dir, env);
+    const s = await statusAt(dir, env);
     assert.equal(s.counts.waiting, 1);
     assert.match(s.sets[0].reason, /still being written/);
 
@@ -121,11 +118,7 @@ Deno.test("a recording that grows across runs is uploaded only once complete", a
     const uploads = crm.requests.filter((r) => r.endpoint === "upload");
     assert.equal(uploads.length, 1);
     assert.equal(uploads[0].fileSize, full.length);
-    const record = JSON.parse(
-      await Deno.readTextFile(
-        join(dir, "processed_uploads", `${CONV}.uploaded`),
-      ),
-    );
+    const record = await deliveryRecord(dir, CONV);
     assert.equal(record.recording_file, REC);
     assert.equal(record.truncated, undefined);
   });
@@ -150,11 +143,7 @@ Deno.test("a recording that stopped changing without end-of-stream is sent as tr
       res.stderr,
       /\[WARNING\] Recording .* has no end-of-stream page/,
     );
-    const record = JSON.parse(
-      await Deno.readTextFile(
-        join(dir, "processed_uploads", `${CONV}.uploaded`),
-      ),
-    );
+    const record = await deliveryRecord(dir, CONV);
     assert.equal(record.truncated, true);
     assert.equal(crm.acceptedCallRecords().length, 1);
   });
@@ -168,7 +157,7 @@ Deno.test("a transcript without recording is sent without one after ORPHAN_AFTER
     const off = crmEnv(crm, { ORPHAN_AFTER_SECONDS: "0" });
     assert.equal((await runCli(["run", "--base-dir", dir], off)).code, 0);
     assert.equal(crm.requests.length, 0);
-    const s = await status(dir, off);
+    const s = await statusAt(dir, off);
     assert.equal(s.counts.waiting, 1);
     assert.match(s.sets[0].reason, /orphan delivery is off/);
 
@@ -191,7 +180,10 @@ Deno.test("a recording without transcript waits ORPHAN_AFTER_SECONDS from its mt
     await age(join(dir, "recordings", REC), 300);
     assert.equal((await runCli(["run", "--base-dir", dir], env)).code, 0);
     assert.equal(crm.requests.length, 0);
-    assert.match((await status(dir, env)).sets[0].reason, /no transcript yet/);
+    assert.match(
+      (await statusAt(dir, env)).sets[0].reason,
+      /no transcript yet/,
+    );
 
     await age(join(dir, "recordings", REC), 601);
     const res = await runCli(["run", "--base-dir", dir], env);
@@ -209,11 +201,7 @@ Deno.test("a recording without transcript waits ORPHAN_AFTER_SECONDS from its mt
     );
     assert.equal(body.callDetails.recordingDuration, 20);
     assert.equal(body.callDetails.callId, "CALL-20251029-064822-66243");
-    const record = JSON.parse(
-      await Deno.readTextFile(
-        join(dir, "processed_uploads", `${REC}.uploaded`),
-      ),
-    );
+    const record = await deliveryRecord(dir, REC);
     assert.equal(record.kind, "recording-only");
   });
 });
@@ -223,11 +211,11 @@ Deno.test("a lead that belongs to no call is listed, then reported after the dea
     const lead = join(dir, "leads", "lead_20240101_120000.json");
     await Deno.writeTextFile(lead, JSON.stringify({ name: "Nobody" }));
     const env = crmEnv(crm, { ORPHAN_AFTER_SECONDS: "600" });
-    let s = await status(dir, env);
+    let s = await statusAt(dir, env);
     assert.equal(s.counts.waiting, 1);
     assert.match(s.sets[0].name, /lead_20240101_120000\.json/);
     await age(lead, 601);
-    s = await status(dir, env);
+    s = await statusAt(dir, env);
     assert.equal(s.counts.failed, 1);
     assert.match(s.sets[0].reason, /no call found/);
   });
@@ -257,7 +245,7 @@ Deno.test("a transcript rewritten during the upload is not sent until the next r
       crm.requests.filter((r) => r.endpoint === "call-data").length,
       0,
     );
-    const s = await status(dir, env);
+    const s = await statusAt(dir, env);
     assert.equal(s.sets[0].attempts, 0, "not counted as a failure");
 
     const second = await runCli(["run", "--base-dir", dir], env);

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError } from "../lib/cli.ts";
 import { type Config, loadConfig } from "../lib/config.ts";
-import { escapeHtml, html, trusted } from "../lib/dashboard.ts";
+import { escapeHtml, html, trusted } from "../lib/html.ts";
 import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
 import { isHeld, tryRunLock } from "../lib/lock.ts";
-import { Logger } from "../lib/log.ts";
+import { Logger, type LogLevel } from "../lib/log.ts";
 import { type Dashboard, serve, serveOptions } from "../lib/serve.ts";
 import { ensureStateDir } from "../lib/state.ts";
 import { crmEnv, ROOT } from "../testing/cli.ts";
@@ -51,12 +51,7 @@ async function box(opts: {
     requireUpload: true,
   });
   const lines: string[] = [];
-  const log = new Logger({
-    format: "text",
-    level: "debug",
-    timezone: "UTC",
-    sink: (l) => lines.push(l),
-  });
+  const log = testLogger("debug", (l) => lines.push(l));
   const dash = serve(cfg, log, {
     port: 0,
     token: opts.token,
@@ -76,6 +71,14 @@ async function box(opts: {
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** A text logger in UTC at `level`; its lines go to `sink`, else nowhere. */
+function testLogger(
+  level: LogLevel = "info",
+  sink: (line: string) => void = () => {},
+): Logger {
+  return new Logger({ format: "text", level, timezone: "UTC", sink });
 }
 
 /** A transcript whose name and content are markup, and an unreadable one. */
@@ -209,12 +212,7 @@ Deno.test("serveOptions: loopback:8787 by default, flag beats DASHBOARD_TOKEN, b
 
 Deno.test("serve refuses an address in use with a usage error naming it", async () => {
   await using b = await box();
-  const log = new Logger({
-    format: "text",
-    level: "info",
-    timezone: "UTC",
-    sink: () => {},
-  });
+  const log = testLogger();
   assert.throws(
     () => serve(b.cfg, log, { port: b.dash.addr.port }),
     (e: unknown) =>
@@ -420,12 +418,7 @@ Deno.test("without the CRM settings runs are refused with a clear message", asyn
     baseDir: b.dir,
     requireUpload: false,
   });
-  const log = new Logger({
-    format: "text",
-    level: "info",
-    timezone: "UTC",
-    sink: () => {},
-  });
+  const log = testLogger();
   await using dash = serve(cfg, log, { port: 0, token: DASH_TOKEN });
   const res = await fetch(`${dash.url}api/run`, {
     method: "POST",

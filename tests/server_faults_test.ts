@@ -5,44 +5,40 @@
  * call exactly once (repeats only under the same Idempotency-Key).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { type Sandbox, sandbox } from "../testing/cli.ts";
+import {
+  FIXTURE_CALLS,
+  FIXTURE_SETS,
+  fixtureCall,
+} from "../testing/fixtures.ts";
+import {
+  assertBackedByCrm,
+  assertNoDuplicateCalls,
+  deliveredSets,
+  idempotencyKeysByCall,
+  progressRecord,
+  row,
+  statusOf,
+} from "../testing/status.ts";
 import type { Fault, ReceivedRequest } from "../lib/fake_crm.ts";
 
-/** The fixture calls, oldest call first (the order of a serial run). */
-const FIXTURE_SETS = [
-  "transcript_session_2025-10-13T13-52-30.915207.json",
-  "transcript_session_2025-10-29T06-49-07.351452.json",
-  "transcript_session_2025-10-29T07-23-04.887540.json",
-  "transcript_session_2025-10-29T07-23-03.616272.json",
-  "transcript_session_2025-10-29T09-11-02.480913.json",
-  "number-_919820012345-1761732314.ogg",
-];
 /** The oldest call: first to go when UPLOAD_CONCURRENCY=1. */
-const FIRST = FIXTURE_SETS[0];
-const FIRST_RECORDING = "number-_919876501234-1760363470.ogg";
+const FIRST_CALL = FIXTURE_CALLS[0];
+const FIRST = FIRST_CALL.set;
+const FIRST_RECORDING = FIRST_CALL.recording!;
 /** The call without a recording: needs no upload. */
-const NO_RECORDING = FIXTURE_SETS[4];
-
-interface StatusRow {
-  name: string;
-  state: string;
-  reason: string;
-  attempts: number;
-  lastError?: string;
-  nextAttemptAt?: string;
-}
-
-interface StatusReport {
-  counts: Record<string, number>;
-  sets: StatusRow[];
-}
-
-interface CallRecord {
-  callDetails: { callId: string; recordingUrl?: string };
-}
+const NO_RECORDING = fixtureCall(4).set;
 
 type Endpoint = ReceivedRequest["endpoint"];
+
+/** A fault script: the first `count` requests to `endpoint` get `fault`. */
+function faultFirst(
+  endpoint: Endpoint,
+  fault: Fault,
+  count = 1,
+): (endpoint: Endpoint, n: number) => Fault | undefined {
+  return (e, n) => e === endpoint && n <= count ? fault : undefined;
+}
 
 /**
  * A sandbox whose CRM applies `script` until `heal()` is called, then
@@ -59,56 +55,16 @@ async function faultyBox(
   return Object.assign(box, { heal: () => healthy = true });
 }
 
-async function status(box: Sandbox): Promise<StatusReport> {
-  const res = await box.run(["status", "--json"]);
-  assert.equal(res.code, 0, res.stderr);
-  return JSON.parse(res.stdout);
-}
-
-function row(report: StatusReport, name: string): StatusRow {
-  const r = report.sets.find((s) => s.name === name);
-  assert.ok(r, `status lists ${name}: ${JSON.stringify(report.sets)}`);
-  return r;
-}
-
-function processed(box: Sandbox, file = ""): string {
-  return join(box.dir, "processed_uploads", file);
-}
-
-async function deliveredSets(box: Sandbox): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(processed(box))) {
-      if (e.name.endsWith(".uploaded")) out.push(e.name.slice(0, -9));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out.sort();
-}
-
-async function readJson(path: string) {
-  return JSON.parse(await Deno.readTextFile(path));
-}
-
 /**
  * Exactly `sets` are delivered, and each delivery record is backed by a call
  * record the CRM accepted: nothing is marked delivered that was not.
  */
 async function assertDeliveredExactly(
   box: Sandbox,
-  sets: string[],
+  sets: readonly string[],
 ): Promise<void> {
   assert.deepEqual(await deliveredSets(box), [...sets].sort());
-  const accepted = new Set(
-    box.crm.acceptedCallRecords().map((r) =>
-      (r.json as CallRecord).callDetails.callId
-    ),
-  );
-  for (const set of sets) {
-    const record = await readJson(processed(box, `${set}.uploaded`));
-    assert.ok(accepted.has(record.call_id), `CRM accepted ${set}`);
-  }
+  await assertBackedByCrm(box);
 }
 
 /**
@@ -116,17 +72,9 @@ async function assertDeliveredExactly(
  * same Idempotency-Key, once: no call id under two keys.
  */
 function assertEachCallOnce(box: Sandbox): void {
-  const keys = new Map<string, Set<string>>();
-  for (const r of box.crm.acceptedCallRecords()) {
-    const id = (r.json as CallRecord).callDetails.callId;
-    const set = keys.get(id) ?? new Set();
-    set.add(r.idempotencyKey ?? "");
-    keys.set(id, set);
-  }
+  const keys = idempotencyKeysByCall(box.crm.acceptedCallRecords());
   assert.equal(keys.size, FIXTURE_SETS.length, [...keys.keys()].join(", "));
-  for (const [id, set] of keys) {
-    assert.equal(set.size, 1, `${id} sent as ${set.size} different calls`);
-  }
+  assertNoDuplicateCalls(box);
 }
 
 /** The second, clean run: exit 0 and everything delivered once. */
@@ -136,7 +84,7 @@ async function healAndRerun(box: Sandbox & { heal(): void }): Promise<void> {
   assert.equal(res.code, 0, res.stderr);
   await assertDeliveredExactly(box, FIXTURE_SETS);
   assertEachCallOnce(box);
-  const report = await status(box);
+  const report = await statusOf(box);
   assert.equal(report.counts.delivered, FIXTURE_SETS.length);
   assert.equal(report.sets.length, 0);
 }
@@ -154,8 +102,8 @@ const SERIAL = { UPLOAD_CONCURRENCY: "1" };
 // ------------------------------------------------------------ bad bodies
 
 Deno.test("200 with an HTML page from storage fails those sets, logs the page, a clean run delivers once", async () => {
-  await using box = await faultyBox((endpoint) =>
-    endpoint === "upload" ? { kind: "html" } : undefined
+  await using box = await faultyBox(
+    faultFirst("upload", { kind: "html" }, Infinity),
   );
   const res = await box.run(["run"]);
   assert.equal(res.code, 1, res.stderr);
@@ -166,7 +114,7 @@ Deno.test("200 with an HTML page from storage fails those sets, logs the page, a
   // Refused, not transient: one request per recording, no retry this run.
   assert.equal(requests(box, "upload").length, 5);
   await assertDeliveredExactly(box, [NO_RECORDING]);
-  const report = await status(box);
+  const report = await statusOf(box);
   for (const set of FIXTURE_SETS.filter((s) => s !== NO_RECORDING)) {
     const r = row(report, set);
     assert.equal(r.attempts, 1);
@@ -180,10 +128,7 @@ Deno.test("502 with a long HTML page is retried in the run; the log carries its 
     "<p>upstream-connect-error</p>".repeat(12) +
     "<p>TAIL-MARKER</p></body></html>";
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "call-data" && n <= 3
-        ? { kind: "status", status: 502, body: page }
-        : undefined,
+    faultFirst("call-data", { kind: "status", status: 502, body: page }, 3),
     SERIAL,
   );
   const res = await box.run(["run"]);
@@ -207,7 +152,7 @@ Deno.test("502 with a long HTML page is retried in the run; the log carries its 
   );
   assert.ok(!res.stderr.includes("TAIL-MARKER"), "only 200 characters");
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
-  const r = row(await status(box), FIRST);
+  const r = row(await statusOf(box), FIRST);
   assert.match(r.lastError ?? "", /HTTP 502: <html><head>/);
   await healAndRerun(box);
   // The recording was up already: not sent again.
@@ -220,10 +165,7 @@ Deno.test("502 with a long HTML page is retried in the run; the log carries its 
 
 Deno.test("200 with success:false from call-data fails the set; the retry sends only the call record", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "call-data" && n === 1
-        ? { kind: "success-false" }
-        : undefined,
+    faultFirst("call-data", { kind: "success-false" }),
     SERIAL,
   );
   const res = await box.run(["run"]);
@@ -234,7 +176,7 @@ Deno.test("200 with success:false from call-data fails the set; the retry sends 
   );
   assert.equal(requests(box, "call-data").length, 6, "not retried in the run");
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
-  const pending = await readJson(processed(box, `${FIRST}.pending`));
+  const pending = await progressRecord(box, FIRST);
   assert.equal(pending.attempts, 1);
   assert.equal(pending.recording_file, FIRST_RECORDING);
   assert.ok(pending.recording_url);
@@ -244,8 +186,7 @@ Deno.test("200 with success:false from call-data fails the set; the retry sends 
 
 Deno.test("a storage answer without data.url fails the set with the body logged", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "upload" && n === 1 ? { kind: "no-url" } : undefined,
+    faultFirst("upload", { kind: "no-url" }),
     SERIAL,
   );
   const res = await box.run(["run"]);
@@ -260,7 +201,7 @@ Deno.test("a storage answer without data.url fails the set with the body logged"
   );
   assert.equal(requests(box, "upload").length, 5);
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
-  assert.match(row(await status(box), FIRST).lastError ?? "", /data\.url/);
+  assert.match(row(await statusOf(box), FIRST).lastError ?? "", /data\.url/);
   await healAndRerun(box);
 });
 
@@ -268,8 +209,7 @@ Deno.test("a storage answer without data.url fails the set with the body logged"
 
 Deno.test("a body that never ends times out; the run ends in bounded time and the set is retried later", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "call-data" && n <= 3 ? { kind: "hang" } : undefined,
+    faultFirst("call-data", { kind: "hang" }, 3),
     { ...SERIAL, UPLOAD_TIMEOUT_SECONDS: "1" },
   );
   const started = Date.now();
@@ -286,14 +226,13 @@ Deno.test("a body that never ends times out; the run ends in bounded time and th
   assert.equal(hung.length, 3);
   assert.equal(new Set(hung.map((r) => r.idempotencyKey)).size, 1);
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
-  assert.equal(row(await status(box), FIRST).state, "pending");
+  assert.equal(row(await statusOf(box), FIRST).state, "pending");
   await healAndRerun(box);
 });
 
 Deno.test("a connection reset mid-upload is retried in the run, then left for the next run", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "upload" && n <= 3 ? { kind: "reset" } : undefined,
+    faultFirst("upload", { kind: "reset" }, 3),
     SERIAL,
   );
   const res = await box.run(["run"]);
@@ -314,7 +253,7 @@ Deno.test("a connection reset mid-upload is retried in the run, then left for th
     ),
   );
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
-  const pending = await readJson(processed(box, `${FIRST}.pending`));
+  const pending = await progressRecord(box, FIRST);
   assert.equal(pending.attempts, 1);
   assert.equal(pending.recording_url, undefined);
   await healAndRerun(box);
@@ -324,10 +263,7 @@ Deno.test("a connection reset mid-upload is retried in the run, then left for th
 
 Deno.test("429 with a short Retry-After is honoured within the run and then succeeds", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "call-data" && n === 1
-        ? { kind: "status", status: 429, retryAfter: "1" }
-        : undefined,
+    faultFirst("call-data", { kind: "status", status: 429, retryAfter: "1" }),
     SERIAL,
   );
   const started = Date.now();
@@ -344,10 +280,11 @@ Deno.test("429 with a short Retry-After is honoured within the run and then succ
 
 Deno.test("429 with a long Retry-After defers the set no earlier than it says", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "call-data" && n === 1
-        ? { kind: "status", status: 429, retryAfter: "3600" }
-        : undefined,
+    faultFirst("call-data", {
+      kind: "status",
+      status: 429,
+      retryAfter: "3600",
+    }),
     SERIAL,
   );
   const before = Date.now();
@@ -359,7 +296,7 @@ Deno.test("429 with a long Retry-After defers the set no earlier than it says", 
   assert.equal(calls.filter((r) => r.answer === 429).length, 1);
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
 
-  const r = row(await status(box), FIRST);
+  const r = row(await statusOf(box), FIRST);
   assert.equal(r.state, "waiting");
   assert.equal(r.attempts, 0, "rate limiting does not spend an attempt");
   assert.match(
@@ -391,10 +328,7 @@ Deno.test("413 fails the set saying the CRM refuses the size; the others go on",
     "<body><center><h1>413 Request Entity Too Large</h1></center>" +
     "<hr><center>nginx</center></body></html>";
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "upload" && n === 1
-        ? { kind: "status", status: 413, body: page }
-        : undefined,
+    faultFirst("upload", { kind: "status", status: 413, body: page }),
     SERIAL,
   );
   const res = await box.run(["run"]);
@@ -416,21 +350,18 @@ Deno.test("413 fails the set saying the CRM refuses the size; the others go on",
     "a 413 is not retried in the run",
   );
   await assertDeliveredExactly(box, FIXTURE_SETS.slice(1));
-  const r = row(await status(box), FIRST);
+  const r = row(await statusOf(box), FIRST);
   assert.match(r.lastError ?? "", /refuses a file this large/);
   await healAndRerun(box);
 });
 
 Deno.test("401 stops the run at once with exit 3 and counts no attempt", async () => {
   await using box = await faultyBox(
-    (endpoint, n) =>
-      endpoint === "upload" && n === 1
-        ? {
-          kind: "status",
-          status: 401,
-          body: '{"success":false,"message":"invalid token"}',
-        }
-        : undefined,
+    faultFirst("upload", {
+      kind: "status",
+      status: 401,
+      body: '{"success":false,"message":"invalid token"}',
+    }),
     SERIAL,
   );
   const res = await box.run(["run"]);
@@ -442,7 +373,7 @@ Deno.test("401 stops the run at once with exit 3 and counts no attempt", async (
   assert.match(res.stderr, /Directory scan aborted: 0 processed, 0 failed/);
   assert.equal(box.crm.requests.length, 1, "nothing more was sent");
   await assertDeliveredExactly(box, []);
-  const report = await status(box);
+  const report = await statusOf(box);
   assert.equal(report.counts.pending, 6);
   for (const r of report.sets) assert.equal(r.attempts, 0);
   await healAndRerun(box);

@@ -8,6 +8,7 @@ import {
   StateError,
   StateStore,
 } from "../lib/state.ts";
+import { withTempDir } from "../testing/fixtures.ts";
 
 const JOURNAL = "callsync-journal.jsonl";
 const SET = "transcript_session_2025-10-29T06-49-07.351452.json";
@@ -25,14 +26,9 @@ function captureLog(): { log: Logger; lines: string[] } {
   return { log, lines };
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "callsync-state-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** Runs `fn` with a fresh temp dir, removed afterwards. */
+const withDir = (fn: (dir: string) => Promise<void>) =>
+  withTempDir("callsync-state-", fn);
 
 function record(set: string, extra: Partial<DeliveryRecord> = {}) {
   const r: DeliveryRecord = {

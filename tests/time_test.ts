@@ -37,38 +37,20 @@ Deno.test("toEpochMs() reads a naive timestamp in Asia/Kolkata as UTC+05:30", ()
 
 Deno.test("toEpochMs() in America/New_York follows daylight saving time", () => {
   const ny = "America/New_York";
-  // Summer: EDT, UTC-4. Winter: EST, UTC-5.
-  equal(
-    toEpochMs("2025-07-01T12:00:00", ny),
-    Date.UTC(2025, 6, 1, 16, 0, 0),
-  );
-  equal(
-    toEpochMs("2025-12-01T12:00:00", ny),
-    Date.UTC(2025, 11, 1, 17, 0, 0),
-  );
-  // Spring forward on 2025-03-09: 02:00 EST becomes 03:00 EDT.
-  equal(
-    toEpochMs("2025-03-09T01:59:00", ny),
-    Date.UTC(2025, 2, 9, 6, 59, 0),
-  );
-  equal(
-    toEpochMs("2025-03-09T03:00:00", ny),
-    Date.UTC(2025, 2, 9, 7, 0, 0),
-  );
-  // 02:30 does not exist that day; it is read as 03:30 EDT, one hour later.
-  equal(
-    toEpochMs("2025-03-09T02:30:00", ny),
-    Date.UTC(2025, 2, 9, 7, 30, 0),
-  );
-  // Fall back on 2025-11-02: 01:30 happens twice; the first (EDT) is taken.
-  equal(
-    toEpochMs("2025-11-02T01:30:00", ny),
-    Date.UTC(2025, 10, 2, 5, 30, 0),
-  );
-  equal(
-    toEpochMs("2025-11-02T02:30:00", ny),
-    Date.UTC(2025, 10, 2, 7, 30, 0),
-  );
+  const cases: [local: string, utc: number][] = [
+    // Summer: EDT, UTC-4. Winter: EST, UTC-5.
+    ["2025-07-01T12:00:00", Date.UTC(2025, 6, 1, 16, 0, 0)],
+    ["2025-12-01T12:00:00", Date.UTC(2025, 11, 1, 17, 0, 0)],
+    // Spring forward on 2025-03-09: 02:00 EST becomes 03:00 EDT.
+    ["2025-03-09T01:59:00", Date.UTC(2025, 2, 9, 6, 59, 0)],
+    ["2025-03-09T03:00:00", Date.UTC(2025, 2, 9, 7, 0, 0)],
+    // 02:30 does not exist that day; it is read as 03:30 EDT, one hour later.
+    ["2025-03-09T02:30:00", Date.UTC(2025, 2, 9, 7, 30, 0)],
+    // Fall back on 2025-11-02: 01:30 happens twice; the first (EDT) is taken.
+    ["2025-11-02T01:30:00", Date.UTC(2025, 10, 2, 5, 30, 0)],
+    ["2025-11-02T02:30:00", Date.UTC(2025, 10, 2, 7, 30, 0)],
+  ];
+  for (const [local, utc] of cases) equal(toEpochMs(local, ny), utc, local);
 });
 
 Deno.test("toEpochMs() takes a timestamp with Z or an offset as absolute, whatever the zone", () => {
