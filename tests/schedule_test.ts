@@ -6,6 +6,7 @@ import {
   cronLine,
   RUN_PERMISSIONS,
   ScheduleError,
+  type ScheduleKind,
   scheduleText,
   shQuote,
   systemdQuote,
@@ -383,8 +384,7 @@ Deno.test("windows: refuses relative paths and commands schtasks cannot take", (
     /at most 261/,
   );
   assert.throws(
-    // deno-lint-ignore no-explicit-any
-    () => scheduleText("launchd" as any, ok),
+    () => scheduleText("launchd" as unknown as ScheduleKind, ok),
     ScheduleError,
   );
 });
