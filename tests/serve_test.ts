@@ -6,8 +6,19 @@ import { escapeHtml, html, trusted } from "../lib/html.ts";
 import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
 import { isHeld, tryRunLock } from "../lib/lock.ts";
 import { Logger, type LogLevel } from "../lib/log.ts";
+import type {
+  DashboardRow,
+  DashboardView,
+  OldestPending,
+  RecentDelivery,
+  RunView,
+  SetDetail,
+} from "../lib/dashboard_model.ts";
+import type { DailySummary } from "../lib/report.ts";
+import type { RetryResult } from "../lib/retry.ts";
 import { type Dashboard, serve, serveOptions } from "../lib/serve.ts";
-import { ensureStateDir } from "../lib/state.ts";
+import type { ErrorCode } from "../lib/serve_http.ts";
+import { ensureStateDir, type LastRun, type Progress } from "../lib/state.ts";
 import { crmEnv, ROOT } from "../testing/cli.ts";
 import { copyTree } from "../testing/tree.ts";
 
@@ -108,40 +119,101 @@ async function addHostileFiles(dir: string, mtimeMs: number): Promise<void> {
   }
 }
 
-interface Got {
+/** A JSON error body (`jsonError` in lib/serve_http.ts). */
+interface ApiError {
+  error: string;
+  code: ErrorCode;
+}
+
+/** `POST /api/retry` refused while a run holds the lock. */
+interface RetryBusy extends ApiError {
+  busy: { pid: number | null };
+}
+
+/** `POST /api/run` refused while a dashboard run is going. */
+interface RunBusy extends ApiError {
+  run: string;
+}
+
+/** `POST /api/run` accepted. */
+interface RunStarted {
+  id: string;
+  state: RunView["state"];
+  url: string;
+}
+
+/** `GET /api/run`: the latest dashboard run. */
+interface LatestRun {
+  run: RunView | null;
+}
+
+/** `POST /api/retry` done. */
+interface RetryAnswer {
+  scheduled: RetryResult["scheduled"];
+  skipped: RetryResult["skipped"];
+  message: string;
+}
+
+/** `GET /api/status`. */
+interface StatusJson {
+  generatedAt: string;
+  timezone: string;
+  readOnly: boolean;
+  counts: DashboardView["counts"];
+  lastRun: LastRun | null;
+  oldestPending: OldestPending | null;
+  sets: DashboardRow[];
+  recent: RecentDelivery[];
+  run: RunView | null;
+}
+
+/** `GET /api/summary`. */
+interface SummaryJson {
+  timezone: string;
+  endDate: string;
+  days: DailySummary[];
+}
+
+interface Got<T = unknown> {
   status: number;
   headers: Headers;
   text: string;
   /** The text with whitespace between tags removed and runs of it collapsed. */
   flat: string;
-  // deno-lint-ignore no-explicit-any
-  json: any;
+  /** The body parsed as JSON, as `T`; undefined if it is not JSON. */
+  json: T;
 }
 
-async function call(
+async function call<T = unknown>(
   b: Box,
   path: string,
   init: RequestInit = {},
-): Promise<Got> {
+): Promise<Got<T>> {
   const res = await fetch(b.base + path, init);
   const text = await res.text();
-  let json;
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
   const flat = text.replace(/>\s+</g, "><").replace(/\s+/g, " ");
-  return { status: res.status, headers: res.headers, text, flat, json };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    flat,
+    json: json as T,
+  };
 }
 
-function post(
+function post<T = unknown>(
   b: Box,
   path: string,
   body: unknown = {},
   headers: Record<string, string> = {},
-): Promise<Got> {
-  return call(b, path, {
+): Promise<Got<T>> {
+  return call<T>(b, path, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
@@ -150,10 +222,10 @@ function post(
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-async function waitForRun(b: Box, id: string) {
+async function waitForRun(b: Box, id: string): Promise<RunView> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const r = await call(b, `/api/runs/${id}`);
+    const r = await call<RunView>(b, `/api/runs/${id}`);
     assert.equal(r.status, 200, r.text);
     if (r.json.state !== "running") return r.json;
     await new Promise((res) => setTimeout(res, 50));
@@ -283,7 +355,7 @@ Deno.test("serve listens on 127.0.0.1 by default; GET / shows totals, chart, set
 
 Deno.test("GET /api/status and /api/summary", async () => {
   await using b = await box();
-  const s = await call(b, "/api/status");
+  const s = await call<StatusJson>(b, "/api/status");
   assert.equal(s.status, 200);
   assert.match(s.headers.get("content-type")!, /^application\/json/);
   assertSecurityHeaders(s, "/api/status");
@@ -299,26 +371,29 @@ Deno.test("GET /api/status and /api/summary", async () => {
   assert.equal(s.json.run, null);
   assert.deepEqual(s.json.recent, []);
   assert.equal(s.json.sets.length, 6);
-  const row = s.json.sets.find((r: { name: string }) => r.name === CALL1);
+  const row = s.json.sets.find((r) => r.name === CALL1)!;
   assert.equal(row.recording, "number-_918655066243-1761720502.ogg");
   assert.equal(row.callId, "CALL-20251029-064824-66243");
   assert.equal(row.phone, "918655066243");
   // The oldest call is the 13 October one.
   assert.equal(
-    s.json.oldestPending.set,
+    s.json.oldestPending!.set,
     "transcript_session_2025-10-13T13-52-30.915207.json",
   );
-  assert.ok(s.json.oldestPending.ageSeconds > 86_400);
+  assert.ok(s.json.oldestPending!.ageSeconds > 86_400);
 
-  const sum = await call(b, "/api/summary?days=7");
+  const sum = await call<SummaryJson>(b, "/api/summary?days=7");
   assert.equal(sum.status, 200);
   assert.equal(sum.json.days.length, 7);
   assert.equal(sum.json.timezone, "UTC");
   assert.equal(sum.json.days[6].date, sum.json.endDate);
   assert.equal(sum.json.days[0].call_data_uploaded, 0);
-  assert.equal((await call(b, "/api/summary")).json.days.length, 30);
+  assert.equal(
+    (await call<SummaryJson>(b, "/api/summary")).json.days.length,
+    30,
+  );
   for (const bad of ["0", "abc", "367", "1.5"]) {
-    const r = await call(b, `/api/summary?days=${bad}`);
+    const r = await call<ApiError>(b, `/api/summary?days=${bad}`);
     assert.equal(r.status, 400, bad);
     assert.equal(r.json.code, "bad-request");
   }
@@ -326,26 +401,30 @@ Deno.test("GET /api/status and /api/summary", async () => {
 
 Deno.test("GET /api/sets/<name> and /sets/<name>: files, pairing, the call record; 404s", async () => {
   await using b = await box();
-  const d = await call(b, `/api/sets/${encodeURIComponent(CALL1)}`);
+  const d = await call<SetDetail>(b, `/api/sets/${encodeURIComponent(CALL1)}`);
   assert.equal(d.status, 200, d.text);
   assert.equal(d.json.state, "pending");
   assert.equal(d.json.kind, "call");
-  assert.deepEqual(d.json.files.map((f: { folder: string }) => f.folder), [
+  assert.deepEqual(d.json.files.map((f) => f.folder), [
     "conversations",
     "recordings",
     "leads",
   ]);
-  const rm = d.json.pairing.recording;
+  const rm = d.json.pairing.recording!;
   assert.equal(rm.name, "number-_918655066243-1761720502.ogg");
   assert.equal(rm.pinned, false);
-  assert.ok(Math.abs(rm.startDiffSeconds - -2.12) < 0.01, rm.startDiffSeconds);
-  assert.ok(Math.abs(rm.durationDiffSeconds - 1.17) < 0.05);
+  assert.ok(
+    Math.abs(rm.startDiffSeconds! - -2.12) < 0.01,
+    String(rm.startDiffSeconds),
+  );
+  assert.ok(Math.abs(rm.durationDiffSeconds! - 1.17) < 0.05);
   assert.equal(typeof rm.cost, "number");
-  assert.equal(d.json.pairing.lead.reason, "session-timestamp");
-  assert.equal(d.json.payload.source, "built");
-  const rec = d.json.payload.record;
-  assert.equal(rec.callDetails.callId, "CALL-20251029-064824-66243");
-  assert.equal(rec.callDetails.recordingUrl, undefined, "not uploaded yet");
+  assert.equal(d.json.pairing.lead!.reason, "session-timestamp");
+  assert.equal(d.json.payload!.source, "built");
+  const rec = d.json.payload!.record;
+  const details = rec.callDetails as Record<string, unknown>;
+  assert.equal(details.callId, "CALL-20251029-064824-66243");
+  assert.equal(details.recordingUrl, undefined, "not uploaded yet");
   assert.equal(rec.campaignId, "campaign-1");
   assert.ok(rec.lead);
 
@@ -356,9 +435,12 @@ Deno.test("GET /api/sets/<name> and /sets/<name>: files, pairing, the call recor
   assert.match(page.text, /same session timestamp in both file names/);
   assert.match(page.text, /CALL-20251029-064824-66243/);
 
-  const only = await call(b, `/api/sets/${encodeURIComponent(CALL5)}`);
+  const only = await call<SetDetail>(
+    b,
+    `/api/sets/${encodeURIComponent(CALL5)}`,
+  );
   assert.equal(only.json.kind, "recording-only");
-  assert.equal(only.json.payload.record.transcription, undefined);
+  assert.equal(only.json.payload!.record.transcription, undefined);
 
   for (
     const name of [
@@ -368,7 +450,7 @@ Deno.test("GET /api/sets/<name> and /sets/<name>: files, pairing, the call recor
       "%00",
     ]
   ) {
-    const r = await call(b, `/api/sets/${name}`);
+    const r = await call<ApiError>(b, `/api/sets/${name}`);
     assert.equal(r.status, 404, name);
     assert.equal(r.json.code, "not-found");
     const p = await call(b, `/sets/${name}`);
@@ -389,14 +471,14 @@ Deno.test("routing: unknown paths 404, wrong methods 405 with Allow", async () =
   assert.equal(page.status, 404);
   assert.match(page.headers.get("content-type")!, /^text\/html/);
   assert.equal((await call(b, "/api/runs/42")).status, 404);
-  assert.deepEqual((await call(b, "/api/run")).json, { run: null });
+  assert.deepEqual((await call<LatestRun>(b, "/api/run")).json, { run: null });
 });
 
 Deno.test("without a token the dashboard is read-only: POSTs answer 403", async () => {
   await using b = await box();
   for (const path of ["/api/run", "/api/retry"]) {
     for (const headers of [{}, bearer("anything")]) {
-      const r = await post(b, path, { failed: true }, headers);
+      const r = await post<ApiError>(b, path, { failed: true }, headers);
       assert.equal(r.status, 403, path);
       assert.equal(r.json.code, "read-only");
       assert.match(r.json.error, /DASHBOARD_TOKEN/);
@@ -407,7 +489,7 @@ Deno.test("without a token the dashboard is read-only: POSTs answer 403", async 
   assert.match(page.text, />Read-only</);
   assert.match(page.text, /start callsync serve with DASHBOARD_TOKEN/);
   assert.equal(b.crm.requests.length, 0);
-  assert.deepEqual((await call(b, "/api/run")).json, { run: null });
+  assert.deepEqual((await call<LatestRun>(b, "/api/run")).json, { run: null });
 });
 
 Deno.test("without the CRM settings runs are refused with a clear message", async () => {
@@ -424,7 +506,7 @@ Deno.test("without the CRM settings runs are refused with a clear message", asyn
     method: "POST",
     headers: bearer(DASH_TOKEN),
   });
-  const body = await res.json();
+  const body: ApiError = await res.json();
   assert.equal(res.status, 409);
   assert.equal(body.code, "crm-not-configured");
   assert.match(body.error, /CRM_UPLOAD_URL, CRM_CALL_DATA_URL/);
@@ -437,12 +519,12 @@ Deno.test("without the CRM settings runs are refused with a clear message", asyn
 Deno.test("POSTs need the right bearer token and the page's own origin", async () => {
   await using b = await box({ token: DASH_TOKEN });
   for (const path of ["/api/run", "/api/retry"]) {
-    const missing = await post(b, path, { failed: true });
+    const missing = await post<ApiError>(b, path, { failed: true });
     assert.equal(missing.status, 401, path);
     assert.equal(missing.json.code, "token-missing");
     assert.match(missing.headers.get("www-authenticate")!, /^Bearer/);
     for (const wrong of ["wrong", DASH_TOKEN + "x", DASH_TOKEN.slice(0, -1)]) {
-      const r = await post(b, path, { failed: true }, bearer(wrong));
+      const r = await post<ApiError>(b, path, { failed: true }, bearer(wrong));
       assert.equal(r.status, 403, `${path} ${wrong}`);
       assert.equal(r.json.code, "token-refused");
     }
@@ -459,7 +541,7 @@ Deno.test("POSTs need the right bearer token and the page's own origin", async (
       { "sec-fetch-site": "same-site" },
     ];
     for (const headers of crossSite) {
-      const r = await post(b, path, { failed: true }, {
+      const r = await post<ApiError>(b, path, { failed: true }, {
         ...bearer(DASH_TOKEN),
         ...headers,
       });
@@ -468,9 +550,9 @@ Deno.test("POSTs need the right bearer token and the page's own origin", async (
     }
   }
   assert.equal(b.crm.requests.length, 0, "nothing ran");
-  assert.deepEqual((await call(b, "/api/run")).json, { run: null });
+  assert.deepEqual((await call<LatestRun>(b, "/api/run")).json, { run: null });
   // The page's own origin with the right token is accepted.
-  const ok = await post(b, "/api/retry", { failed: true }, {
+  const ok = await post<RetryAnswer>(b, "/api/retry", { failed: true }, {
     ...bearer(DASH_TOKEN),
     origin: b.base,
     "sec-fetch-site": "same-origin",
@@ -497,7 +579,7 @@ Deno.test("a Host header other than the listening address is refused (DNS rebind
 
 Deno.test("POST /api/run delivers every set; status, recent deliveries and set pages follow", async () => {
   await using b = await box({ token: DASH_TOKEN, recentLimit: 4 });
-  const start = await post(b, "/api/run", {}, {
+  const start = await post<RunStarted>(b, "/api/run", {}, {
     ...bearer(DASH_TOKEN),
     origin: b.base,
   });
@@ -511,34 +593,35 @@ Deno.test("POST /api/run delivers every set; status, recent deliveries and set p
   assert.equal(run.failed, 0);
   assert.match(run.message, /6 delivered, 0 failed/);
   assert.ok(
-    run.lines.some((l: string) =>
+    run.lines.some((l) =>
       /Directory scan completed: 6 processed, 0 failed/.test(l)
     ),
     run.lines.join("\n"),
   );
-  assert.deepEqual((await call(b, "/api/run")).json.run.id, start.json.id);
+  assert.deepEqual(
+    (await call<LatestRun>(b, "/api/run")).json.run!.id,
+    start.json.id,
+  );
   assert.equal(b.crm.acceptedCallRecords().length, 6);
 
-  const s = await call(b, "/api/status");
+  const s = await call<StatusJson>(b, "/api/status");
   assert.deepEqual(s.json.counts, {
     delivered: 6,
     pending: 0,
     waiting: 0,
     failed: 0,
   });
-  assert.equal(s.json.lastRun.exit_code, 0);
-  assert.equal(s.json.lastRun.delivered, 6);
+  assert.equal(s.json.lastRun!.exit_code, 0);
+  assert.equal(s.json.lastRun!.delivered, 6);
   assert.equal(s.json.oldestPending, null);
   assert.equal(s.json.recent.length, 4, "only the most recent N");
-  const times = s.json.recent.map((r: { deliveredAt: string }) =>
-    r.deliveredAt
-  );
+  const times = s.json.recent.map((r) => r.deliveredAt);
   assert.deepEqual(times, [...times].sort().reverse(), "newest first");
   for (const r of s.json.recent) {
     assert.match(r.callId, /^CALL-\d{8}-\d{6}-\d{5}$/);
     if (r.recordingFile) {
       assert.match(
-        r.recordingUrl,
+        r.recordingUrl!,
         /^http:\/\/127\.0\.0\.1:\d+\/apis\/uploads\//,
       );
     }
@@ -555,26 +638,28 @@ Deno.test("POST /api/run delivers every set; status, recent deliveries and set p
   assert.match(page.text, /6 delivered, 0 failed/, "the run's outcome");
   assert.match(page.text, /Directory scan completed/, "the run's log");
   assert.match(page.text, /<text class="value"[^>]*>6<\/text>/, "today's bar");
-  const recentSet = s.json.recent.find((r: { recordingUrl?: string }) =>
-    r.recordingUrl
-  );
+  const recentSet = s.json.recent.find((r) => r.recordingUrl)!;
   assert.ok(page.text.includes(`href="${recentSet.recordingUrl}"`));
 
   // A delivered set: its record, and the call record as it was sent.
-  const d = await call(b, `/api/sets/${encodeURIComponent(CALL1)}`);
+  const d = await call<SetDetail>(b, `/api/sets/${encodeURIComponent(CALL1)}`);
   assert.equal(d.json.state, "delivered");
-  assert.equal(d.json.delivery.call_id, "CALL-20251029-064824-66243");
-  assert.equal(d.json.payload.source, "rebuilt");
+  assert.equal(d.json.delivery!.call_id, "CALL-20251029-064824-66243");
+  assert.equal(d.json.payload!.source, "rebuilt");
   const sent = b.crm.acceptedCallRecords().find((r) =>
     (r.json as { callDetails: { callId: string } }).callDetails.callId ===
       "CALL-20251029-064824-66243"
   );
-  assert.deepEqual(d.json.payload.record, sent?.json);
+  assert.deepEqual(d.json.payload!.record, sent?.json);
   const setPage = await call(b, `/sets/${encodeURIComponent(CALL1)}`);
   assert.match(setPage.text, /Delivery record/);
-  assert.ok(setPage.text.includes(escapeHtml(d.json.delivery.recording_url)));
+  assert.ok(
+    setPage.text.includes(
+      escapeHtml(d.json.delivery!.recording_url as string),
+    ),
+  );
 
-  const summary = await call(b, "/api/summary?days=1");
+  const summary = await call<SummaryJson>(b, "/api/summary?days=1");
   assert.equal(summary.json.days[0].call_data_uploaded, 6);
   assert.equal(summary.json.days[0].recordings_uploaded, 5);
 });
@@ -585,7 +670,7 @@ Deno.test("run now while another process holds the run lock says so and does not
   const lock = await tryRunLock(b.state);
   assert.ok(isHeld(lock));
   try {
-    const start = await post(b, "/api/run", {}, bearer(DASH_TOKEN));
+    const start = await post<RunStarted>(b, "/api/run", {}, bearer(DASH_TOKEN));
     assert.equal(start.status, 202);
     const run = await waitForRun(b, start.json.id);
     assert.equal(run.state, "skipped");
@@ -594,8 +679,8 @@ Deno.test("run now while another process holds the run lock says so and does not
       run.message,
       new RegExp(`pid ${Deno.pid}\\) holds the run lock`),
     );
-    assert.ok(run.lines.some((l: string) => /in progress; skipping/.test(l)));
-    const retry = await post(
+    assert.ok(run.lines.some((l) => /in progress; skipping/.test(l)));
+    const retry = await post<RetryBusy>(
       b,
       "/api/retry",
       { failed: true },
@@ -614,13 +699,13 @@ Deno.test("run now while another process holds the run lock says so and does not
 
 Deno.test("a second run while one is going answers 409 with the running id", async () => {
   await using b = await box({ token: DASH_TOKEN, crm: { delayMs: 150 } });
-  const first = await post(b, "/api/run", {}, bearer(DASH_TOKEN));
+  const first = await post<RunStarted>(b, "/api/run", {}, bearer(DASH_TOKEN));
   assert.equal(first.status, 202);
-  const second = await post(b, "/api/run", {}, bearer(DASH_TOKEN));
+  const second = await post<RunBusy>(b, "/api/run", {}, bearer(DASH_TOKEN));
   assert.equal(second.status, 409);
   assert.equal(second.json.code, "busy");
   assert.equal(second.json.run, first.json.id);
-  const during = await call(b, `/api/runs/${first.json.id}`);
+  const during = await call<RunView>(b, `/api/runs/${first.json.id}`);
   assert.equal(during.json.state, "running");
   assert.equal((await waitForRun(b, first.json.id)).state, "finished");
 });
@@ -650,12 +735,12 @@ Deno.test("retry of a failed set makes it due again; its frozen call record is s
       );
     },
   });
-  const s = await call(b, "/api/status");
+  const s = await call<StatusJson>(b, "/api/status");
   assert.equal(s.json.counts.failed, 1);
-  const row = s.json.sets.find((r: { name: string }) => r.name === CALL3);
+  const row = s.json.sets.find((r) => r.name === CALL3)!;
   assert.equal(row.state, "failed");
   assert.equal(row.attempts, 3);
-  assert.match(row.lastError, /HTTP 500/);
+  assert.match(row.lastError!, /HTTP 500/);
 
   const page = await call(b, "/");
   assert.ok(
@@ -666,11 +751,11 @@ Deno.test("retry of a failed set makes it due again; its frozen call record is s
   assert.match(page.text, /Retry all failed \(1\)/);
   assert.ok(page.text.includes("&lt;b&gt;boom&lt;/b&gt;"));
 
-  const d = await call(b, `/api/sets/${encodeURIComponent(CALL3)}`);
-  assert.equal(d.json.payload.source, "frozen");
-  assert.deepEqual(d.json.payload.record, frozen);
-  assert.equal(d.json.progress.call_record, undefined);
-  assert.equal(d.json.pairing.recording.pinned, true);
+  const d = await call<SetDetail>(b, `/api/sets/${encodeURIComponent(CALL3)}`);
+  assert.equal(d.json.payload!.source, "frozen");
+  assert.deepEqual(d.json.payload!.record, frozen);
+  assert.equal(d.json.progress!.call_record, undefined);
+  assert.equal(d.json.pairing.recording!.pinned, true);
 
   // Bad requests change nothing.
   for (
@@ -699,9 +784,12 @@ Deno.test("retry of a failed set makes it due again; its frozen call record is s
     bearer(DASH_TOKEN),
   );
   assert.equal(huge.status, 413);
-  assert.equal((await call(b, "/api/status")).json.counts.failed, 1);
+  assert.equal(
+    (await call<StatusJson>(b, "/api/status")).json.counts.failed,
+    1,
+  );
 
-  const r = await post(
+  const r = await post<RetryAnswer>(
     b,
     "/api/retry",
     { names: [CALL3, "nope.json"] },
@@ -714,10 +802,10 @@ Deno.test("retry of a failed set makes it due again; its frozen call record is s
     reason: "no failed attempt",
   }]);
   assert.match(r.json.message, /1 set made due again/);
-  const after = await call(b, "/api/status");
+  const after = await call<StatusJson>(b, "/api/status");
   assert.equal(after.json.counts.failed, 0);
   assert.equal(after.json.counts.pending, 6);
-  const p = JSON.parse(
+  const p: Progress = JSON.parse(
     await Deno.readTextFile(join(b.state, `${CALL3}.pending`)),
   );
   assert.equal(p.attempts, 0);
@@ -725,7 +813,12 @@ Deno.test("retry of a failed set makes it due again; its frozen call record is s
   assert.equal(p.recording_url, "https://crm.example/rec/1.ogg", "kept");
 
   // Retry all failed: nothing left.
-  const all = await post(b, "/api/retry", { failed: true }, bearer(DASH_TOKEN));
+  const all = await post<RetryAnswer>(
+    b,
+    "/api/retry",
+    { failed: true },
+    bearer(DASH_TOKEN),
+  );
   assert.deepEqual(all.json.scheduled, []);
 });
 
@@ -772,21 +865,24 @@ Deno.test("file names and transcript content are escaped in every HTML response"
   assert.ok(visible[0][1].includes(escapeHtml(HOSTILE.toLowerCase())));
 
   // Delivered (it is an orphan a day old), it is still escaped everywhere.
-  const start = await post(b, "/api/run", {}, bearer(DASH_TOKEN));
+  const start = await post<RunStarted>(b, "/api/run", {}, bearer(DASH_TOKEN));
   await waitForRun(b, start.json.id);
-  assert.equal((await call(b, "/api/status")).json.counts.delivered, 7);
+  assert.equal(
+    (await call<StatusJson>(b, "/api/status")).json.counts.delivered,
+    7,
+  );
   await check();
 });
 
 Deno.test("neither the CRM token nor the dashboard token appears in any response", async () => {
   await using b = await box({ token: DASH_TOKEN, hostile: true });
   const seen: string[] = [];
-  const grab = async (path: string, init?: RequestInit) => {
-    const r = await call(b, path, init);
+  const grab = async <T = unknown>(path: string, init?: RequestInit) => {
+    const r = await call<T>(b, path, init);
     seen.push(`${path}\n${[...r.headers].join("\n")}\n${r.text}`);
     return r;
   };
-  const start = await grab("/api/run", {
+  const start = await grab<RunStarted>("/api/run", {
     method: "POST",
     headers: bearer(DASH_TOKEN),
   });
