@@ -319,10 +319,17 @@ async function writeAll(conn: Deno.Conn, text: string): Promise<void> {
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
-/** Buffered reads from a connection. */
+/**
+ * Buffered reads from a connection. Bodies being skipped (uploads are only
+ * counted) are read into one scratch buffer, never copied or kept, so the
+ * fake keeps up with a client streaming gigabytes.
+ */
 class ByteReader {
   #conn: Deno.Conn;
-  #buf = new Uint8Array(0);
+  #buf = new Uint8Array(64 * 1024);
+  #start = 0;
+  #end = 0;
+  #scratch?: Uint8Array;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -330,48 +337,64 @@ class ByteReader {
 
   /** Read up to the blank line ending a request head; undefined at EOF. */
   async readHead(): Promise<string | undefined> {
+    let scanned = 0; // bytes after #start already searched (less 3)
     while (true) {
-      const text = decoder.decode(this.#buf);
-      const end = text.indexOf("\r\n\r\n");
-      if (end >= 0) {
-        this.#buf = this.#buf.subarray(
-          encoder.encode(text.slice(0, end + 4)).length,
-        );
-        return text.slice(0, end);
+      for (let i = this.#start + scanned; i + 3 < this.#end; i++) {
+        if (
+          this.#buf[i] === 13 && this.#buf[i + 1] === 10 &&
+          this.#buf[i + 2] === 13 && this.#buf[i + 3] === 10
+        ) {
+          const head = decoder.decode(this.#buf.subarray(this.#start, i));
+          this.#start = i + 4;
+          return head;
+        }
       }
+      scanned = Math.max(0, this.#end - this.#start - 3);
       if (!(await this.#fill())) return undefined;
     }
   }
 
   async readExactly(n: number): Promise<Uint8Array> {
-    while (this.#buf.length < n) {
+    while (this.#end - this.#start < n) {
       if (!(await this.#fill())) throw new Error("connection closed mid-body");
     }
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
+    const out = this.#buf.slice(this.#start, this.#start + n);
+    this.#start += n;
     return out;
   }
 
   async skip(n: number): Promise<void> {
     let left = n;
+    const buffered = Math.min(left, this.#end - this.#start);
+    this.#start += buffered;
+    left -= buffered;
+    if (left === 0) return;
+    this.#scratch ??= new Uint8Array(1 << 20);
     while (left > 0) {
-      if (this.#buf.length === 0 && !(await this.#fill())) {
-        throw new Error("connection closed mid-body");
-      }
-      const take = Math.min(left, this.#buf.length);
-      this.#buf = this.#buf.subarray(take);
-      left -= take;
+      const want = Math.min(left, this.#scratch.length);
+      const got = await this.#conn.read(this.#scratch.subarray(0, want));
+      if (got === null) throw new Error("connection closed mid-body");
+      left -= got;
     }
   }
 
+  /** Read more into the buffer (compacting or growing it); false at EOF. */
   async #fill(): Promise<boolean> {
-    const chunk = new Uint8Array(256 * 1024);
-    const n = await this.#conn.read(chunk);
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+    } else if (this.#end === this.#buf.length) {
+      const used = this.#end - this.#start;
+      const next = used > this.#buf.length / 2
+        ? new Uint8Array(this.#buf.length * 2)
+        : this.#buf;
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#start = 0;
+      this.#end = used;
+    }
+    const n = await this.#conn.read(this.#buf.subarray(this.#end));
     if (n === null) return false;
-    const merged = new Uint8Array(this.#buf.length + n);
-    merged.set(this.#buf);
-    merged.set(chunk.subarray(0, n), this.#buf.length);
-    this.#buf = merged;
+    this.#end += n;
     return true;
   }
 }

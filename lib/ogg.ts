@@ -107,16 +107,28 @@ const OPUS_HEAD = [0x4f, 0x70, 0x75, 0x73, 0x48, 0x65, 0x61, 0x64]; // "OpusHead
 const OPUS_HEAD_MIN_SIZE = 19;
 const ZERO_CRC = new Uint8Array(4);
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
+/**
+ * CRC tables for slicing-by-8: table k (at k × 256) advances a byte's
+ * contribution by k further bytes, so eight bytes cost eight lookups and one
+ * step instead of eight steps. Scanning a recording's tail (up to 128 KiB of
+ * pages, every one checked) is then several times faster.
+ */
+const CRC_TABLES = (() => {
+  const t = new Uint32Array(256 * 8);
   for (let i = 0; i < 256; i++) {
     let r = i << 24;
     for (let bit = 0; bit < 8; bit++) {
       r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
     }
-    table[i] = r >>> 0;
+    t[i] = r >>> 0;
   }
-  return table;
+  for (let k = 1; k < 8; k++) {
+    for (let i = 0; i < 256; i++) {
+      const prev = t[(k - 1) * 256 + i];
+      t[k * 256 + i] = ((prev << 8) ^ t[prev >>> 24]) >>> 0;
+    }
+  }
+  return t;
 })();
 
 function crcUpdate(
@@ -125,8 +137,21 @@ function crcUpdate(
   start: number,
   end: number,
 ): number {
-  for (let i = start; i < end; i++) {
-    crc = (crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ bytes[i]) & 0xff];
+  const t = CRC_TABLES;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = crc ^
+      ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) |
+        bytes[i + 3]);
+    const b = (bytes[i + 4] << 24) | (bytes[i + 5] << 16) |
+      (bytes[i + 6] << 8) | bytes[i + 7];
+    crc = t[1792 + (a >>> 24)] ^ t[1536 + ((a >>> 16) & 0xff)] ^
+      t[1280 + ((a >>> 8) & 0xff)] ^ t[1024 + (a & 0xff)] ^
+      t[768 + (b >>> 24)] ^ t[512 + ((b >>> 16) & 0xff)] ^
+      t[256 + ((b >>> 8) & 0xff)] ^ t[b & 0xff];
+  }
+  for (; i < end; i++) {
+    crc = (crc << 8) ^ t[((crc >>> 24) ^ bytes[i]) & 0xff];
   }
   return crc >>> 0;
 }

@@ -71,12 +71,20 @@ export interface ScanResult {
   skipped: number;
 }
 
+/**
+ * Names to skip: a `Set`, or anything else that answers `has` (a `Map` of
+ * delivered sets, say), so a caller need not copy 100,000 names into a set.
+ */
+export interface NameFilter {
+  has(name: string): boolean;
+}
+
 /** Where to look and what to skip. */
 export interface ScanOptions {
   dirs: Record<Folder, string>;
   timezone: string;
   /** File names already delivered, per folder: listed but not read. */
-  skip: Record<Folder, Set<string>>;
+  skip: Record<Folder, NameFilter>;
 }
 
 const PATTERN: Record<Folder, RegExp> = {
@@ -149,7 +157,7 @@ interface Listing {
 async function list(
   folder: Folder,
   dir: string,
-  skip: Set<string>,
+  skip: NameFilter,
 ): Promise<Listing> {
   const pattern = PATTERN[folder];
   const out: Listing = { names: 0, todo: [] };

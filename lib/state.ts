@@ -182,33 +182,45 @@ export class StateStore {
   }
 
   async #load(): Promise<void> {
-    let listing: { uploaded: Set<string>; pending: string[] };
+    // The journal first: it names (nearly) every delivered set, so the
+    // listing then only checks each record against it, with no second
+    // index of 100,000 names.
+    if (!this.#readOnly) await this.#repairJournalEnd();
+    await this.#walkJournal({
+      delivered: (ev) =>
+        this.delivered.set(ev.set, {
+          callId: ev.call_id,
+          recording: ev.recording,
+          lead: ev.lead,
+          at: ev.t,
+        }),
+    });
+    let listing: Listing;
     try {
-      listing = await listState(this.dir);
+      listing = await listState(this.dir, this.delivered);
     } catch (e) {
+      this.delivered.clear();
       if (e instanceof Deno.errors.NotFound) return;
       throw new StateError(
         `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
       );
     }
-    const { uploaded, pending } = listing;
-    if (!this.#readOnly) await this.#repairJournalEnd();
-    await this.#walkJournal({
-      delivered: (ev) => {
-        if (uploaded.has(ev.set)) {
-          this.delivered.set(ev.set, {
-            callId: ev.call_id,
-            recording: ev.recording,
-            lead: ev.lead,
-            at: ev.t,
-          });
-        }
-      },
-    });
-    for (const set of uploaded) {
+    if (listing.journaled < this.delivered.size) {
+      // Some journaled sets have no record any more (deleted so that they
+      // are sent again): they are not delivered. Rare, so listed anew.
+      const present = await listRecords(this.dir).catch((e) => {
+        throw new StateError(
+          `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
+        );
+      });
+      for (const set of [...this.delivered.keys()]) {
+        if (!present.has(set)) this.delivered.delete(set);
+      }
+    }
+    for (const set of listing.unjournaled) {
       if (!this.delivered.has(set)) await this.#adoptRecord(set);
     }
-    for (const name of pending) await this.#loadProgress(name);
+    for (const name of listing.pending) await this.#loadProgress(name);
   }
 
   /**
@@ -318,24 +330,45 @@ export class StateStore {
   }
 }
 
+/** What the listing of `PROCESSED_DIR` found. */
+interface Listing {
+  /** How many `.uploaded` records name a set the journal has. */
+  journaled: number;
+  /** Sets with a `.uploaded` record the journal lacks. */
+  unjournaled: string[];
+  /** `.pending` files. */
+  pending: string[];
+}
+
 /**
- * List `PROCESSED_DIR`: the sets with a `.uploaded` record and the
- * `.pending` files. Rejects as `Deno.readDir` does (NotFound for no folder).
+ * List `PROCESSED_DIR`, checking each `.uploaded` record against the sets
+ * the journal names. Rejects as `Deno.readDir` does (NotFound: no folder).
  */
 async function listState(
   dir: string,
-): Promise<{ uploaded: Set<string>; pending: string[] }> {
-  const uploaded = new Set<string>();
-  const pending: string[] = [];
+  journaled: ReadonlyMap<string, unknown>,
+): Promise<Listing> {
+  const out: Listing = { journaled: 0, unjournaled: [], pending: [] };
   for await (const e of Deno.readDir(dir)) {
     const name = e.name;
     if (name.endsWith(UPLOADED)) {
-      uploaded.add(name.slice(0, -UPLOADED.length));
+      const set = name.slice(0, -UPLOADED.length);
+      if (journaled.has(set)) out.journaled++;
+      else out.unjournaled.push(set);
     } else if (name.endsWith(PENDING)) {
-      pending.push(name);
+      out.pending.push(name);
     }
   }
-  return { uploaded, pending };
+  return out;
+}
+
+/** The sets with a `.uploaded` record. */
+async function listRecords(dir: string): Promise<Set<string>> {
+  const sets = new Set<string>();
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name.endsWith(UPLOADED)) sets.add(e.name.slice(0, -UPLOADED.length));
+  }
+  return sets;
 }
 
 /** What {@link forEachJournalLine} reports. */

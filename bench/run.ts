@@ -1,0 +1,76 @@
+/**
+ * callsync's benchmarks, run on demand (never as tests):
+ *
+ * ```sh
+ * deno run -A bench/run.ts idle [--sets 100000] [--runs 5] [--rebuild] [--v8-flags F]
+ * deno run -A bench/run.ts grouping [--calls 100000] [--runs 5]
+ * deno run -A bench/run.ts backlog [--sets 5000] [--runs 3] [--levels 1,4,16] [--delay 20]
+ * deno run -A bench/run.ts bigfile [--gib 2] [--runs 3] [--clean]
+ * deno run -A bench/run.ts cold [--runs 20]
+ * deno run -A bench/run.ts all
+ * ```
+ *
+ * `--dir DIR` puts the cached trees elsewhere (default
+ * `$TMPDIR/callsync-bench`). Every scenario prints the machine and a
+ * Markdown table of medians; see BENCHMARKS.md.
+ *
+ * @module
+ */
+import { DEFAULT_BENCH_DIR, options, printMachine } from "./common.ts";
+import { backlog } from "./backlog.ts";
+import { bigFile } from "./bigfile.ts";
+import { cold } from "./cold.ts";
+import { grouping } from "./grouping.ts";
+import { idle } from "./idle.ts";
+
+const [scenario = "help", ...rest] = Deno.args;
+const opts = options(rest);
+const dir = opts.get("dir") ?? DEFAULT_BENCH_DIR;
+const num = (name: string, dflt: number) => Number(opts.get(name) ?? dflt);
+
+const SCENARIOS: Record<string, () => Promise<unknown>> = {
+  idle: () =>
+    idle(
+      dir,
+      num("sets", 100_000),
+      num("runs", 5),
+      opts.has("rebuild"),
+      opts.get("v8-flags"),
+    ),
+  grouping: () =>
+    Promise.resolve(grouping(num("calls", 100_000), num("runs", 5))),
+  backlog: () =>
+    backlog({
+      benchDir: dir,
+      sets: num("sets", 5000),
+      runs: num("runs", 3),
+      levels: (opts.get("levels") ?? "1,4,16").split(",").map(Number),
+      delayMs: num("delay", 20),
+      rebuild: opts.has("rebuild"),
+    }),
+  bigfile: () =>
+    bigFile({
+      benchDir: dir,
+      gib: num("gib", 2),
+      runs: num("runs", 3),
+      rebuild: opts.has("rebuild"),
+      clean: opts.has("clean"),
+    }),
+  cold: () => cold(dir, num("runs", 20)),
+};
+
+if (!(scenario in SCENARIOS) && scenario !== "all") {
+  console.log(
+    `usage: deno run -A bench/run.ts <${
+      [...Object.keys(SCENARIOS), "all"].join("|")
+    }> [options]`,
+  );
+  Deno.exit(scenario === "help" ? 0 : 2);
+}
+await Deno.mkdir(dir, { recursive: true });
+await printMachine();
+for (const [name, fn] of Object.entries(SCENARIOS)) {
+  if (scenario !== "all" && scenario !== name) continue;
+  console.log(`\n## ${name}\n`);
+  await fn();
+}
