@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMetrics } from "../lib/metrics.ts";
-import { ROOT, sandbox } from "../testing/cli.ts";
+import { ROOT, RUN_PERMISSIONS, sandbox } from "../testing/cli.ts";
 import { fixtureCall } from "../testing/fixtures.ts";
 import { acceptedCallIds, statusOf } from "../testing/status.ts";
 
@@ -292,4 +292,70 @@ Deno.test("summary --days prints one row per day", async () => {
   const text = await box.run(["summary", "--days", "3"]);
   assert.equal(text.stdout.trim().split("\n").length, 5);
   assert.ok(!text.stdout.includes("█"), "no chart outside a terminal");
+});
+
+/** Run the CLI on a pseudo-terminal (util-linux `script`), as a person would. */
+async function onTerminal(
+  box: Awaited<ReturnType<typeof sandbox>>,
+  args: string[],
+): Promise<string> {
+  const command = [
+    Deno.execPath(),
+    "run",
+    ...RUN_PERMISSIONS,
+    join(ROOT, "main.ts"),
+    ...args,
+    "--base-dir",
+    box.dir,
+  ]
+    .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  const out = await new Deno.Command("script", {
+    args: ["-qfec", command, "/dev/null"],
+    env: box.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+const hasScript = new Deno.Command("script", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .outputSync().success;
+
+Deno.test({
+  name:
+    "a run on a terminal shows a progress line; piped or with -q it does not",
+  ignore: !hasScript,
+  async fn() {
+    await using box = await sandbox();
+    const tty = await onTerminal(box, ["run", "--upload-batch-size", "2"]);
+    assert.match(
+      tty,
+      /\[\d\/2 sets\] [\d.]+ MB of [\d.]+ MB, [\d.]+ MB\/s, ETA/,
+    );
+    assert.match(tty, /\[2\/2 sets\]/);
+    const piped = await box.run(["run", "--upload-batch-size", "2"]);
+    assert.equal(box.crm.acceptedCallRecords().length, 4);
+    assert.ok(!piped.stderr.includes("sets]"), piped.stderr);
+    const quiet = await onTerminal(box, ["run", "-q"]);
+    assert.ok(!quiet.includes("sets]"), quiet);
+    assert.equal(box.crm.acceptedCallRecords().length, 6);
+  },
+});
+
+Deno.test({
+  name: "summary --days draws a bar chart on a terminal",
+  ignore: !hasScript,
+  async fn() {
+    await using box = await sandbox();
+    assert.equal((await box.run(["run"])).code, 0);
+    const tty = await onTerminal(box, ["summary", "--days", "2"]);
+    assert.match(tty, /Calls delivered per day:/);
+    assert.match(tty, /\d{4}-\d{2}-\d{2} █+ 6/);
+  },
 });

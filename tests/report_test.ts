@@ -1,5 +1,10 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { dailySummary, renderSummary } from "../lib/report.ts";
+import {
+  dailySummaries,
+  dailySummary,
+  renderBarChart,
+  renderSummary,
+} from "../lib/report.ts";
 import type { JournalEvent } from "../lib/state.ts";
 import { renderTable } from "../lib/table.ts";
 
@@ -158,4 +163,32 @@ Deno.test("renderSummary() shows the day's numbers under their headings", () => 
     equal(row[at - 1], " ", heading);
     equal(row[at] !== " ", true, heading);
   }
+});
+
+Deno.test("dailySummaries() gives one row per day, oldest first, ending on the date", () => {
+  const rows = dailySummaries(EVENTS, "2025-10-30", 3, "Asia/Kolkata");
+  deepStrictEqual(rows.map((r) => r.date), [
+    "2025-10-28",
+    "2025-10-29",
+    "2025-10-30",
+  ]);
+  deepStrictEqual(rows[1], dailySummary(EVENTS, "2025-10-29", "Asia/Kolkata"));
+});
+
+Deno.test("renderBarChart() scales bars to the busiest day, in eighths", () => {
+  const day = (date: string, n: number) => ({
+    ...dailySummary([], date, "UTC"),
+    call_data_uploaded: n,
+  });
+  const lines = renderBarChart([
+    day("2025-10-28", 8),
+    day("2025-10-29", 3),
+    day("2025-10-30", 0),
+  ], 4)
+    .split("\n");
+  deepStrictEqual(lines, [
+    "2025-10-28 ████ 8",
+    "2025-10-29 █▌ 3",
+    "2025-10-30  0",
+  ]);
 });
