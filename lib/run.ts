@@ -208,8 +208,11 @@ export async function planRun(
     },
     timezone: cfg.timezone,
     skip: {
-      conversations: new Set(store.delivered.keys()),
-      recordings: new Set([...used.recordings, ...store.delivered.keys()]),
+      conversations: store.delivered,
+      recordings: {
+        has: (name: string) =>
+          used.recordings.has(name) || store.delivered.has(name),
+      },
       leads: used.leads,
     },
   });
