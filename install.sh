@@ -14,6 +14,8 @@ readonly DENO_VERSION=2.9.5
 # The permissions `deno task compile` bakes into the binary
 # (tests/compile_test.ts keeps them equal to deno.json's).
 readonly PERMISSIONS=(--allow-read --allow-write --allow-net --allow-env)
+# The V8 flags baked in beside them (lib/schedule.ts RUN_V8_FLAGS).
+readonly V8_FLAGS=(--v8-flags=--max-semi-space-size=4)
 readonly MARKER="# callsync"
 readonly DEFAULT_CRON="*/5 * * * *"
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,12 +60,12 @@ Install callsync (from this source tree) on Linux and run it every 5 minutes.
   --purge             with --uninstall: also remove the config file it wrote
   -h, --help          this text
 
-The binary is built with: deno compile ${PERMISSIONS[*]} main.ts
+The binary is built with: deno compile ${PERMISSIONS[*]} ${V8_FLAGS[*]} main.ts
 Deno downloads its denort runtime for that. Offline, set DENORT_BIN=/path/to/denort
 (a denort of Deno $DENO_VERSION for this host) or put denort-<target>.zip into
 \$DENO_DIR/dl/release/v$DENO_VERSION/. If it cannot be downloaded and
 DENORT_BIN is not set, a launcher running
-'deno run ${PERMISSIONS[*]} <lib-dir>/main.ts' is installed instead.
+'deno run ${PERMISSIONS[*]} ${V8_FLAGS[*]} <lib-dir>/main.ts' is installed instead.
 
 Deno: the 'deno' on PATH; without one, 'npm install -g deno@$DENO_VERSION'
 (or 'npx -y deno@$DENO_VERSION') when npm exists.
@@ -451,7 +453,7 @@ source_files() {
 # What the binary is built from: Deno, permissions, denort and the source.
 build_stamp() {
   {
-    printf '%s\n' "$deno_version" "${PERMISSIONS[*]}" "DENORT_BIN=${DENORT_BIN:-}"
+    printf '%s\n' "$deno_version" "${PERMISSIONS[*]} ${V8_FLAGS[*]}" "DENORT_BIN=${DENORT_BIN:-}"
     if [[ -n ${DENORT_BIN:-} && -f $DENORT_BIN ]]; then sha256sum <"$DENORT_BIN"; fi
     source_files | while IFS= read -r f; do
       printf '%s %s\n' "$f" "$(sha256sum <"$SRC_DIR/$f")"
@@ -464,8 +466,8 @@ build_stamp() {
 compile_binary() {
   local rc=0 t=()
   command -v timeout >/dev/null 2>&1 && t=(timeout "${CALLSYNC_COMPILE_TIMEOUT:-600}")
-  say "compiling: deno compile ${PERMISSIONS[*]} --output <tmp>/callsync main.ts${DENORT_BIN:+ (DENORT_BIN=$DENORT_BIN)}"
-  (cd "$SRC_DIR" && "${t[@]}" "${DENO[0]}" compile -q "${PERMISSIONS[@]}" \
+  say "compiling: deno compile ${PERMISSIONS[*]} ${V8_FLAGS[*]} --output <tmp>/callsync main.ts${DENORT_BIN:+ (DENORT_BIN=$DENORT_BIN)}"
+  (cd "$SRC_DIR" && "${t[@]}" "${DENO[0]}" compile -q "${PERMISSIONS[@]}" "${V8_FLAGS[@]}" \
     --output "$work/callsync" main.ts) >"$work/compile.log" 2>&1 || rc=$?
   if ((rc == 0)); then
     local version
@@ -497,7 +499,7 @@ install_launcher() {
   put_text "$bin" 755 "#!/bin/sh
 # callsync launcher, written by install.sh: Deno could not produce a compiled
 # binary here, so this runs the source in $lib_dir with the same permissions.
-exec $(sh_quote "${DENO[0]}") run ${PERMISSIONS[*]} --no-prompt --no-lock --config $(sh_quote "$lib_dir/deno.json") $(sh_quote "$lib_dir/main.ts") \"\$@\""
+exec $(sh_quote "${DENO[0]}") run ${PERMISSIONS[*]} ${V8_FLAGS[*]} --no-prompt --no-lock --config $(sh_quote "$lib_dir/deno.json") $(sh_quote "$lib_dir/main.ts") \"\$@\""
 }
 
 sh_quote() {
@@ -521,7 +523,7 @@ else
     new_files+=("$bin")
     say "the compiled binary $bin is up to date"
   elif dry; then
-    say "would compile $bin (deno compile ${PERMISSIONS[*]} main.ts); if denort cannot be downloaded, would install a launcher and copy the source to $lib_dir"
+    say "would compile $bin (deno compile ${PERMISSIONS[*]} ${V8_FLAGS[*]} main.ts); if denort cannot be downloaded, would install a launcher and copy the source to $lib_dir"
     mode=unknown
   elif compile_binary; then
     mode=binary

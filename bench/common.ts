@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { RUN_PERMISSIONS } from "../testing/cli.ts";
+import { RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
 
 /** The repository root. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
@@ -92,14 +92,19 @@ export async function measure(
 }
 
 /**
- * The arguments that start callsync from source, as `deno task run` does;
- * with `v8Flags`, also `--v8-flags=…` (as `deno compile` could bake in).
+ * The arguments that start callsync from source, as `deno task run` does
+ * (with the V8 flags the binary bakes in); `v8Flags` replaces those flags
+ * (`"none"`: no V8 flags).
  */
 export function callsyncArgs(args: string[], v8Flags?: string): string[] {
   return [
     "run",
     ...RUN_PERMISSIONS,
-    ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+    ...(v8Flags === undefined
+      ? RUN_V8_FLAGS
+      : v8Flags === "none"
+      ? []
+      : [`--v8-flags=${v8Flags}`]),
     join(ROOT, "main.ts"),
     ...args,
   ];

@@ -2,7 +2,7 @@
  * callsync's benchmarks, run on demand (never as tests):
  *
  * ```sh
- * deno run -A bench/run.ts idle [--sets 100000] [--runs 5] [--rebuild] [--v8-flags F]
+ * deno run -A bench/run.ts idle [--sets 100000] [--runs 5] [--rebuild] [--v8-flags F|none]
  * deno run -A bench/run.ts grouping [--calls 100000] [--runs 5]
  * deno run -A bench/run.ts backlog [--sets 5000] [--runs 3] [--levels 1,4,16] [--delay 20]
  * deno run -A bench/run.ts bigfile [--gib 2] [--runs 3] [--clean]

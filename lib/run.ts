@@ -11,6 +11,7 @@ import { isHeld, tryRunLock } from "./lock.ts";
 import type { Logger } from "./log.ts";
 import type { SetCounts } from "./metrics.ts";
 import { type CallSet, makePlan, type Plan } from "./plan.ts";
+import { ListingCache } from "./listing_cache.ts";
 import { forEachLimited } from "./pool.ts";
 import { ProgressLine } from "./progress.ts";
 import { scan } from "./scan.ts";
@@ -200,6 +201,8 @@ export async function planRun(
   log: Logger,
 ): Promise<Plan> {
   const used = store.usedFiles();
+  const cache = await ListingCache.load(cfg.processedDir, store.delivered.size);
+  if (store.recordsMissing) cache.reset();
   const result = await scan({
     dirs: {
       conversations: cfg.conversationsDir,
@@ -215,7 +218,17 @@ export async function planRun(
       },
       leads: used.leads,
     },
+    cache,
   });
+  if (!store.readOnly) {
+    await cache.save().catch((e) =>
+      log.debug(
+        `Cannot save the folder listings: ${
+          e instanceof Error ? e.message : e
+        }`,
+      )
+    );
+  }
   for (const m of result.missing) {
     log.warn(
       `Folder ${m.path} (${m.folder}) does not exist; nothing to read there`,

@@ -8,6 +8,7 @@
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { RecordingKey } from "./match.ts";
 import { parseRecordingName } from "./names.ts";
+import { type ListingCache, stampOf } from "./listing_cache.ts";
 import { forEachLimited } from "./pool.ts";
 import { OggFormatError, type OggInfo, readOggInfo } from "./ogg.ts";
 import {
@@ -85,6 +86,11 @@ export interface ScanOptions {
   timezone: string;
   /** File names already delivered, per folder: listed but not read. */
   skip: Record<Folder, NameFilter>;
+  /**
+   * Listings to reuse where a folder has not changed, and to remember where
+   * it was listed anew. Only valid while the `skip` filters only ever grow.
+   */
+  cache?: ListingCache;
 }
 
 const PATTERN: Record<Folder, RegExp> = {
@@ -109,7 +115,9 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
   // The three listings overlap: each entry of an async listing waits on a
   // blocking-pool thread, so listing folders side by side hides that wait.
   const listed = await Promise.all(
-    FOLDERS.map((folder) => list(folder, opts.dirs[folder], opts.skip[folder])),
+    FOLDERS.map((folder) =>
+      list(folder, opts.dirs[folder], opts.skip[folder], opts.cache)
+    ),
   );
   for (const [k, folder] of FOLDERS.entries()) {
     const { names, todo, error } = listed[k];
@@ -152,21 +160,41 @@ interface Listing {
 
 /**
  * List a folder, keeping only the names to read. Delivered names are only
- * counted, so an idle run over 100,000 delivered sets keeps no array of them.
+ * counted, so an idle run over 100,000 delivered sets keeps no array of them;
+ * a folder unchanged since the listing in `cache` is not listed at all.
  */
 async function list(
   folder: Folder,
   dir: string,
   skip: NameFilter,
+  cache?: ListingCache,
 ): Promise<Listing> {
   const pattern = PATTERN[folder];
   const out: Listing = { names: 0, todo: [] };
   try {
+    // The clock is read before the folder's mtime, and both before the
+    // listing: see listing_cache.ts for why that order is safe.
+    const startedAt = Date.now();
+    const stamp = cache && stampOf(await Deno.stat(dir));
+    const cached = stamp && cache?.reusable(dir, stamp, startedAt);
+    if (cached) {
+      out.names = cached.names;
+      out.todo = cached.todo.filter((name) => !skip.has(name));
+      return out;
+    }
     for await (const e of Deno.readDir(dir)) {
       const name = e.name;
       if (name.charCodeAt(0) === 0x2e || !pattern.test(name)) continue;
       out.names++;
       if (!skip.has(name)) out.todo.push(name);
+    }
+    if (stamp) {
+      cache?.remember(dir, {
+        ...stamp,
+        listedAt: startedAt,
+        names: out.names,
+        todo: [...out.todo],
+      });
     }
   } catch (e) {
     out.error = e;

@@ -107,8 +107,8 @@ export class StateStore {
   readonly progress = new Map<string, Progress>();
   readonly dir: string;
   #log: Logger;
-
   #readOnly: boolean;
+  #recordsMissing = false;
 
   private constructor(dir: string, log: Logger, readOnly: boolean) {
     this.dir = dir;
@@ -129,6 +129,19 @@ export class StateStore {
     const store = new StateStore(dir, log, opts.readOnly ?? false);
     await store.#load();
     return store;
+  }
+
+  /** True for a store opened read-only: nothing is written. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /**
+   * True when the journal names delivered sets whose `.uploaded` record is
+   * gone (deleted so that they are sent again): they are not delivered.
+   */
+  get recordsMissing(): boolean {
+    return this.#recordsMissing;
   }
 
   /** Recordings and leads used by delivered sets. */
@@ -214,7 +227,9 @@ export class StateStore {
         );
       });
       for (const set of [...this.delivered.keys()]) {
-        if (!present.has(set)) this.delivered.delete(set);
+        if (present.has(set)) continue;
+        this.delivered.delete(set);
+        this.#recordsMissing = true;
       }
     }
     for (const set of listing.unjournaled) {

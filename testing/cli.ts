@@ -7,14 +7,14 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
-import { RUN_PERMISSIONS } from "../lib/schedule.ts";
+import { RUN_PERMISSIONS, RUN_V8_FLAGS } from "../lib/schedule.ts";
 import { copyTree } from "./tree.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
 /** The permission flags `deno task compile` bakes into the binary. */
-export { RUN_PERMISSIONS };
+export { RUN_PERMISSIONS, RUN_V8_FLAGS };
 
 /** What a CLI run printed and returned. */
 export interface CliResult {
@@ -40,14 +40,20 @@ export function crmEnv(
   };
 }
 
-/** Command that starts the CLI with the compile task's permissions. */
+/** Command that starts the CLI with the compile task's permissions and V8 flags. */
 export function cliCommand(
   args: string[],
   env: Record<string, string>,
   opts: { stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_PERMISSIONS, join(ROOT, "main.ts"), ...args],
+    args: [
+      "run",
+      ...RUN_PERMISSIONS,
+      ...RUN_V8_FLAGS,
+      join(ROOT, "main.ts"),
+      ...args,
+    ],
     env: { ...passThrough(), ...env },
     clearEnv: true,
     stdin: "null",

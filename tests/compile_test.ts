@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RUN_PERMISSIONS as SCHEDULE_PERMISSIONS } from "../lib/schedule.ts";
-import { ROOT, RUN_PERMISSIONS } from "../testing/cli.ts";
+import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const TARGETS = {
@@ -19,6 +19,8 @@ const COMPILE_TIMEOUT_MS = 300_000;
 /** What a failed denort download looks like (deno 2.x `get_base_binary`). */
 const DENORT_DOWNLOAD =
   /Setting up base binary|denort-[\w-]+\.zip|dl\.deno\.land/;
+
+const isV8Flag = (a: string) => a.startsWith("--v8-flags");
 
 /** `deno compile` flags that grant permissions. */
 function isPermissionFlag(a: string): boolean {
@@ -67,6 +69,7 @@ Deno.test("deno.json compile task: both targets, the run permissions, no -A", as
       RUN_PERMISSIONS,
       `permissions of: ${words.join(" ")}`,
     );
+    assert.deepEqual(words.filter(isV8Flag), RUN_V8_FLAGS, words.join(" "));
     assert.equal(words.at(-1), "main.ts");
     const target = flagValue(words, "--target");
     const output = flagValue(words, "--output") ?? flagValue(words, "-o");
@@ -77,15 +80,16 @@ Deno.test("deno.json compile task: both targets, the run permissions, no -A", as
 
   // The same permissions everywhere a run is started: `deno task run`,
   // the scheduled command from source (lib/schedule.ts) and install.sh.
-  assert.deepEqual(
-    commands(config.tasks.run)[0].filter(isPermissionFlag),
-    RUN_PERMISSIONS,
-  );
+  const run = commands(config.tasks.run)[0];
+  assert.deepEqual(run.filter(isPermissionFlag), RUN_PERMISSIONS);
+  assert.deepEqual(run.filter(isV8Flag), RUN_V8_FLAGS);
   assert.deepEqual([...SCHEDULE_PERMISSIONS], RUN_PERMISSIONS);
   const install = await Deno.readTextFile(join(ROOT, "install.sh"));
   const m = /^readonly PERMISSIONS=\(([^)]*)\)$/m.exec(install);
   assert.ok(m, "install.sh has no PERMISSIONS=(…)");
   assert.deepEqual(m[1].trim().split(/\s+/), RUN_PERMISSIONS);
+  const v8 = /^readonly V8_FLAGS=\(([^)]*)\)$/m.exec(install);
+  assert.deepEqual(v8?.[1].trim().split(/\s+/), RUN_V8_FLAGS);
 });
 
 Deno.test("deno check main.ts: the whole graph the binary embeds type-checks", async () => {
@@ -112,6 +116,7 @@ async function compile(
       "compile",
       ...extra,
       ...RUN_PERMISSIONS,
+      ...RUN_V8_FLAGS,
       "--target",
       target,
       "--output",

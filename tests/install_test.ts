@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseEnvFile } from "../lib/envfile.ts";
 import { cronLine, systemdUnits } from "../lib/schedule.ts";
 import { SETTINGS } from "../lib/settings.ts";
-import { ROOT, RUN_PERMISSIONS } from "../testing/cli.ts";
+import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const INSTALL = join(ROOT, "install.sh");
@@ -244,6 +244,8 @@ Deno.test({
       const launcher = await Deno.readTextFile(bin);
       const flags = launcher.match(/ --allow-[a-z-]+/g)?.map((f) => f.trim());
       assert.deepEqual(flags, RUN_PERMISSIONS);
+      const v8 = launcher.match(/ --v8-flags=\S+/g)?.map((f) => f.trim());
+      assert.deepEqual(v8, RUN_V8_FLAGS);
       assert.ok(isFile(root.path("usr/lib/callsync/main.ts")));
       assert.ok(isFile(root.path("usr/lib/callsync/lib/cli.ts")));
       assert.ok(isFile(root.path("usr/lib/callsync/deno.json")));
@@ -435,6 +437,9 @@ exec '${realDeno}' "$@"
     const args = (await Deno.readTextFile(log)).trim().split("\n");
     assert.deepEqual(args.filter((a) => a.startsWith("--allow")), [
       ...RUN_PERMISSIONS,
+    ]);
+    assert.deepEqual(args.filter((a) => a.startsWith("--v8-flags")), [
+      ...RUN_V8_FLAGS,
     ]);
     assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
     assert.equal(await versionOf(root.path("usr/bin/callsync")), VERSION_LINE);

@@ -44,7 +44,7 @@ Deno.test("cron: own schedule and log file; no --env-file when none is given", (
   );
 });
 
-Deno.test("cron: from source runs deno with exactly the run permissions", () => {
+Deno.test("cron: from source runs deno with exactly the run permissions and V8 flags", () => {
   const command = callsyncCommand(
     "/usr/bin/deno",
     "file:///opt/call%20sync/main.ts",
@@ -56,11 +56,12 @@ Deno.test("cron: from source runs deno with exactly the run permissions", () => 
     "--allow-write",
     "--allow-net",
     "--allow-env",
+    "--v8-flags=--max-semi-space-size=4",
     "/opt/call sync/main.ts",
   ]);
   assert.equal(
     cronLine({ command, baseDir: "/srv/bot", envFile: "/etc/callsync.env" }),
-    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
+    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=4 '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
   );
   assert.deepEqual(
     callsyncCommand("/usr/local/bin/callsync", "file:///tmp/x/main.ts"),
