@@ -40,6 +40,20 @@ export function crmEnv(
   };
 }
 
+/**
+ * The arguments after the `deno` executable that start the CLI with `args`,
+ * with the compile task's permissions and V8 flags.
+ */
+export function cliArgs(args: string[]): string[] {
+  return [
+    "run",
+    ...RUN_PERMISSIONS,
+    ...RUN_V8_FLAGS,
+    join(ROOT, "main.ts"),
+    ...args,
+  ];
+}
+
 /** Command that starts the CLI with the compile task's permissions and V8 flags. */
 export function cliCommand(
   args: string[],
@@ -47,13 +61,7 @@ export function cliCommand(
   opts: { stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...RUN_PERMISSIONS,
-      ...RUN_V8_FLAGS,
-      join(ROOT, "main.ts"),
-      ...args,
-    ],
+    args: cliArgs(args),
     env: { ...passThrough(), ...env },
     clearEnv: true,
     stdin: "null",

@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fingerprintTree } from "../testing/tree.ts";
 import {
+  cliArgs,
   type CliResult,
-  ROOT,
-  RUN_PERMISSIONS,
   type Sandbox,
   sandbox,
 } from "../testing/cli.ts";
@@ -498,12 +497,7 @@ async function runAsNobody(
       "--regid=65534",
       "--clear-groups",
       Deno.execPath(),
-      "run",
-      ...RUN_PERMISSIONS,
-      join(ROOT, "main.ts"),
-      ...args,
-      "--base-dir",
-      box.dir,
+      ...cliArgs([...args, "--base-dir", box.dir]),
     ],
     env: {
       ...box.env,

@@ -11,7 +11,8 @@ import {
   MAX_AGE_MS,
   SETTLED_MS,
 } from "../lib/listing_cache.ts";
-import { scan, type ScanResult } from "../lib/scan.ts";
+import type { ScanResult } from "../lib/scan.ts";
+import { scanBase } from "../testing/scan.ts";
 import { sandbox } from "../testing/cli.ts";
 import { FIXTURE_SETS, fixtureCall, tempDir } from "../testing/fixtures.ts";
 import { acceptedCallIds, deliveryRecord } from "../testing/status.ts";
@@ -90,20 +91,7 @@ async function folderTime(dir: string, folder: string): Promise<number> {
 /** Scan `dir` with the listing cache kept in `dir/state`. */
 async function scanCached(dir: string): Promise<ScanResult> {
   const cache = await ListingCache.load(join(dir, "state"), 0);
-  const result = await scan({
-    dirs: {
-      conversations: join(dir, "conversations"),
-      recordings: join(dir, "recordings"),
-      leads: join(dir, "leads"),
-    },
-    timezone: "UTC",
-    skip: {
-      conversations: new Set(),
-      recordings: new Set(),
-      leads: new Set(),
-    },
-    cache,
-  });
+  const result = await scanBase(dir, { cache });
   await cache.save();
   return result;
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseMetrics } from "../lib/metrics.ts";
-import { ROOT, RUN_PERMISSIONS, sandbox } from "../testing/cli.ts";
+import { cliArgs, ROOT, sandbox } from "../testing/cli.ts";
 import { fixtureCall } from "../testing/fixtures.ts";
 import { acceptedCallIds, statusOf } from "../testing/status.ts";
 
@@ -301,12 +301,7 @@ async function onTerminal(
 ): Promise<string> {
   const command = [
     Deno.execPath(),
-    "run",
-    ...RUN_PERMISSIONS,
-    join(ROOT, "main.ts"),
-    ...args,
-    "--base-dir",
-    box.dir,
+    ...cliArgs([...args, "--base-dir", box.dir]),
   ]
     .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
   const out = await new Deno.Command("script", {

@@ -21,8 +21,8 @@ import {
   type ConversationFile,
   type LeadFile,
   type RecordingFile,
-  scan,
 } from "../lib/scan.ts";
+import { scanBase } from "../testing/scan.ts";
 import {
   type JsonObject,
   readLead,
@@ -60,19 +60,7 @@ async function fixtureSets(): Promise<Map<string, CallSet>> {
   try {
     const now = Date.now();
     await copyTree(FIXTURES, dir, now - 86_400_000);
-    const result = await scan({
-      dirs: {
-        conversations: join(dir, "conversations"),
-        recordings: join(dir, "recordings"),
-        leads: join(dir, "leads"),
-      },
-      timezone: "UTC",
-      skip: {
-        conversations: new Set(),
-        recordings: new Set(),
-        leads: new Set(),
-      },
-    });
+    const result = await scanBase(dir);
     const plan = makePlan(
       result,
       { delivered: new Map(), progress: new Map() },

@@ -7,7 +7,8 @@ import {
   type Plan,
   type PlanConfig,
 } from "../lib/plan.ts";
-import { type Folder, scan } from "../lib/scan.ts";
+import type { Folder } from "../lib/scan.ts";
+import { scanBase } from "../testing/scan.ts";
 import type { DeliveredEntry, Progress } from "../lib/state.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { copyTree } from "../testing/tree.ts";
@@ -100,19 +101,7 @@ class Tree {
       skip?: Partial<Record<Folder, string[]>>;
     } = {},
   ): Promise<Plan> {
-    const result = await scan({
-      dirs: {
-        conversations: join(this.dir, "conversations"),
-        recordings: join(this.dir, "recordings"),
-        leads: join(this.dir, "leads"),
-      },
-      timezone: "UTC",
-      skip: {
-        conversations: new Set(opts.skip?.conversations),
-        recordings: new Set(opts.skip?.recordings),
-        leads: new Set(opts.skip?.leads),
-      },
-    });
+    const result = await scanBase(this.dir, { skip: opts.skip });
     return makePlan(
       result,
       {
