@@ -2,16 +2,17 @@
  * Remembered folder listings, so an idle run over years of delivered calls
  * does not list 300,000 names again when nothing was added or removed.
  *
- * A folder's modification time changes whenever an entry is created,
- * removed or renamed in it (not when a file in it is written to: the files
- * still to read are read again on every run anyway). So a run may reuse the
- * names the last listing kept when the folder's mtime (and identity) is the
- * same as then, provided that mtime was already at least
- * {@link SETTLED_MS} older than the listing: a change made after the listing
- * started then necessarily gives the folder a later mtime, even on file
- * systems with coarse timestamps. Every listing older than
- * {@link MAX_AGE_MS} is redone regardless, which bounds the delay should a
- * file system not keep folder times at all.
+ * A folder's modification and change times move whenever an entry is
+ * created, removed or renamed in it (not when a file in it is written to: the
+ * files still to read are read again on every run anyway), and its change
+ * time (ctime) also moves when anyone sets its mtime back, which no program
+ * can undo. So a run may reuse the names the last listing kept when the
+ * folder's times and identity are the same as then, provided both times were
+ * already at least {@link SETTLED_MS} older than the listing: a change made
+ * after the listing started then necessarily gives the folder a later time,
+ * even on file systems (and a Deno) with whole-second timestamps. Every
+ * listing older than {@link MAX_AGE_MS} is redone regardless, which bounds the
+ * delay should a file system not keep folder times at all.
  *
  * A listing keeps only the names not yet delivered, so it stays valid only
  * while the delivered sets only grow: the cache records how many there were
@@ -35,6 +36,8 @@ export const MAX_AGE_MS = 60 * 60 * 1000;
 export interface CachedListing {
   /** The folder's mtime (epoch ms), taken just before it was listed. */
   mtimeMs: number;
+  /** The folder's ctime (epoch ms) then, where the platform has one. */
+  ctimeMs: number | null;
   /** The folder's identity (`dev:ino`), so a replaced folder is listed anew. */
   id: string;
   /** Epoch ms when the listing started. */
@@ -48,16 +51,21 @@ export interface CachedListing {
 /** The folder facts a listing is checked against. */
 export interface FolderStamp {
   mtimeMs: number;
+  ctimeMs: number | null;
   id: string;
 }
 
 const FILE = "callsync-listing.json";
-const VERSION = 1;
+const VERSION = 2;
 
 /** The stamp of a folder from its `Deno.stat`, or undefined if it has no mtime. */
 export function stampOf(st: Deno.FileInfo): FolderStamp | undefined {
   if (!st.mtime) return undefined;
-  return { mtimeMs: st.mtime.getTime(), id: `${st.dev}:${st.ino ?? ""}` };
+  return {
+    mtimeMs: st.mtime.getTime(),
+    ctimeMs: st.ctime?.getTime() ?? null,
+    id: `${st.dev}:${st.ino ?? ""}`,
+  };
 }
 
 /**
@@ -65,9 +73,10 @@ export function stampOf(st: Deno.FileInfo): FolderStamp | undefined {
  *
  * @example
  * ```ts
- * const listed = { mtimeMs: 1_000, id: "1:2", listedAt: 10_000, names: 0, todo: [] };
- * isReusable(listed, { mtimeMs: 1_000, id: "1:2" }, 20_000); // true
- * isReusable(listed, { mtimeMs: 9_500, id: "1:2" }, 20_000); // false: changed
+ * const stamp = { mtimeMs: 1_000, ctimeMs: 1_000, id: "1:2" };
+ * const listed = { ...stamp, listedAt: 10_000, names: 0, todo: [] };
+ * isReusable(listed, stamp, 20_000); // true
+ * isReusable(listed, { ...stamp, ctimeMs: 9_000 }, 20_000); // false: changed
  * ```
  */
 export function isReusable(
@@ -76,8 +85,10 @@ export function isReusable(
   nowMs: number,
 ): boolean {
   return cached.mtimeMs === stamp.mtimeMs &&
+    cached.ctimeMs === stamp.ctimeMs &&
     cached.id === stamp.id &&
-    cached.mtimeMs <= cached.listedAt - SETTLED_MS &&
+    Math.max(cached.mtimeMs, cached.ctimeMs ?? -Infinity) <=
+      cached.listedAt - SETTLED_MS &&
     nowMs >= cached.listedAt &&
     nowMs - cached.listedAt < MAX_AGE_MS;
 }
@@ -161,6 +172,7 @@ function isListing(v: unknown): v is CachedListing {
   const l = v as CachedListing;
   return typeof l === "object" && l !== null &&
     typeof l.mtimeMs === "number" && typeof l.id === "string" &&
+    (typeof l.ctimeMs === "number" || l.ctimeMs === null) &&
     typeof l.listedAt === "number" && typeof l.names === "number" &&
     Array.isArray(l.todo) && l.todo.every((n) => typeof n === "string");
 }

@@ -172,7 +172,7 @@ async function list(
   const pattern = PATTERN[folder];
   const out: Listing = { names: 0, todo: [] };
   try {
-    // The clock is read before the folder's mtime, and both before the
+    // The clock is read before the folder's times, and both before the
     // listing: see listing_cache.ts for why that order is safe.
     const startedAt = Date.now();
     const stamp = cache && stampOf(await Deno.stat(dir));

@@ -19,73 +19,74 @@ import { acceptedCallIds, deliveryRecord } from "../testing/status.ts";
 import { copyTree } from "../testing/tree.ts";
 
 const FIXTURES = new URL("../fixtures", import.meta.url).pathname;
-const FOLDERS = ["conversations", "recordings", "leads"] as const;
 const DAY = 86_400_000;
 
+const STAMP = { mtimeMs: 1_000_000, ctimeMs: 999_000, id: "7:42" };
 const LISTED: CachedListing = {
-  mtimeMs: 1_000_000,
-  id: "7:42",
+  ...STAMP,
   listedAt: 1_000_000 + SETTLED_MS,
   names: 3,
   todo: ["a.json"],
 };
 
 Deno.test("isReusable() accepts a folder unchanged since a settled listing", () => {
-  const stamp = { mtimeMs: LISTED.mtimeMs, id: LISTED.id };
-  assert.equal(isReusable(LISTED, stamp, LISTED.listedAt + 60_000), true);
+  assert.equal(isReusable(LISTED, STAMP, LISTED.listedAt + 60_000), true);
+  const noCtime = { ...STAMP, ctimeMs: null };
+  assert.equal(
+    isReusable({ ...LISTED, ...noCtime }, noCtime, LISTED.listedAt + 1),
+    true,
+  );
 });
 
 Deno.test("isReusable() refuses a changed, replaced or unsettled folder", () => {
   const now = LISTED.listedAt + 60_000;
-  const stamp = { mtimeMs: LISTED.mtimeMs, id: LISTED.id };
-  assert.equal(
-    isReusable(LISTED, { ...stamp, mtimeMs: stamp.mtimeMs + 1 }, now),
-    false,
-    "a newer mtime",
-  );
-  assert.equal(isReusable(LISTED, { ...stamp, id: "7:43" }, now), false);
+  const changed = (patch: Partial<typeof STAMP>) =>
+    isReusable(LISTED, { ...STAMP, ...patch }, now);
+  assert.equal(changed({ mtimeMs: STAMP.mtimeMs + 1 }), false, "mtime");
+  assert.equal(changed({ mtimeMs: STAMP.mtimeMs - 60_000 }), false, "set back");
+  assert.equal(changed({ ctimeMs: STAMP.ctimeMs + 1000 }), false, "ctime");
+  assert.equal(changed({ id: "7:43" }), false, "another folder");
   const unsettled = { ...LISTED, listedAt: LISTED.mtimeMs + SETTLED_MS - 1 };
-  assert.equal(isReusable(unsettled, stamp, now), false, "listed too soon");
+  assert.equal(isReusable(unsettled, STAMP, now), false, "listed too soon");
+  const lateCtime = { ...STAMP, ctimeMs: LISTED.listedAt - SETTLED_MS + 1 };
+  assert.equal(
+    isReusable({ ...LISTED, ...lateCtime }, lateCtime, now),
+    false,
+    "ctime too close to the listing",
+  );
 });
 
 Deno.test("isReusable() refuses an old listing and a clock that went back", () => {
-  const stamp = { mtimeMs: LISTED.mtimeMs, id: LISTED.id };
   assert.equal(
-    isReusable(LISTED, stamp, LISTED.listedAt + MAX_AGE_MS),
+    isReusable(LISTED, STAMP, LISTED.listedAt + MAX_AGE_MS),
     false,
   );
-  assert.equal(isReusable(LISTED, stamp, LISTED.listedAt - 1), false);
+  assert.equal(isReusable(LISTED, STAMP, LISTED.listedAt - 1), false);
 });
 
 Deno.test("ListingCache saves and loads, and drops what fewer deliveries cannot trust", async () => {
   await using dir = await tempDir();
-  const stamp = { mtimeMs: LISTED.mtimeMs, id: LISTED.id };
   const now = LISTED.listedAt + 1;
   const first = await ListingCache.load(dir.path, 10);
   first.remember("/bot/conversations", LISTED);
   await first.save();
   const again = await ListingCache.load(dir.path, 10);
-  assert.deepEqual(again.reusable("/bot/conversations", stamp, now), LISTED);
-  assert.equal(again.reusable("/bot/leads", stamp, now), undefined);
+  assert.deepEqual(again.reusable("/bot/conversations", STAMP, now), LISTED);
+  assert.equal(again.reusable("/bot/leads", STAMP, now), undefined);
   const fewer = await ListingCache.load(dir.path, 9);
-  assert.equal(fewer.reusable("/bot/conversations", stamp, now), undefined);
+  assert.equal(fewer.reusable("/bot/conversations", STAMP, now), undefined);
   await Deno.writeTextFile(join(dir.path, "callsync-listing.json"), '{"ver');
   const torn = await ListingCache.load(dir.path, 10);
-  assert.equal(torn.reusable("/bot/conversations", stamp, now), undefined);
+  assert.equal(torn.reusable("/bot/conversations", STAMP, now), undefined);
 });
 
-/** A copy of the fixtures whose folders last changed `ageMs` ago. */
-async function botFolders(dir: string, ageMs: number): Promise<void> {
+/** Long enough for a folder created now to count as settled (whole-second ctime). */
+const settle = () => new Promise((r) => setTimeout(r, SETTLED_MS + 100));
+
+/** A copy of the fixtures with a `state/` folder for the listing cache. */
+async function botFolders(dir: string): Promise<void> {
   await copyTree(FIXTURES, dir, Date.now() - DAY);
-  for (const f of FOLDERS) await setFolderTime(dir, f, Date.now() - ageMs);
-}
-
-async function setFolderTime(dir: string, folder: string, ms: number) {
-  await Deno.utime(join(dir, folder), ms / 1000, ms / 1000);
-}
-
-async function folderTime(dir: string, folder: string): Promise<number> {
-  return (await Deno.stat(join(dir, folder))).mtime!.getTime();
+  await Deno.mkdir(join(dir, "state"));
 }
 
 /** Scan `dir` with the listing cache kept in `dir/state`. */
@@ -96,50 +97,77 @@ async function scanCached(dir: string): Promise<ScanResult> {
   return result;
 }
 
-/** Add a transcript the way a bot does, then put the folder's mtime back. */
-async function addBehindTheFoldersBack(dir: string, name: string) {
-  const before = await folderTime(dir, "conversations");
-  await Deno.copyFile(
-    join(dir, "conversations", FIXTURE_SETS[1]),
-    join(dir, "conversations", name),
-  );
-  await setFolderTime(dir, "conversations", before);
+const GHOST = "ghost.json";
+
+/**
+ * Slip a name that is in no folder into the remembered listing of
+ * `conversations/`: a scan that reuses the listing reports it as a problem,
+ * one that lists the folder never sees it.
+ */
+async function haunt(dir: string): Promise<void> {
+  const path = join(dir, "state", "callsync-listing.json");
+  const data = JSON.parse(await Deno.readTextFile(path));
+  data.folders[join(dir, "conversations")].todo.push(GHOST);
+  await Deno.writeTextFile(path, JSON.stringify(data));
 }
+
+const reused = (r: ScanResult) => r.problems.some((p) => p.name === GHOST);
 
 const EXTRA = "transcript_session_2025-10-29T06-49-08.000000.json";
 const conversationNames = (r: ScanResult) =>
   r.conversations.map((c) => c.name).sort();
 
+async function addTranscript(dir: string, name: string): Promise<void> {
+  await Deno.copyFile(
+    join(dir, "conversations", FIXTURE_SETS[1]),
+    join(dir, "conversations", name),
+  );
+}
+
 Deno.test("scan() reuses the listing of a folder that has not changed", async () => {
   await using dir = await tempDir();
-  await Deno.mkdir(join(dir.path, "state"));
-  await botFolders(dir.path, 60_000);
+  await botFolders(dir.path);
+  await settle();
   const first = await scanCached(dir.path);
   assert.equal(first.conversations.length, 5);
-  // Hidden from a reused listing: only an unchanged mtime shows it was reused.
-  await addBehindTheFoldersBack(dir.path, EXTRA);
+  await haunt(dir.path);
   const second = await scanCached(dir.path);
+  assert.ok(reused(second), "the remembered listing was used");
   assert.deepEqual(conversationNames(second), conversationNames(first));
-  // A real addition moves the folder's mtime, so the folder is listed again.
-  await Deno.copyFile(
-    join(dir.path, "conversations", EXTRA),
-    join(dir.path, "conversations", "copy.json"),
-  );
+  // A new file moves the folder's times, so the folder is listed again.
+  await addTranscript(dir.path, EXTRA);
   const third = await scanCached(dir.path);
-  assert.ok(conversationNames(third).includes(EXTRA));
-  assert.equal(third.conversations.length + third.problems.length, 7);
+  assert.ok(!reused(third));
+  assert.deepEqual(
+    conversationNames(third),
+    [...conversationNames(first), EXTRA].sort(),
+  );
+});
+
+Deno.test("scan() lists again a folder whose mtime was set back", async () => {
+  await using dir = await tempDir();
+  await botFolders(dir.path);
+  await settle();
+  await scanCached(dir.path);
+  const folder = join(dir.path, "conversations");
+  const { mtime } = await Deno.stat(folder);
+  await addTranscript(dir.path, EXTRA);
+  // `touch -d` on the folder: same mtime as listed, but a new ctime.
+  await Deno.utime(folder, mtime!, mtime!);
+  await haunt(dir.path);
+  const second = await scanCached(dir.path);
+  assert.ok(!reused(second));
+  assert.ok(conversationNames(second).includes(EXTRA));
 });
 
 Deno.test("scan() lists again a folder that changed just before its listing", async () => {
   await using dir = await tempDir();
-  await Deno.mkdir(join(dir.path, "state"));
-  // Changed 0.5 s before the listing: a later change might keep that mtime
-  // on a file system with coarse timestamps, so the listing is not trusted.
-  await botFolders(dir.path, 500);
+  // Created just now: a change right after the listing might keep the same
+  // (whole-second) times, so the listing is not trusted.
+  await botFolders(dir.path);
   await scanCached(dir.path);
-  await addBehindTheFoldersBack(dir.path, EXTRA);
-  const second = await scanCached(dir.path);
-  assert.ok(conversationNames(second).includes(EXTRA));
+  await haunt(dir.path);
+  assert.ok(!reused(await scanCached(dir.path)));
 });
 
 /** Run, then run once more after every folder has been listed settled. */
@@ -147,13 +175,11 @@ async function deliveredAndListedSettled(box: {
   dir: string;
   run: (args: string[]) => Promise<{ code: number; stderr: string }>;
 }) {
-  for (const f of FOLDERS) await setFolderTime(box.dir, f, Date.now() - DAY);
   const first = await box.run(["run"]);
   assert.equal(first.code, 0, first.stderr);
-  // A second listing, made once everything is delivered, keeps no names.
-  for (const f of FOLDERS) {
-    await setFolderTime(box.dir, f, Date.now() - DAY + 1000);
-  }
+  // A second listing, settled and made once everything is delivered, keeps
+  // no names.
+  await settle();
   const second = await box.run(["run"]);
   assert.equal(second.code, 0, second.stderr);
 }
