@@ -14,6 +14,7 @@ import {
   deliveryRecord,
   idempotencyKeysByCall,
   statusAt,
+  type StatusReport,
 } from "../testing/status.ts";
 
 const SEED = Number(Deno.env.get("CALLSYNC_TEST_SEED") ?? 20261124);
@@ -195,14 +196,21 @@ Deno.test("a CRM failing at random still gets every call exactly once", async ()
         UPLOAD_TIMEOUT_SECONDS: "1",
       });
       const args = ["run", "--base-dir", dir, "-q"];
+      // The sets callsync plans (an orphan transcript and an orphan
+      // recording may make one), not the calls the tree was written from.
+      const total = (await statusAt(dir, env)).sets.length;
       let runs = 0;
+      let status: StatusReport | undefined;
       for (; runs < 30; runs++) {
         const res = await runCli(args, env);
         assert.ok(res.code === 0 || res.code === 1, res.stderr);
-        const status = await statusAt(dir, env);
-        if (status.counts.delivered === expected.length) break;
+        status = await statusAt(dir, env);
+        if (status.counts.delivered === total) break;
       }
-      assert.ok(runs < 30, "everything delivered within 30 runs");
+      assert.ok(
+        runs < 30,
+        `not everything delivered within 30 runs: ${JSON.stringify(status)}`,
+      );
       const sets = await assertAllDelivered(dir, expected);
       // A hung answer may have been processed by a real CRM: count it as received.
       assertExactlyOnce(
@@ -210,8 +218,14 @@ Deno.test("a CRM failing at random still gets every call exactly once", async ()
         sets,
         (r) => r.answer === 200 || r.answer === "hang",
       );
-      const faults = crm.requests.filter((r) => r.answer !== 200).length;
-      assert.ok(faults > 20, `the CRM misbehaved ${faults} times`);
+      // Not vacuous: the CRM misbehaved often, and in several ways.
+      const faults = crm.requests.filter((r) => r.fault !== undefined);
+      const kinds = new Set(faults.map((r) => r.fault));
+      assert.ok(
+        faults.length >= 10,
+        `the CRM misbehaved ${faults.length} times`,
+      );
+      assert.ok(kinds.size >= 4, `only these faults: ${[...kinds].join(", ")}`);
     } finally {
       await crm.close();
       await Deno.remove(dir, { recursive: true });
