@@ -10,7 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { DeliveryRecord, JournalEvent } from "../lib/state.ts";
+import type { JournalEvent } from "../lib/journal.ts";
+import type { DeliveryRecord } from "../lib/state.ts";
 import { parallel } from "./common.ts";
 
 /** File names and times of one synthetic set. */

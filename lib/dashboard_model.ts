@@ -6,7 +6,7 @@
  * @module
  */
 import type { DailySummary, SetRow } from "./report.ts";
-import type { LastRun } from "./state.ts";
+import type { LastRun } from "./last_run.ts";
 
 /** A not-delivered set or file, as listed on the dashboard. */
 export interface DashboardRow extends SetRow {

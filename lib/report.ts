@@ -6,7 +6,7 @@
  */
 import { setCallId } from "./payload.ts";
 import type { CallSet, Plan, SetState } from "./plan.ts";
-import type { JournalEvent } from "./state.ts";
+import type { JournalEvent } from "./journal.ts";
 import { renderTable } from "./table.ts";
 import { localDate, toUtcIso } from "./time.ts";
 

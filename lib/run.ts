@@ -16,12 +16,8 @@ import { forEachLimited } from "./pool.ts";
 import { ProgressLine } from "./progress.ts";
 import { scan } from "./scan.ts";
 import { type Selection, selector } from "./select.ts";
-import {
-  ensureStateDir,
-  StateError,
-  StateStore,
-  writeLastRun,
-} from "./state.ts";
+import { writeLastRun } from "./last_run.ts";
+import { ensureStateDir, StateError, StateStore } from "./state.ts";
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3 } as const;

@@ -17,12 +17,8 @@ import { callerDigits } from "./payload.ts";
 import type { CallSet, Plan } from "./plan.ts";
 import { dailySummaries, type DailySummary, statusReport } from "./report.ts";
 import { planRun } from "./run.ts";
-import {
-  type DeliveryRecord,
-  type LastRun,
-  readLastRun,
-  StateStore,
-} from "./state.ts";
+import { type LastRun, readLastRun } from "./last_run.ts";
+import { type DeliveryRecord, StateStore } from "./state.ts";
 import { toUtcIso } from "./time.ts";
 
 /** The state, opened read-only, and the plan a run would follow now. */

@@ -16,6 +16,12 @@
  */
 import { join } from "node:path";
 import { appendLine, writeFileAtomic } from "./atomic.ts";
+import {
+  forEachJournalLine,
+  JOURNAL_FILE,
+  type JournalEvent,
+  type JournalVisitor,
+} from "./journal.ts";
 import type { Logger } from "./log.ts";
 
 /** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
@@ -74,19 +80,6 @@ export interface Progress {
   lead_file?: string;
 }
 
-/** One line of the journal. */
-export type JournalEvent =
-  | {
-    ev: "delivered";
-    t: number;
-    set: string;
-    call_id: string;
-    recording?: string;
-    lead?: string;
-    bytes: number;
-  }
-  | { ev: "failed"; t: number; set: string; error: string };
-
 /** What the journal and listing say about a delivered set. */
 export interface DeliveredEntry {
   callId: string;
@@ -95,7 +88,6 @@ export interface DeliveredEntry {
   at: number;
 }
 
-const JOURNAL = "callsync-journal.jsonl";
 const UPLOADED = ".uploaded";
 const PENDING = ".pending";
 
@@ -244,8 +236,9 @@ export class StateStore {
    * no lines; a torn line is reported and skipped.
    */
   async #walkJournal(visit: JournalVisitor): Promise<void> {
-    const path = this.#path(JOURNAL);
-    const torn = () => this.#log.warn(`Skipping a torn line in ${JOURNAL}`);
+    const path = this.#path(JOURNAL_FILE);
+    const torn = () =>
+      this.#log.warn(`Skipping a torn line in ${JOURNAL_FILE}`);
     try {
       await forEachJournalLine(path, visit, torn);
     } catch (e) {
@@ -309,7 +302,7 @@ export class StateStore {
   async #repairJournalEnd(): Promise<void> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(this.#path(JOURNAL), { read: true });
+      file = await Deno.open(this.#path(JOURNAL_FILE), { read: true });
     } catch {
       return;
     }
@@ -320,13 +313,13 @@ export class StateStore {
     const last = new Uint8Array(1);
     await f.read(last);
     if (last[0] !== 0x0a) {
-      await this.#write(() => appendLine(this.#path(JOURNAL), ""));
+      await this.#write(() => appendLine(this.#path(JOURNAL_FILE), ""));
     }
   }
 
   async #append(ev: JournalEvent): Promise<void> {
     await this.#write(() =>
-      appendLine(this.#path(JOURNAL), JSON.stringify(ev))
+      appendLine(this.#path(JOURNAL_FILE), JSON.stringify(ev))
     );
   }
 
@@ -386,61 +379,6 @@ async function listRecords(dir: string): Promise<Set<string>> {
   return sets;
 }
 
-/** What {@link forEachJournalLine} reports. */
-interface JournalVisitor {
-  /** Every parsed event, in order. */
-  any?: (ev: JournalEvent) => void;
-  /** Every `delivered` event, in order. */
-  delivered?: (ev: Extract<JournalEvent, { ev: "delivered" }>) => void;
-}
-
-/** `failed` lines start so ({@link StateStore.journalFailure} writes them). */
-const FAILED_PREFIX = '{"ev":"failed",';
-const JOURNAL_CHUNK = 1 << 20;
-
-/**
- * Read the journal at `path` chunk by chunk and visit each line's event. A
- * visitor that wants deliveries only never parses a `failed` line.
- */
-async function forEachJournalLine(
-  path: string,
-  visit: JournalVisitor,
-  torn: () => void,
-): Promise<void> {
-  using file = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(JOURNAL_CHUNK);
-  const decoder = new TextDecoder();
-  const all = visit.any !== undefined;
-  const line = (text: string, from: number, to: number) => {
-    if (to <= from || (!all && text.startsWith(FAILED_PREFIX, from))) return;
-    let ev: JournalEvent;
-    try {
-      ev = JSON.parse(text.slice(from, to));
-    } catch {
-      torn();
-      return;
-    }
-    visit.any?.(ev);
-    if (ev.ev === "delivered") visit.delivered?.(ev);
-  };
-  let carry = "";
-  while (true) {
-    const n = await file.read(buf);
-    const text = carry +
-      (n === null
-        ? decoder.decode()
-        : decoder.decode(buf.subarray(0, n), { stream: true }));
-    let at = 0;
-    for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", at)) {
-      line(text, at, end);
-      at = end + 1;
-    }
-    carry = text.slice(at);
-    if (n === null) break;
-  }
-  line(carry, 0, carry.length);
-}
-
 function entryOf(r: DeliveryRecord): DeliveredEntry {
   return {
     callId: r.call_id,
@@ -464,29 +402,4 @@ function journalLine(r: DeliveryRecord, e: DeliveredEntry): JournalEvent {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** The outcome of the last run that held the lock (`callsync-last-run.json`). */
-export interface LastRun {
-  started_at: string;
-  ended_at: string;
-  exit_code: number;
-  delivered: number;
-  failed: number;
-}
-
-const LAST_RUN = "callsync-last-run.json";
-
-/** Record the outcome of a run (atomically). */
-export async function writeLastRun(dir: string, run: LastRun): Promise<void> {
-  await writeFileAtomic(join(dir, LAST_RUN), JSON.stringify(run, null, 2));
-}
-
-/** The last run's outcome, if one was recorded and is readable. */
-export async function readLastRun(dir: string): Promise<LastRun | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, LAST_RUN)));
-  } catch {
-    return undefined;
-  }
 }

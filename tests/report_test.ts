@@ -5,7 +5,7 @@ import {
   renderBarChart,
   renderSummary,
 } from "../lib/report.ts";
-import type { JournalEvent } from "../lib/state.ts";
+import type { JournalEvent } from "../lib/journal.ts";
 import { renderTable } from "../lib/table.ts";
 
 /** Events around midnight in India (UTC+05:30): 18:30 UTC is 00:00 IST. */

@@ -18,7 +18,8 @@ import type { DailySummary } from "../lib/report.ts";
 import type { RetryResult } from "../lib/retry.ts";
 import { type Dashboard, serve, serveOptions } from "../lib/serve.ts";
 import type { ErrorCode } from "../lib/serve_http.ts";
-import { ensureStateDir, type LastRun, type Progress } from "../lib/state.ts";
+import type { LastRun } from "../lib/last_run.ts";
+import { ensureStateDir, type Progress } from "../lib/state.ts";
 import { crmEnv, ROOT } from "../testing/cli.ts";
 import { copyTree } from "../testing/tree.ts";
 
