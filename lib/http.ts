@@ -16,8 +16,8 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import {
-  concat,
   HttpNetworkError,
   type HttpResponse,
   readResponse,
@@ -183,7 +183,7 @@ class Exchange {
   async #send(conn: Deno.Conn, head: Uint8Array): Promise<void> {
     const body = this.#req.body;
     if (body === undefined || body instanceof Uint8Array) {
-      await this.#write(conn, body ? concat([head, body]) : head);
+      await this.#write(conn, body ? concatBytes([head, body]) : head);
       return;
     }
     await this.#write(conn, head);

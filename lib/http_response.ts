@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 
 /** The connection failed or was reset before a full response arrived. */
 export class HttpNetworkError extends Error {
@@ -192,7 +193,7 @@ async function readBody(
         }
       }
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
   const declared = headers["content-length"];
   if (declared !== undefined) {
@@ -206,24 +207,12 @@ async function readBody(
       keep(n);
       left -= n;
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
   // Neither: the body runs until the server closes the connection.
   while (kept < maxBytes) {
     if (r.buffered === 0 && !(await r.fill())) break;
     keep(r.buffered);
   }
-  return concat(parts);
-}
-
-/** The chunks joined into one array (the one chunk itself if alone). */
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

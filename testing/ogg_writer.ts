@@ -13,6 +13,7 @@
  * @module
  */
 
+import { concatBytes } from "../lib/bytes.ts";
 import { oggCrc32 } from "../lib/ogg.ts";
 
 /** Shape of the synthetic stream. */
@@ -184,16 +185,6 @@ function* opusOggPages(opts: OpusOggOptions): Generator<Uint8Array> {
   }
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
 /**
  * Builds a valid Ogg Opus file in memory: an OpusHead page (begin of stream),
  * an OpusTags page, then pages of 20 ms dummy packets with correct granule
@@ -209,7 +200,7 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
  */
 export function makeOpusOgg(opts: OpusOggOptions): Uint8Array {
   const pages = [...opusOggPages(opts)];
-  return concat(pages, pages.reduce((sum, page) => sum + page.length, 0));
+  return concatBytes(pages);
 }
 
 /**
@@ -240,7 +231,7 @@ export async function writeOpusOggFile(
   let pendingSize = 0;
   let written = 0;
   const flush = async () => {
-    const chunk = concat(pending, pendingSize);
+    const chunk = concatBytes(pending);
     for (let at = 0; at < chunk.length;) {
       at += await file.write(chunk.subarray(at));
     }

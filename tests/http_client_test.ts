@@ -5,6 +5,7 @@
  */
 import { equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
+import { concatBytes } from "../lib/bytes.ts";
 import {
   HttpNetworkError,
   httpRequest,
@@ -43,7 +44,7 @@ async function withServer(
           const chunk = new Uint8Array(65536);
           const n = await conn.read(chunk);
           if (n === null) break;
-          buf = concat(buf, chunk.subarray(0, n));
+          buf = concatBytes([buf, chunk.subarray(0, n)]);
         }
         const head = decoder.decode(buf).slice(0, end);
         let body: Uint8Array<ArrayBuffer> = buf.subarray(
@@ -60,7 +61,7 @@ async function withServer(
             parts.push(chunk.slice(0, n));
             got += n;
           }
-          body = concat(...parts);
+          body = concatBytes(parts);
         }
         const s = { head, body };
         seen.push(s);
@@ -91,16 +92,6 @@ async function withServer(
     }
     await served;
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 async function write(conn: Deno.Conn, text: string): Promise<void> {

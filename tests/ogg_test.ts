@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { concatBytes } from "../lib/bytes.ts";
 import {
   inspectTail,
   oggCrc32,
@@ -64,16 +65,6 @@ function pagesOf(bytes: Uint8Array): OggPage[] {
     at += page.headerSize + page.bodySize;
   }
   return pages;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function seconds(granule: bigint, preSkip = 312): number {
@@ -166,11 +157,11 @@ Deno.test("parseOpusHead() reads pre-skip, channels and input rate of a real rec
 Deno.test("parseOpusHead() rejects an Ogg stream of another codec", () => {
   const vorbis = oggPage(
     { headerType: 0x02, granule: 0n, serial: 7, sequence: 0 },
-    [concat(
+    [concatBytes([
       new Uint8Array([1]),
       new TextEncoder().encode("vorbis"),
       new Uint8Array(23),
-    )],
+    ])],
   );
   assert.throws(() => parseOpusHead(vorbis), {
     name: "OggFormatError",
@@ -245,9 +236,9 @@ Deno.test('inspectTail() is not fooled by "OggS" bytes inside packet data', () =
   );
   const last = oggPage(
     { headerType: 0, granule: realGranule, serial, sequence: pages.length },
-    [concat(new Uint8Array([0xf8]), fake)],
+    [concatBytes([new Uint8Array([0xf8]), fake])],
   );
-  assert.deepEqual(inspectTail(concat(stream, last)), {
+  assert.deepEqual(inspectTail(concatBytes([stream, last])), {
     endsAtPage: true,
     eos: false,
     crcOk: true,
@@ -262,7 +253,7 @@ Deno.test("inspectTail() skips pages on which no packet ends (granule -1)", () =
     { headerType: 0x04, granule: -1n, serial: 3, sequence: pages.length },
     [new Uint8Array(100)], // stands for the first part of a packet continued later
   );
-  assert.deepEqual(inspectTail(concat(stream, unfinished)), {
+  assert.deepEqual(inspectTail(concatBytes([stream, unfinished])), {
     endsAtPage: true,
     eos: true,
     crcOk: true,
