@@ -12,6 +12,7 @@ import { FakeCrm } from "../lib/fake_crm.ts";
 import { crmEnv } from "../testing/cli.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import {
+  cachedTree,
   callsyncArgs,
   childEnv,
   fmt,
@@ -51,42 +52,39 @@ export interface BacklogRow {
 const RECORDING_SECONDS = 60;
 const RECORDING_BYTES_PER_SECOND = 3300; // ≈ 200 KB per recording
 
-async function backlogTree(o: BacklogOptions): Promise<string> {
+function backlogTree(o: BacklogOptions): Promise<string> {
   const dir = join(o.benchDir, `backlog-${o.sets}`);
-  const marker = join(dir, ".complete");
-  if (!o.rebuild && await Deno.stat(marker).then(() => true, () => false)) {
-    console.log(`Using the cached tree ${dir} (--rebuild to write it anew)`);
-    return dir;
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  const recording = makeOpusOgg({
-    durationSeconds: RECORDING_SECONDS,
-    bytesPerSecond: RECORDING_BYTES_PER_SECOND,
-  });
-  await writeTree(dir, {
-    sets: o.sets,
-    durationSeconds: RECORDING_SECONDS,
-    recording,
-  });
-  // curl's work list: the recording and the JSON body (the transcript file,
-  // about the size of the call record callsync builds around it).
-  const lines: string[] = [];
-  for (let i = 0; i < o.sets; i++) {
-    const s = benchSet(i);
-    lines.push(
-      `${join(dir, "recordings", s.recording)} ${
-        join(dir, "conversations", s.conversation)
-      }`,
+  return cachedTree(dir, o.rebuild, async () => {
+    const recording = makeOpusOgg({
+      durationSeconds: RECORDING_SECONDS,
+      bytesPerSecond: RECORDING_BYTES_PER_SECOND,
+    });
+    await writeTree(dir, {
+      sets: o.sets,
+      durationSeconds: RECORDING_SECONDS,
+      recording,
+    });
+    // curl's work list: the recording and the JSON body (the transcript file,
+    // about the size of the call record callsync builds around it).
+    const lines: string[] = [];
+    for (let i = 0; i < o.sets; i++) {
+      const s = benchSet(i);
+      lines.push(
+        `${join(dir, "recordings", s.recording)} ${
+          join(dir, "conversations", s.conversation)
+        }`,
+      );
+    }
+    await Deno.writeTextFile(
+      join(dir, "curl-list.txt"),
+      lines.join("\n") + "\n",
     );
-  }
-  await Deno.writeTextFile(join(dir, "curl-list.txt"), lines.join("\n") + "\n");
-  await Deno.writeTextFile(marker, new Date().toISOString());
-  console.log(
-    `Wrote ${o.sets} new sets with ${
-      Math.round(recording.length / 1024)
-    } KB recordings to ${dir}`,
-  );
-  return dir;
+    console.log(
+      `Wrote ${o.sets} new sets with ${
+        Math.round(recording.length / 1024)
+      } KB recordings to ${dir}`,
+    );
+  });
 }
 
 /** The two requests of one set, as curl sends them. */

@@ -10,6 +10,7 @@ import { FakeCrm } from "../lib/fake_crm.ts";
 import { crmEnv } from "../testing/cli.ts";
 import { writeOpusOggFile } from "../testing/ogg_writer.ts";
 import {
+  cachedTree,
   callsyncArgs,
   childEnv,
   fmt,
@@ -44,53 +45,47 @@ export interface BigFileResult {
 
 const SECONDS = 3600;
 
-async function bigTree(o: BigFileOptions): Promise<string> {
+function bigTree(o: BigFileOptions): Promise<string> {
   const dir = join(o.benchDir, `bigfile-${o.gib}`);
-  const marker = join(dir, ".complete");
-  if (!o.rebuild && await Deno.stat(marker).then(() => true, () => false)) {
-    console.log(`Using the cached tree ${dir} (--rebuild to write it anew)`);
-    return dir;
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  const want = o.gib * 2 ** 30;
-  const free = await freeBytes(o.benchDir);
-  if (free < want * 1.2) {
-    throw new Error(
-      `only ${fmt(free / 2 ** 30)} GiB free in ${o.benchDir}; need ${
-        fmt(want * 1.2 / 2 ** 30)
-      }`,
+  return cachedTree(dir, o.rebuild, async () => {
+    const want = o.gib * 2 ** 30;
+    const free = await freeBytes(o.benchDir);
+    if (free < want * 1.2) {
+      throw new Error(
+        `only ${fmt(free / 2 ** 30)} GiB free in ${o.benchDir}; need ${
+          fmt(want * 1.2 / 2 ** 30)
+        }`,
+      );
+    }
+    for (const f of ["conversations", "recordings", "leads"]) {
+      await Deno.mkdir(join(dir, f), { recursive: true });
+    }
+    const s = benchSet(0);
+    const t0 = performance.now();
+    const bytes = await writeOpusOggFile(join(dir, "recordings", s.recording), {
+      durationSeconds: SECONDS,
+      bytesPerSecond: want / SECONDS,
+    });
+    await Deno.writeTextFile(
+      join(dir, "conversations", s.conversation),
+      transcriptJson(s, SECONDS),
     );
-  }
-  for (const f of ["conversations", "recordings", "leads"]) {
-    await Deno.mkdir(join(dir, f), { recursive: true });
-  }
-  const s = benchSet(0);
-  const t0 = performance.now();
-  const bytes = await writeOpusOggFile(join(dir, "recordings", s.recording), {
-    durationSeconds: SECONDS,
-    bytesPerSecond: want / SECONDS,
+    await Deno.writeTextFile(join(dir, "leads", s.lead), leadJson(s));
+    const old = (Date.now() - 2 * 86_400_000) / 1000;
+    for (
+      const [f, n] of [["recordings", s.recording], [
+        "conversations",
+        s.conversation,
+      ], ["leads", s.lead]]
+    ) {
+      await Deno.utime(join(dir, f, n), old, old);
+    }
+    console.log(
+      `Wrote a ${fmt(bytes / 2 ** 30, 2)} GiB recording in ${
+        fmt((performance.now() - t0) / 1000)
+      } s to ${dir}`,
+    );
   });
-  await Deno.writeTextFile(
-    join(dir, "conversations", s.conversation),
-    transcriptJson(s, SECONDS),
-  );
-  await Deno.writeTextFile(join(dir, "leads", s.lead), leadJson(s));
-  const old = (Date.now() - 2 * 86_400_000) / 1000;
-  for (
-    const [f, n] of [["recordings", s.recording], [
-      "conversations",
-      s.conversation,
-    ], ["leads", s.lead]]
-  ) {
-    await Deno.utime(join(dir, f, n), old, old);
-  }
-  await Deno.writeTextFile(marker, new Date().toISOString());
-  console.log(
-    `Wrote a ${fmt(bytes / 2 ** 30, 2)} GiB recording in ${
-      fmt((performance.now() - t0) / 1000)
-    } s to ${dir}`,
-  );
-  return dir;
 }
 
 /** Run the big-file scenario and print its table. */

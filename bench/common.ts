@@ -173,6 +173,27 @@ export async function printMachine(): Promise<void> {
   );
 }
 
+/**
+ * The bench tree at `dir`: reused when a complete one is there (its
+ * `.complete` marker is written last), else written anew by `build`, as
+ * always with `rebuild`.
+ */
+export async function cachedTree(
+  dir: string,
+  rebuild: boolean,
+  build: () => Promise<void>,
+): Promise<string> {
+  const marker = join(dir, ".complete");
+  if (!rebuild && await Deno.stat(marker).then(() => true, () => false)) {
+    console.log(`Using the cached tree ${dir} (--rebuild to write it anew)`);
+    return dir;
+  }
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await build();
+  await Deno.writeTextFile(marker, new Date().toISOString());
+  return dir;
+}
+
 /** Free bytes in the file system holding `dir`, via `df`. */
 export async function freeBytes(dir: string): Promise<number> {
   const out = await new Deno.Command("df", { args: ["-Pk", dir] }).output();

@@ -10,6 +10,7 @@ import { FakeCrm } from "../lib/fake_crm.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { crmEnv, RUN_V8_FLAGS } from "../testing/cli.ts";
 import {
+  cachedTree,
   callsyncArgs,
   childEnv,
   fmt,
@@ -21,33 +22,26 @@ import {
 import { writeTree } from "./tree.ts";
 
 /** Build (or reuse) the idle tree of `sets` delivered sets; returns its path. */
-export async function idleTree(
+export function idleTree(
   benchDir: string,
   sets: number,
   rebuild: boolean,
 ): Promise<string> {
   const dir = join(benchDir, `idle-${sets}`);
-  const marker = join(dir, ".complete");
-  const cached = await Deno.stat(marker).then(() => true, () => false);
-  if (cached && !rebuild) {
-    console.log(`Using the cached tree ${dir} (--rebuild to write it anew)`);
-    return dir;
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
-  const t0 = performance.now();
-  await writeTree(dir, {
-    sets,
-    durationSeconds: 2,
-    recording: makeOpusOgg({ durationSeconds: 2, bytesPerSecond: 50 }),
-    delivered: true,
+  return cachedTree(dir, rebuild, async () => {
+    const t0 = performance.now();
+    await writeTree(dir, {
+      sets,
+      durationSeconds: 2,
+      recording: makeOpusOgg({ durationSeconds: 2, bytesPerSecond: 50 }),
+      delivered: true,
+    });
+    console.log(
+      `Wrote ${sets.toLocaleString("en-US")} delivered sets (${
+        (sets * 4).toLocaleString("en-US")
+      } files) to ${dir} in ${fmt((performance.now() - t0) / 1000)} s`,
+    );
   });
-  await Deno.writeTextFile(marker, new Date().toISOString());
-  console.log(
-    `Wrote ${sets.toLocaleString("en-US")} delivered sets (${
-      (sets * 4).toLocaleString("en-US")
-    } files) to ${dir} in ${fmt((performance.now() - t0) / 1000)} s`,
-  );
-  return dir;
 }
 
 /** Wall time and peak memory of one kind of idle run. */
