@@ -16,6 +16,7 @@ import { syncDir } from "./atomic.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { StateStore } from "./state.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Move the files of delivered sets old enough; returns how many moved. */
 export async function archiveDelivered(
@@ -60,7 +61,7 @@ export async function archiveDelivered(
       } catch (e) {
         log.warn(
           `Could not archive ${src}: ${
-            e instanceof Error ? e.message : e
+            errorMessage(e)
           }; will try again next run`,
         );
       }

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import type { LogFormat, LogLevel } from "./log.ts";
 import { SETTINGS } from "./settings.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Bad command-line usage; `main` exits 2 with the message. */
 export class UsageError extends Error {
@@ -99,7 +100,7 @@ export function parseCli(args: string[]): Cli {
       },
     });
   } catch (e) {
-    throw new UsageError(`${e instanceof Error ? e.message : e}; see --help`);
+    throw new UsageError(`${errorMessage(e)}; see --help`);
   }
   const { values: v, positionals } = parsed;
   const only = [...(v.only ?? [])];

@@ -32,6 +32,7 @@ import {
 import { serveCommand } from "./serve.ts";
 import { StateStore } from "./state.ts";
 import { localDate } from "./time.ts";
+import { errorMessage } from "./errors.ts";
 
 /** What every command receives. */
 export interface CommandContext {
@@ -61,9 +62,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
       });
     } catch (e) {
       log.error(
-        `Cannot write METRICS_FILE ${cfg.metricsFile}: ${
-          e instanceof Error ? e.message : e
-        }`,
+        `Cannot write METRICS_FILE ${cfg.metricsFile}: ${errorMessage(e)}`,
       );
     }
   }

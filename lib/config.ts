@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import { parseEnvFile } from "./envfile.ts";
 import { type Setting, SETTINGS } from "./settings.ts";
 import { hostZone, isValidZone } from "./time.ts";
+import { errorMessage } from "./errors.ts";
 
 /** A missing or malformed setting; `main` exits 2 with its message. */
 export class ConfigError extends Error {
@@ -164,12 +165,12 @@ async function readEnvFile(path: string): Promise<Record<string, string>> {
     text = await Deno.readTextFile(path);
   } catch (e) {
     throw new ConfigError(
-      `cannot read --env-file ${path}: ${e instanceof Error ? e.message : e}`,
+      `cannot read --env-file ${path}: ${errorMessage(e)}`,
     );
   }
   try {
     return parseEnvFile(text, path);
   } catch (e) {
-    throw new ConfigError(e instanceof Error ? e.message : String(e));
+    throw new ConfigError(errorMessage(e));
   }
 }

@@ -8,6 +8,7 @@
 import { basename } from "node:path";
 import { type HttpRequest, httpRequest, type HttpResponse } from "./http.ts";
 import { FileChangedError, fileMultipart } from "./multipart.ts";
+import { errorMessage } from "./errors.ts";
 
 /** How a failed request should be handled. */
 export type FailureKind =
@@ -151,7 +152,7 @@ async function send(
     // Our file changed, not the CRM: the caller defers the set.
     if (e instanceof FileChangedError) throw e;
     throw new CrmError(
-      `${new URL(req.url).pathname}: ${e instanceof Error ? e.message : e}`,
+      `${new URL(req.url).pathname}: ${errorMessage(e)}`,
       "transient",
     );
   }

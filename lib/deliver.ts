@@ -26,6 +26,7 @@ import type { CallSet } from "./plan.ts";
 import type { FileInfo } from "./scan.ts";
 import { type Progress, StateError, type StateStore } from "./state.ts";
 import { localDateTime } from "./time.ts";
+import { errorMessage } from "./errors.ts";
 
 /** How one set's attempt ended. */
 export type DeliveryResult =
@@ -183,7 +184,7 @@ export async function deliverSet(
       log.info(`${set.name}: ${e.message}; will try again next run`, fields);
       return { outcome: "deferred" };
     }
-    const error = e instanceof Error ? e.message : String(e);
+    const error = errorMessage(e);
     if (e instanceof CrmError && e.kind === "unauthorized") {
       log.error(
         `CRM refused our credentials: ${error}; stopping the run`,

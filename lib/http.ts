@@ -22,6 +22,7 @@ import {
   type HttpResponse,
   readResponse,
 } from "./http_response.ts";
+import { errorMessage } from "./errors.ts";
 
 export { HttpNetworkError, type HttpResponse };
 
@@ -145,7 +146,7 @@ class Exchange {
     try {
       conn = await connect(this.#url);
     } catch (e) {
-      this.#finish(new HttpNetworkError(message(e)));
+      this.#finish(new HttpNetworkError(errorMessage(e)));
       return;
     }
     if (this.#settled) {
@@ -163,7 +164,9 @@ class Exchange {
       (e) =>
         this.#finish(
           new HttpNetworkError(
-            this.#writeFailed ? message(this.#writeFailed) : message(e),
+            this.#writeFailed
+              ? errorMessage(this.#writeFailed)
+              : errorMessage(e),
           ),
         ),
     );
@@ -210,7 +213,7 @@ class Exchange {
         this.#progress();
       }
     } catch (e) {
-      throw new TransportError(message(e));
+      throw new TransportError(errorMessage(e));
     }
   }
 
@@ -272,8 +275,4 @@ function closeQuietly(conn: Deno.Conn): void {
   } catch {
     // already closed
   }
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { StateError } from "./state.ts";
+import { errorMessage } from "./errors.ts";
 
 /** A held run lock; release it (or exit) to let the next run in. */
 export interface RunLock extends Disposable {
@@ -34,7 +35,7 @@ export async function tryRunLock(dir: string): Promise<RunLock | LockBusy> {
     file = await Deno.open(path, { read: true, write: true, create: true });
   } catch (e) {
     throw new StateError(
-      `cannot open the run lock ${path}: ${e instanceof Error ? e.message : e}`,
+      `cannot open the run lock ${path}: ${errorMessage(e)}`,
     );
   }
   if (!(await file.tryLock(true))) {

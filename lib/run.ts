@@ -18,6 +18,7 @@ import { scan } from "./scan.ts";
 import { type Selection, selector } from "./select.ts";
 import { writeLastRun } from "./last_run.ts";
 import { ensureStateDir, StateError, StateStore } from "./state.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, fatal: 3 } as const;
@@ -146,9 +147,7 @@ export async function runOnce(opts: RunOptions): Promise<RunReport> {
       failed: result.failed,
     }).catch((e) =>
       log.warn(
-        `Cannot record the run's outcome: ${
-          e instanceof Error ? e.message : e
-        }`,
+        `Cannot record the run's outcome: ${errorMessage(e)}`,
       )
     );
     return result;
@@ -219,9 +218,7 @@ export async function planRun(
   if (!store.readOnly) {
     await cache.save().catch((e) =>
       log.debug(
-        `Cannot save the folder listings: ${
-          e instanceof Error ? e.message : e
-        }`,
+        `Cannot save the folder listings: ${errorMessage(e)}`,
       )
     );
   }

@@ -29,6 +29,7 @@ import { EXIT } from "./run.ts";
 import { isLoopback } from "./serve_guard.ts";
 import { jsonError } from "./serve_http.ts";
 import { DashboardApp } from "./serve_router.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Where the dashboard listens unless told otherwise. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -173,14 +174,14 @@ export function serve(
       signal: opts.signal,
       onListen: () => {},
       onError: (e) => {
-        log.error(`Dashboard: ${e instanceof Error ? e.message : e}`);
+        log.error(`Dashboard: ${errorMessage(e)}`);
         return jsonError(500, "internal", "internal error");
       },
     }, (req) => app.handle(req));
   } catch (e) {
     throw new UsageError(
       `cannot listen on ${host}:${opts.port ?? DEFAULT_PORT}: ${
-        e instanceof Error ? e.message : e
+        errorMessage(e)
       }; choose another --host or --port`,
     );
   }

@@ -17,6 +17,7 @@ import { readDeliveryRecord } from "./serve_views.ts";
 import type { StateStore } from "./state.ts";
 import { toUtcIso } from "./time.ts";
 import { parseJsonObject, readLead, readTranscript } from "./transcript.ts";
+import { errorMessage } from "./errors.ts";
 
 /**
  * A delivered set: its `.uploaded` record, and the call record rebuilt from
@@ -159,7 +160,7 @@ async function readTextPart<T>(
   try {
     return parse(f);
   } catch (e) {
-    found.problems.push(`${name}: ${e instanceof Error ? e.message : e}`);
+    found.problems.push(`${name}: ${errorMessage(e)}`);
     return undefined;
   }
 }
@@ -194,7 +195,7 @@ async function readRecordingPart(
         },
       };
     } catch (e) {
-      found.problems.push(`${name}: ${e instanceof Error ? e.message : e}`);
+      found.problems.push(`${name}: ${errorMessage(e)}`);
     }
   } else if (!f) {
     found.problems.push(`${name} is no longer in the recordings folder`);

@@ -26,6 +26,7 @@ import { DashboardRuns, missingUploadSettings } from "./serve_runs.ts";
 import { readSetDetail } from "./serve_set_detail.ts";
 import { readStatus, readSummaries } from "./serve_views.ts";
 import { toUtcIso } from "./time.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Not-delivered rows rendered on the page at most (the JSON has them all). */
 const ROW_LIMIT = 1000;
@@ -93,7 +94,7 @@ export class DashboardApp {
     } catch (e) {
       this.#log.error(
         `Dashboard: ${req.method} ${new URL(req.url).pathname}: ${
-          e instanceof Error ? e.message : e
+          errorMessage(e)
         }`,
       );
       return jsonError(500, "internal", "internal error; see the log");

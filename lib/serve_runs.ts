@@ -11,6 +11,7 @@ import { Logger } from "./log.ts";
 import { writeMetrics } from "./metrics.ts";
 import { EXIT, runOnce } from "./run.ts";
 import { toUtcIso } from "./time.ts";
+import { errorMessage } from "./errors.ts";
 
 /** Log lines kept per dashboard run. */
 const MAX_RUN_LINES = 5000;
@@ -108,7 +109,7 @@ export class DashboardRuns {
       } catch (e) {
         view.state = "error";
         view.endedAt = toUtcIso(Date.now());
-        view.message = `the run failed: ${e instanceof Error ? e.message : e}`;
+        view.message = `the run failed: ${errorMessage(e)}`;
         runLog.error(view.message);
       } finally {
         this.#current = undefined;
@@ -153,9 +154,7 @@ export class DashboardRuns {
           { delivered: 0, pending: 0, waiting: 0, failed: 0 },
       }).catch((e) =>
         runLog.error(
-          `Cannot write METRICS_FILE ${cfg.metricsFile}: ${
-            e instanceof Error ? e.message : e
-          }`,
+          `Cannot write METRICS_FILE ${cfg.metricsFile}: ${errorMessage(e)}`,
         )
       );
     }

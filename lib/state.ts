@@ -23,6 +23,7 @@ import {
   type JournalVisitor,
 } from "./journal.ts";
 import type { Logger } from "./log.ts";
+import { errorMessage } from "./errors.ts";
 
 /** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
 export class StateError extends Error {
@@ -34,7 +35,9 @@ export async function ensureStateDir(dir: string): Promise<void> {
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new StateError(`cannot create PROCESSED_DIR ${dir}: ${message(e)}`);
+    throw new StateError(
+      `cannot create PROCESSED_DIR ${dir}: ${errorMessage(e)}`,
+    );
   }
 }
 
@@ -207,7 +210,7 @@ export class StateStore {
       this.delivered.clear();
       if (e instanceof Deno.errors.NotFound) return;
       throw new StateError(
-        `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
+        `cannot list PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
       );
     }
     if (listing.journaled < this.delivered.size) {
@@ -215,7 +218,7 @@ export class StateStore {
       // are sent again): they are not delivered. Rare, so listed anew.
       const present = await listRecords(this.dir).catch((e) => {
         throw new StateError(
-          `cannot list PROCESSED_DIR ${this.dir}: ${message(e)}`,
+          `cannot list PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
         );
       });
       for (const set of [...this.delivered.keys()]) {
@@ -243,7 +246,7 @@ export class StateStore {
       await forEachJournalLine(path, visit, torn);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
-      throw new StateError(`cannot read ${path}: ${message(e)}`);
+      throw new StateError(`cannot read ${path}: ${errorMessage(e)}`);
     }
   }
 
@@ -288,7 +291,9 @@ export class StateStore {
       return value && typeof value === "object" ? value as T : undefined;
     } catch (e) {
       if (e instanceof SyntaxError) return undefined;
-      throw new StateError(`cannot read ${this.#path(file)}: ${message(e)}`);
+      throw new StateError(
+        `cannot read ${this.#path(file)}: ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -328,7 +333,7 @@ export class StateStore {
       await op();
     } catch (e) {
       throw new StateError(
-        `cannot write to PROCESSED_DIR ${this.dir}: ${message(e)}`,
+        `cannot write to PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
       );
     }
   }
@@ -398,8 +403,4 @@ function journalLine(r: DeliveryRecord, e: DeliveredEntry): JournalEvent {
     lead: r.lead_file,
     bytes: r.recording_uploaded ? r.recording_size ?? 0 : 0,
   };
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -14,6 +14,7 @@ import {
   waitFor,
   within,
 } from "./cdp_connection.ts";
+import { errorMessage } from "../lib/errors.ts";
 
 /** Where Debian's Chromium is installed (`apt-get install -y chromium`). */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -92,9 +93,7 @@ export class Browser {
     } catch (e) {
       await browser.close();
       throw new Error(
-        `${e instanceof Error ? e.message : e}; Chromium said:\n${
-          browser.#stderr.join("\n")
-        }`,
+        `${errorMessage(e)}; Chromium said:\n${browser.#stderr.join("\n")}`,
       );
     }
   }
