@@ -14,7 +14,7 @@ readonly DENO_VERSION=2.9.5
 # The permissions `deno task compile` bakes into the binary
 # (tests/compile_test.ts keeps them equal to deno.json's).
 readonly PERMISSIONS=(--allow-read --allow-write --allow-net --allow-env)
-# The V8 flags baked in beside them (lib/schedule.ts RUN_V8_FLAGS).
+# The V8 flags baked in beside them (lib/report/schedule.ts RUN_V8_FLAGS).
 readonly V8_FLAGS=(--v8-flags=--max-semi-space-size=4)
 readonly MARKER="# callsync"
 readonly DEFAULT_CRON="*/5 * * * *"
@@ -421,10 +421,10 @@ if ((want_cron)) && ! command -v crontab >/dev/null 2>&1; then
   die "--cron needs the crontab command (install cron), or use --systemd"
 fi
 
-# Text of a schedule piece (cron|service|timer), from lib/schedule.ts: the
+# Text of a schedule piece (cron|service|timer), from lib/report/schedule.ts: the
 # same text `callsync schedule --print` shows.
 schedule_part() {
-  CALLSYNC_PART=$1 CALLSYNC_MODULE=$SRC_DIR/lib/schedule.ts CALLSYNC_EXE=$bin \
+  CALLSYNC_PART=$1 CALLSYNC_MODULE=$SRC_DIR/lib/report/schedule.ts CALLSYNC_EXE=$bin \
     CALLSYNC_BASE=$base_dir CALLSYNC_ENV=$config CALLSYNC_LOG=$log_file \
     CALLSYNC_CRON=$cron_spec \
     "${DENO[0]}" eval --no-config --no-lock -q '

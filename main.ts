@@ -7,12 +7,12 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { helpText, parseCli, UsageError } from "./lib/cli.ts";
-import { COMMAND_TABLE } from "./lib/commands.ts";
-import { ConfigError, loadConfig } from "./lib/config.ts";
-import { Logger } from "./lib/log.ts";
-import { EXIT } from "./lib/run.ts";
-import { StateError } from "./lib/state.ts";
+import { helpText, parseCli, UsageError } from "./lib/cli/args.ts";
+import { COMMAND_TABLE } from "./lib/cli/commands.ts";
+import { ConfigError, loadConfig } from "./lib/config/config.ts";
+import { Logger } from "./lib/core/log.ts";
+import { EXIT } from "./lib/deliver/run.ts";
+import { StateError } from "./lib/state/store.ts";
 
 /** The version printed by `--version`. */
 export const VERSION: string = denoJson.version;

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { FakeCrm } from "../lib/fake_crm.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
 import { crmEnv } from "../testing/cli.ts";
 import {
   callsyncArgs,

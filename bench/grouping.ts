@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { matchRecordings } from "../lib/match.ts";
-import { makePlan } from "../lib/plan.ts";
-import type { ScanResult } from "../lib/scan.ts";
+import { matchRecordings } from "../lib/pair/match.ts";
+import { makePlan } from "../lib/pair/plan.ts";
+import type { ScanResult } from "../lib/source/scan.ts";
 import { generateBusyHost } from "../testing/busy_host.ts";
 import { fmt, median, table } from "./common.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { matchRecordings } from "../lib/match.ts";
+import { matchRecordings } from "../lib/pair/match.ts";
 import { generateBusyHost } from "../testing/busy_host.ts";
 
 for (const calls of [10_000, 100_000]) {

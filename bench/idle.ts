@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { FakeCrm } from "../lib/fake_crm.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { crmEnv, RUN_V8_FLAGS } from "../testing/cli.ts";
 import {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { makePlan } from "../lib/plan.ts";
+import { makePlan } from "../lib/pair/plan.ts";
 import { busyScan } from "./grouping.ts";
 
 for (const gap of [20, 2]) {

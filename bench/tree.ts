@@ -10,8 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { JournalEvent } from "../lib/journal.ts";
-import type { DeliveryRecord } from "../lib/state.ts";
+import type { JournalEvent } from "../lib/state/journal.ts";
+import type { DeliveryRecord } from "../lib/state/store.ts";
 import { parallel } from "./common.ts";
 
 /** File names and times of one synthetic set. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ConversationKey, RecordingKey } from "../lib/match.ts";
+import type { ConversationKey, RecordingKey } from "../lib/pair/match.ts";
 
 /**
  * Small seeded PRNG (mulberry32): the same seed gives the same sequence of

@@ -14,7 +14,7 @@ import {
   waitFor,
   within,
 } from "./cdp_connection.ts";
-import { errorMessage } from "../lib/errors.ts";
+import { errorMessage } from "../lib/core/errors.ts";
 
 /** Where Debian's Chromium is installed (`apt-get install -y chromium`). */
 export const CHROMIUM = "/usr/bin/chromium";

@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
-import { RUN_PERMISSIONS, RUN_V8_FLAGS } from "../lib/schedule.ts";
+import { FakeCrm, type FakeCrmOptions } from "./fake_crm.ts";
+import { RUN_PERMISSIONS, RUN_V8_FLAGS } from "../lib/report/schedule.ts";
 import { copyTree } from "./tree.ts";
 
 /** The repository root. */

@@ -13,8 +13,8 @@
  * @module
  */
 
-import { concatBytes } from "../lib/bytes.ts";
-import { oggCrc32 } from "../lib/ogg.ts";
+import { concatBytes } from "../lib/core/bytes.ts";
+import { oggCrc32 } from "../lib/source/ogg.ts";
 
 /** Shape of the synthetic stream. */
 export interface OpusOggOptions {

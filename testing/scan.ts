@@ -5,8 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { ListingCache } from "../lib/listing_cache.ts";
-import { type Folder, scan, type ScanResult } from "../lib/scan.ts";
+import type { ListingCache } from "../lib/source/listing_cache.ts";
+import { type Folder, scan, type ScanResult } from "../lib/source/scan.ts";
 
 /** What {@link scanBase} may skip and remember. */
 export interface ScanBaseOptions {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { FakeCrm, ReceivedRequest } from "../lib/fake_crm.ts";
+import type { FakeCrm, ReceivedRequest } from "./fake_crm.ts";
 import { type CliResult, runCli } from "./cli.ts";
 
 /** One row of `status --json`: a set or file that is not delivered. */

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
-import { assign, type Edge } from "../lib/assign.ts";
+import { assign, type Edge } from "../lib/pair/assign.ts";
 import { mulberry32 } from "../testing/busy_host.ts";
 
 /** The objective `assign()` minimises. */

@@ -9,10 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../lib/config.ts";
-import { FakeCrm } from "../lib/fake_crm.ts";
-import { Logger } from "../lib/log.ts";
-import { serve } from "../lib/serve.ts";
+import { loadConfig } from "../lib/config/config.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
+import { Logger } from "../lib/core/log.ts";
+import { serve } from "../lib/dashboard/server.ts";
 import { Browser, type Page } from "../testing/cdp.ts";
 import { crmEnv, ROOT } from "../testing/cli.ts";
 import { copyTree } from "../testing/tree.ts";

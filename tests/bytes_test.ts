@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { concatBytes } from "../lib/bytes.ts";
+import { concatBytes } from "../lib/core/bytes.ts";
 
 Deno.test("concatBytes() joins chunks in order into a new array", () => {
   const a = new Uint8Array([1, 2]);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RUN_PERMISSIONS as SCHEDULE_PERMISSIONS } from "../lib/schedule.ts";
+import { RUN_PERMISSIONS as SCHEDULE_PERMISSIONS } from "../lib/report/schedule.ts";
 import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -79,7 +79,7 @@ Deno.test("deno.json compile task: both targets, the run permissions, no -A", as
   assert.deepEqual(Object.fromEntries(seen), TARGETS);
 
   // The same permissions everywhere a run is started: `deno task run`,
-  // the scheduled command from source (lib/schedule.ts) and install.sh.
+  // the scheduled command from source (lib/report/schedule.ts) and install.sh.
   const run = commands(config.tasks.run)[0];
   assert.deepEqual(run.filter(isPermissionFlag), RUN_PERMISSIONS);
   assert.deepEqual(run.filter(isV8Flag), RUN_V8_FLAGS);

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { type Config, ConfigError, loadConfig } from "../lib/config.ts";
+import { type Config, ConfigError, loadConfig } from "../lib/config/config.ts";
 import { withTempDir } from "../testing/fixtures.ts";
 
 /** Everything a command that uploads needs. */

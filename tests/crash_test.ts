@@ -4,7 +4,11 @@
  * real files. Seeded: set CALLSYNC_TEST_SEED to replay a failure.
  */
 import assert from "node:assert/strict";
-import { FakeCrm, type Fault, type ReceivedRequest } from "../lib/fake_crm.ts";
+import {
+  FakeCrm,
+  type Fault,
+  type ReceivedRequest,
+} from "../testing/fake_crm.ts";
 import { mulberry32 } from "../testing/busy_host.ts";
 import { type ExpectedCall, writeCallTree } from "../testing/calls.ts";
 import { cliCommand, crmEnv, runCli } from "../testing/cli.ts";

@@ -7,9 +7,13 @@ import {
   postCallData,
   type RetryPolicy,
   uploadRecording,
-} from "../lib/crm.ts";
-import { FakeCrm, type FakeCrmOptions, type Fault } from "../lib/fake_crm.ts";
-import { FileChangedError } from "../lib/multipart.ts";
+} from "../lib/deliver/crm.ts";
+import {
+  FakeCrm,
+  type FakeCrmOptions,
+  type Fault,
+} from "../testing/fake_crm.ts";
+import { FileChangedError } from "../lib/deliver/multipart.ts";
 import { tempDir } from "../testing/fixtures.ts";
 
 const KEY = "callsync-recording-0123456789abcdef0123456789abcdef";

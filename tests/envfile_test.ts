@@ -1,5 +1,5 @@
 import { deepStrictEqual, throws } from "node:assert/strict";
-import { EnvFileError, parseEnvFile } from "../lib/envfile.ts";
+import { EnvFileError, parseEnvFile } from "../lib/config/envfile.ts";
 
 /** `text`, read as the env file `file`, gives exactly `expected`. */
 function assertParses(

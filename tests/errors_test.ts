@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorMessage } from "../lib/errors.ts";
+import { errorMessage } from "../lib/core/errors.ts";
 
 Deno.test("errorMessage() gives an Error's message, or the thrown value as text", () => {
   assert.equal(errorMessage(new TypeError("bad input")), "bad input");

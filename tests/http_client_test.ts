@@ -1,17 +1,17 @@
 /**
- * The HTTP client on raw Deno connections (lib/http.ts): response framings a
+ * The HTTP client on raw Deno connections (lib/deliver/http.ts): response framings a
  * real CRM or proxy may use, early answers, caps, and a large streamed body
  * arriving byte for byte (its read buffers are reused).
  */
 import { equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { concatBytes } from "../lib/bytes.ts";
+import { concatBytes } from "../lib/core/bytes.ts";
 import {
   HttpNetworkError,
   httpRequest,
   HttpTimeoutError,
-} from "../lib/http.ts";
-import { fileMultipart } from "../lib/multipart.ts";
+} from "../lib/deliver/http.ts";
+import { fileMultipart } from "../lib/deliver/multipart.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseEnvFile } from "../lib/envfile.ts";
-import { cronLine, systemdUnits } from "../lib/schedule.ts";
-import { SETTINGS } from "../lib/settings.ts";
+import { parseEnvFile } from "../lib/config/envfile.ts";
+import { cronLine, systemdUnits } from "../lib/report/schedule.ts";
+import { SETTINGS } from "../lib/config/settings.ts";
 import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -247,12 +247,12 @@ Deno.test({
       const v8 = launcher.match(/ --v8-flags=\S+/g)?.map((f) => f.trim());
       assert.deepEqual(v8, RUN_V8_FLAGS);
       assert.ok(isFile(root.path("usr/lib/callsync/main.ts")));
-      assert.ok(isFile(root.path("usr/lib/callsync/lib/cli.ts")));
+      assert.ok(isFile(root.path("usr/lib/callsync/lib/cli/args.ts")));
       assert.ok(isFile(root.path("usr/lib/callsync/deno.json")));
       assert.match(first.out, /could not download denort/);
     }
 
-    // Exactly one callsync line, the one lib/schedule.ts makes; the older one
+    // Exactly one callsync line, the one lib/report/schedule.ts makes; the older one
     // is gone, the unrelated one kept.
     const tab = await root.crontabText();
     const expected = cronLine({
@@ -446,7 +446,7 @@ exec '${realDeno}' "$@"
     if (launcher) {
       // The launcher's source copy is gone; the manifest stays.
       assert.ok(!isFile(root.path("usr/lib/callsync/main.ts")));
-      assert.ok(!isFile(root.path("usr/lib/callsync/lib/cli.ts")));
+      assert.ok(!isFile(root.path("usr/lib/callsync/lib/cli/args.ts")));
     }
     assert.ok(isFile(root.path("usr/lib/callsync/install-manifest")));
 

@@ -10,8 +10,8 @@ import {
   ListingCache,
   MAX_AGE_MS,
   SETTLED_MS,
-} from "../lib/listing_cache.ts";
-import type { ScanResult } from "../lib/scan.ts";
+} from "../lib/source/listing_cache.ts";
+import type { ScanResult } from "../lib/source/scan.ts";
 import { scanBase } from "../testing/scan.ts";
 import { sandbox } from "../testing/cli.ts";
 import { FIXTURE_SETS, fixtureCall, tempDir } from "../testing/fixtures.ts";

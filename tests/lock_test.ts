@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { isHeld, LOCK_FILE, tryRunLock } from "../lib/lock.ts";
+import { isHeld, LOCK_FILE, tryRunLock } from "../lib/state/lock.ts";
 import { withTempDir } from "../testing/fixtures.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */

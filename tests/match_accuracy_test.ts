@@ -3,7 +3,7 @@ import {
   type ConversationKey,
   matchRecordings,
   type RecordingKey,
-} from "../lib/match.ts";
+} from "../lib/pair/match.ts";
 import { type BusyHost, generateBusyHost } from "../testing/busy_host.ts";
 
 const SEEDS = [1, 2, 3];

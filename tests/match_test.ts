@@ -7,7 +7,7 @@ import {
   matchRecordings,
   phonesConflict,
   type RecordingKey,
-} from "../lib/match.ts";
+} from "../lib/pair/match.ts";
 import { generateBusyHost, mulberry32 } from "../testing/busy_host.ts";
 
 const T0 = Date.UTC(2025, 0, 6, 9);

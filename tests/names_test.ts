@@ -6,7 +6,7 @@ import {
   sessionIdTime,
   sessionTimestamp,
   sessionTimestampIso,
-} from "../lib/names.ts";
+} from "../lib/source/names.ts";
 
 Deno.test("parseRecordingName() reads caller digits and start second", () => {
   deepStrictEqual(parseRecordingName("number-_918655066243-1761720502.ogg"), {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { concatBytes } from "../lib/bytes.ts";
+import { concatBytes } from "../lib/core/bytes.ts";
 import {
   inspectTail,
   oggCrc32,
@@ -9,7 +9,7 @@ import {
   parseOpusHead,
   parsePage,
   readOggInfo,
-} from "../lib/ogg.ts";
+} from "../lib/source/ogg.ts";
 import {
   makeOpusOgg,
   oggPage,

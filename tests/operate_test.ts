@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseMetrics } from "../lib/metrics.ts";
+import { parseMetrics } from "../lib/report/metrics.ts";
 import { cliArgs, ROOT, sandbox } from "../testing/cli.ts";
 import { fixtureCall } from "../testing/fixtures.ts";
 import { acceptedCallIds, statusOf } from "../testing/status.ts";

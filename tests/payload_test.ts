@@ -15,19 +15,19 @@ import {
   type PayloadConfig,
   setCallId,
   type UploadedRecording,
-} from "../lib/payload.ts";
-import { type CallSet, makePlan } from "../lib/plan.ts";
+} from "../lib/deliver/payload.ts";
+import { type CallSet, makePlan } from "../lib/pair/plan.ts";
 import {
   type ConversationFile,
   type LeadFile,
   type RecordingFile,
-} from "../lib/scan.ts";
+} from "../lib/source/scan.ts";
 import { scanBase } from "../testing/scan.ts";
 import {
   type JsonObject,
   readLead,
   readTranscript,
-} from "../lib/transcript.ts";
+} from "../lib/source/transcript.ts";
 import { copyTree } from "../testing/tree.ts";
 import { fixtureCall } from "../testing/fixtures.ts";
 

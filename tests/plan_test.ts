@@ -6,10 +6,10 @@ import {
   makePlan,
   type Plan,
   type PlanConfig,
-} from "../lib/plan.ts";
-import type { Folder } from "../lib/scan.ts";
+} from "../lib/pair/plan.ts";
+import type { Folder } from "../lib/source/scan.ts";
 import { scanBase } from "../testing/scan.ts";
-import type { DeliveredEntry, Progress } from "../lib/state.ts";
+import type { DeliveredEntry, Progress } from "../lib/state/store.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { copyTree } from "../testing/tree.ts";
 

@@ -4,9 +4,9 @@ import {
   dailySummary,
   renderBarChart,
   renderSummary,
-} from "../lib/report.ts";
-import type { JournalEvent } from "../lib/journal.ts";
-import { renderTable } from "../lib/table.ts";
+} from "../lib/report/report.ts";
+import type { JournalEvent } from "../lib/state/journal.ts";
+import { renderTable } from "../lib/core/table.ts";
 
 /** Events around midnight in India (UTC+05:30): 18:30 UTC is 00:00 IST. */
 const EVENTS: JournalEvent[] = [

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FakeCrm } from "../lib/fake_crm.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
 import { cliCommand, crmEnv, runCli, sandbox } from "../testing/cli.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { tempDir } from "../testing/fixtures.ts";

@@ -25,9 +25,9 @@
  */
 import { deepStrictEqual, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { FakeCrm } from "../lib/fake_crm.ts";
-import { StateStore } from "../lib/state.ts";
-import { Logger } from "../lib/log.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
+import { StateStore } from "../lib/state/store.ts";
+import { Logger } from "../lib/core/log.ts";
 import { crmEnv, runCli } from "../testing/cli.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import {

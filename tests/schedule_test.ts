@@ -13,7 +13,7 @@ import {
   systemdUnits,
   windowsCommand,
   winQuote,
-} from "../lib/schedule.ts";
+} from "../lib/report/schedule.ts";
 
 const BIN = ["/usr/local/bin/callsync"];
 

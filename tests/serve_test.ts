@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { UsageError } from "../lib/cli.ts";
-import { type Config, loadConfig } from "../lib/config.ts";
-import { escapeHtml, html, trusted } from "../lib/html.ts";
-import { FakeCrm, type FakeCrmOptions } from "../lib/fake_crm.ts";
-import { isHeld, tryRunLock } from "../lib/lock.ts";
-import { Logger, type LogLevel } from "../lib/log.ts";
+import { UsageError } from "../lib/cli/args.ts";
+import { type Config, loadConfig } from "../lib/config/config.ts";
+import { escapeHtml, html, trusted } from "../lib/core/html.ts";
+import { FakeCrm, type FakeCrmOptions } from "../testing/fake_crm.ts";
+import { isHeld, tryRunLock } from "../lib/state/lock.ts";
+import { Logger, type LogLevel } from "../lib/core/log.ts";
 import type {
   DashboardRow,
   DashboardView,
@@ -13,13 +13,17 @@ import type {
   RecentDelivery,
   RunView,
   SetDetail,
-} from "../lib/dashboard_model.ts";
-import type { DailySummary } from "../lib/report.ts";
-import type { RetryResult } from "../lib/retry.ts";
-import { type Dashboard, serve, serveOptions } from "../lib/serve.ts";
-import type { ErrorCode } from "../lib/serve_http.ts";
-import type { LastRun } from "../lib/last_run.ts";
-import { ensureStateDir, type Progress } from "../lib/state.ts";
+} from "../lib/dashboard/model.ts";
+import type { DailySummary } from "../lib/report/report.ts";
+import type { RetryResult } from "../lib/state/retry.ts";
+import {
+  type Dashboard,
+  serve,
+  serveOptions,
+} from "../lib/dashboard/server.ts";
+import type { ErrorCode } from "../lib/dashboard/http.ts";
+import type { LastRun } from "../lib/state/last_run.ts";
+import { ensureStateDir, type Progress } from "../lib/state/store.ts";
 import { crmEnv, ROOT } from "../testing/cli.ts";
 import { copyTree } from "../testing/tree.ts";
 
@@ -120,7 +124,7 @@ async function addHostileFiles(dir: string, mtimeMs: number): Promise<void> {
   }
 }
 
-/** A JSON error body (`jsonError` in lib/serve_http.ts). */
+/** A JSON error body (`jsonError` in lib/dashboard/http.ts). */
 interface ApiError {
   error: string;
   code: ErrorCode;

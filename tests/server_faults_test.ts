@@ -20,7 +20,7 @@ import {
   row,
   statusOf,
 } from "../testing/status.ts";
-import type { Fault, ReceivedRequest } from "../lib/fake_crm.ts";
+import type { Fault, ReceivedRequest } from "../testing/fake_crm.ts";
 
 /** The oldest call: first to go when UPLOAD_CONCURRENCY=1. */
 const FIRST_CALL = FIXTURE_CALLS[0];

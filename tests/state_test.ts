@@ -1,13 +1,13 @@
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { Logger } from "../lib/log.ts";
+import { Logger } from "../lib/core/log.ts";
 import {
   type DeliveryRecord,
   ensureStateDir,
   type Progress,
   StateError,
   StateStore,
-} from "../lib/state.ts";
+} from "../lib/state/store.ts";
 import { withTempDir } from "../testing/fixtures.ts";
 
 const JOURNAL = "callsync-journal.jsonl";

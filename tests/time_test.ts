@@ -6,7 +6,7 @@ import {
   TimestampError,
   toEpochMs,
   toUtcIso,
-} from "../lib/time.ts";
+} from "../lib/core/time.ts";
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;

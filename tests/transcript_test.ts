@@ -4,7 +4,7 @@ import {
   parseJsonObject,
   readLead,
   readTranscript,
-} from "../lib/transcript.ts";
+} from "../lib/source/transcript.ts";
 
 const IST_OFFSET_MS = (5 * 60 + 30) * 60_000;
 const NAME = "transcript_session_2025-10-29T06-49-07.351452.json";

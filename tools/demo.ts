@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FakeCrm } from "../lib/fake_crm.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
 import { copyTree } from "../testing/tree.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

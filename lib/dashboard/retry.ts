@@ -1,0 +1,111 @@
+/**
+ * `POST /api/retry`: make failed sets due again, by name or all of them, as
+ * `callsync retry` does; the next run (or Run now) sends them.
+ *
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+import { Logger } from "../core/log.ts";
+import { retrySets } from "../state/retry.ts";
+import { json, jsonError, MAX_BODY, readBody } from "./http.ts";
+
+/** What to retry: named sets, or every failed one. */
+export type RetryTarget = string[] | "failed";
+
+/** Options of {@link retryFromDashboard}. */
+export interface RetryOptions {
+  /** The dashboard token, masked in the log lines. */
+  token?: string;
+  /** Also hand each log line of the retry here (e.g. to stderr). */
+  echo?: (line: string) => void;
+}
+
+/**
+ * The target of a retry request's JSON body: `{"names": [...]}` (1 to 1000
+ * plausible set names) or `{"failed": true}`; undefined for anything else.
+ */
+export function retryTarget(body: unknown): RetryTarget | undefined {
+  const b = body as { names?: unknown; failed?: unknown } | null;
+  if (!b || typeof b !== "object") return undefined;
+  if (b.failed === true && b.names === undefined) return "failed";
+  if (
+    b.failed === undefined &&
+    Array.isArray(b.names) && b.names.length > 0 && b.names.length <= 1000 &&
+    b.names.every((n) =>
+      typeof n === "string" && n !== "" && n.length <= 1024 &&
+      !n.includes("\0")
+    )
+  ) {
+    return b.names as string[];
+  }
+  return undefined;
+}
+
+/** Answer a retry request (already past the guard). */
+export async function retryFromDashboard(
+  req: Request,
+  cfg: Config,
+  log: Logger,
+  opts: RetryOptions,
+): Promise<Response> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    await req.body?.cancel();
+    return jsonError(
+      415,
+      "unsupported-media-type",
+      "send a JSON body with Content-Type: application/json",
+    );
+  }
+  const body = await readBody(req);
+  if (body === "too-large") {
+    return jsonError(413, "too-large", `the body is over ${MAX_BODY} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return jsonError(400, "bad-request", "the body is not JSON");
+  }
+  const target = retryTarget(parsed);
+  if (!target) {
+    return jsonError(
+      400,
+      "bad-request",
+      'send {"names": ["<set name>", …]} or {"failed": true}',
+    );
+  }
+  const retryLog = new Logger({
+    format: "text",
+    level: "info",
+    timezone: cfg.timezone,
+    secrets: opts.token ? [opts.token] : [],
+    sink: (line) => opts.echo?.(line),
+  });
+  const result = await retrySets(cfg, retryLog, target);
+  if (result.busy) {
+    return json(409, {
+      error: `a run (pid ${
+        result.busy.pid ?? "unknown"
+      }) is in progress; try again when it ends`,
+      code: "busy",
+      busy: { pid: result.busy.pid ?? null },
+    });
+  }
+  const n = result.scheduled.length;
+  const message = n === 0
+    ? target === "failed"
+      ? "No failed sets to retry."
+      : `Nothing to retry: ${
+        result.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")
+      }.`
+    : `${n} set${n === 1 ? "" : "s"} made due again; the next run sends ${
+      n === 1 ? "it" : "them"
+    } (Run now to send now).`;
+  log.info(`Dashboard retry: ${message}`);
+  return json(200, {
+    scheduled: result.scheduled,
+    skipped: result.skipped,
+    message,
+  });
+}

@@ -1,0 +1,327 @@
+/**
+ * The dashboard's request handling: the Host check, then each path to its
+ * handler, which reads the view it needs and answers with a page or JSON.
+ * POSTs pass the {@link Guard} first.
+ *
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+import { renderDashboard } from "./home_page.ts";
+import { today } from "./format.ts";
+import { renderMessagePage } from "./layout.ts";
+import { filterRows } from "./search.ts";
+import { renderSetPage } from "./set_page.ts";
+import { Logger } from "../core/log.ts";
+import { dailySummaries } from "../report/report.ts";
+import { Guard } from "./guard.ts";
+import { htmlResponse, json, jsonError, newNonce, safeDecode } from "./http.ts";
+import { retryFromDashboard } from "./retry.ts";
+import { DashboardRuns, missingUploadSettings } from "./runs.ts";
+import { readSetDetail } from "./set_detail.ts";
+import { readStatus, readSummaries } from "./views.ts";
+import { toUtcIso } from "../core/time.ts";
+import { errorMessage } from "../core/errors.ts";
+
+/** Not-delivered rows rendered on the page at most (the JSON has them all). */
+const ROW_LIMIT = 1000;
+
+/** Options of {@link DashboardApp}. */
+export interface DashboardAppOptions {
+  /** The address listened on (an IPv6 one without brackets). */
+  host: string;
+  /** The dashboard token; without one the dashboard is read-only. */
+  token?: string;
+  /** Recent deliveries listed. */
+  recentLimit: number;
+  /** Also hand each log line of a dashboard run or retry here. */
+  echo?: (line: string) => void;
+}
+
+/** Answers the dashboard's requests. */
+export class DashboardApp {
+  #cfg: Config;
+  #log: Logger;
+  #opts: DashboardAppOptions;
+  #quiet: Logger;
+  #guard: Guard;
+  #runs: DashboardRuns;
+
+  /** `log` gets the dashboard's own lines (runs started, errors). */
+  constructor(cfg: Config, log: Logger, opts: DashboardAppOptions) {
+    this.#cfg = cfg;
+    this.#log = log;
+    this.#opts = opts;
+    this.#quiet = new Logger({
+      format: "text",
+      level: "error",
+      timezone: cfg.timezone,
+      sink: () => {},
+    });
+    this.#guard = new Guard(opts.token);
+    this.#runs = new DashboardRuns(cfg, log, opts);
+  }
+
+  /** `http://host:port/` as reachable from this machine, once listening. */
+  get url(): string {
+    return this.#guard.url;
+  }
+
+  /** True while a run started from the dashboard is going. */
+  get running(): boolean {
+    return this.#runs.current !== undefined;
+  }
+
+  /** Learn the port listened on. */
+  listening(port: number): void {
+    this.#guard.listening(this.#opts.host, port);
+  }
+
+  /** Resolves once no run started from the dashboard is going. */
+  idle(): Promise<void> {
+    return this.#runs.idle();
+  }
+
+  /** Answer `req`; an unexpected error is logged and answered with a 500. */
+  async handle(req: Request): Promise<Response> {
+    try {
+      return await this.#route(req);
+    } catch (e) {
+      this.#log.error(
+        `Dashboard: ${req.method} ${new URL(req.url).pathname}: ${
+          errorMessage(e)
+        }`,
+      );
+      return jsonError(500, "internal", "internal error; see the log");
+    }
+  }
+
+  async #route(req: Request): Promise<Response> {
+    const refused = await this.#guard.refuseHost(req);
+    if (refused) return refused;
+    const url = new URL(req.url);
+    const path = url.pathname;
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    const route = (
+      allowed: string[],
+      fn: () => Promise<Response> | Response,
+    ): Promise<Response> | Response => {
+      if (allowed.includes(method)) return fn();
+      return jsonError(
+        405,
+        "method-not-allowed",
+        `${req.method} is not allowed here; use ${allowed.join(" or ")}`,
+        { allow: allowed.join(", ") },
+      );
+    };
+
+    if (path === "/") {
+      return route(["GET"], () => this.#dashboard(url));
+    }
+    if (path === "/favicon.ico") {
+      return route(["GET"], () => new Response(null, { status: 204 }));
+    }
+    if (path.startsWith("/sets/")) {
+      return route(["GET"], () => this.#setPage(path.slice(6)));
+    }
+    if (path === "/api/status") {
+      return route(["GET"], () => this.#status());
+    }
+    if (path === "/api/summary") {
+      return route(["GET"], () => this.#summary(url));
+    }
+    if (path.startsWith("/api/sets/")) {
+      return route(["GET"], () => this.#setJson(path.slice(10)));
+    }
+    if (path === "/api/run") {
+      return route(
+        ["GET", "POST"],
+        () =>
+          method === "POST"
+            ? this.#guarded(req, () => this.#startRun(req))
+            : json(200, { run: this.#runs.latest() ?? null }),
+      );
+    }
+    if (path.startsWith("/api/runs/")) {
+      return route(["GET"], () => {
+        const run = this.#runs.get(safeDecode(path.slice(10)) ?? "");
+        return run ? json(200, run) : jsonError(
+          404,
+          "not-found",
+          "no such run (runs are kept in memory while the dashboard runs)",
+        );
+      });
+    }
+    if (path === "/api/retry") {
+      return route(
+        ["POST"],
+        () =>
+          this.#guarded(
+            req,
+            () => retryFromDashboard(req, this.#cfg, this.#log, this.#opts),
+          ),
+      );
+    }
+    if (path.startsWith("/api/")) {
+      return jsonError(404, "not-found", `no endpoint ${path}`);
+    }
+    return route(
+      ["GET"],
+      () => this.#page(404, "Not found", `There is no page ${path} here.`),
+    );
+  }
+
+  /** The guard's refusal, or `fn`'s answer. */
+  async #guarded(
+    req: Request,
+    fn: () => Promise<Response>,
+  ): Promise<Response> {
+    return await this.#guard.refusePost(req) ?? await fn();
+  }
+
+  #readStatus() {
+    return readStatus(this.#cfg, this.#quiet, this.#opts.recentLimit);
+  }
+
+  async #status(): Promise<Response> {
+    const d = await this.#readStatus();
+    return json(200, {
+      generatedAt: toUtcIso(d.now),
+      timezone: this.#cfg.timezone,
+      readOnly: !this.#guard.writable,
+      counts: d.counts,
+      lastRun: d.lastRun ?? null,
+      oldestPending: d.oldestPending ?? null,
+      sets: d.rows,
+      recent: d.recent,
+      run: this.#runs.latest() ?? null,
+    });
+  }
+
+  async #dashboard(url: URL): Promise<Response> {
+    const d = await this.#readStatus();
+    const tz = this.#cfg.timezone;
+    const state = url.searchParams.get("state") ?? "";
+    const filter = {
+      state: ["pending", "waiting", "failed", "delivered"].includes(state)
+        ? state
+        : "",
+      q: (url.searchParams.get("q") ?? "").slice(0, 200),
+    };
+    const rows = d.rows.length > ROW_LIMIT
+      ? filterRows(d.rows, filter).slice(0, ROW_LIMIT)
+      : d.rows;
+    const events = await d.store.readJournal();
+    const nonce = newNonce();
+    return htmlResponse(
+      200,
+      renderDashboard({
+        nonce,
+        now: d.now,
+        timezone: tz,
+        writable: this.#guard.writable,
+        uploadReady: missingUploadSettings(this.#cfg).length === 0,
+        counts: d.counts,
+        lastRun: d.lastRun,
+        oldestPending: d.oldestPending,
+        rows,
+        rowsTotal: d.rows.length,
+        recent: d.recent,
+        summaries: dailySummaries(events, today(d.now, tz), 30, tz),
+        run: this.#runs.latest(),
+        filter,
+      }),
+      nonce,
+    );
+  }
+
+  async #summary(url: URL): Promise<Response> {
+    const text = url.searchParams.get("days") ?? "30";
+    const days = Number(text);
+    if (!/^\d+$/.test(text) || days < 1 || days > 366) {
+      return jsonError(
+        400,
+        "bad-request",
+        `days must be a whole number from 1 to 366, got "${text}"`,
+      );
+    }
+    const tz = this.#cfg.timezone;
+    const end = today(Date.now(), tz);
+    return json(200, {
+      timezone: tz,
+      endDate: end,
+      days: await readSummaries(this.#cfg, this.#quiet, end, days),
+    });
+  }
+
+  async #setJson(raw: string): Promise<Response> {
+    const name = safeDecode(raw);
+    if (name === undefined) {
+      return jsonError(400, "bad-request", "malformed set name");
+    }
+    const detail = await readSetDetail(this.#cfg, this.#quiet, name);
+    return detail
+      ? json(200, detail)
+      : jsonError(404, "not-found", `no set named ${name}`);
+  }
+
+  async #setPage(raw: string): Promise<Response> {
+    const name = safeDecode(raw);
+    if (name === undefined) {
+      return this.#page(400, "Bad request", "Malformed set name.");
+    }
+    const detail = await readSetDetail(this.#cfg, this.#quiet, name);
+    if (!detail) {
+      return this.#page(
+        404,
+        "Not found",
+        `No set named ${name}: it is neither waiting nor delivered.`,
+      );
+    }
+    const nonce = newNonce();
+    return htmlResponse(
+      200,
+      renderSetPage(detail, {
+        nonce,
+        timezone: this.#cfg.timezone,
+        writable: this.#guard.writable,
+        now: Date.now(),
+      }),
+      nonce,
+    );
+  }
+
+  async #startRun(req: Request): Promise<Response> {
+    await req.body?.cancel();
+    const missing = missingUploadSettings(this.#cfg);
+    if (missing.length) {
+      return jsonError(
+        409,
+        "crm-not-configured",
+        `cannot run: ${missing.join(", ")} not configured`,
+      );
+    }
+    const current = this.#runs.current;
+    if (current) {
+      return json(409, {
+        error: `run ${current.id} started from this dashboard is still going`,
+        code: "busy",
+        run: current.id,
+      });
+    }
+    const run = this.#runs.start();
+    return json(202, {
+      id: run.id,
+      state: run.state,
+      url: `/api/runs/${run.id}`,
+    }, { location: `/api/runs/${run.id}` });
+  }
+
+  #page(status: number, title: string, message: string): Response {
+    const nonce = newNonce();
+    return htmlResponse(
+      status,
+      renderMessagePage(title, message, nonce, this.#guard.writable),
+      nonce,
+    );
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Everything known about one set, for `/sets/<name>` and `/api/sets/<name>`:
+ * its files, how they were paired, its progress or delivery record, and the
+ * call record it sends (or sent, rebuilt from its files).
+ *
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+import type { SetDetail, SetFile } from "./model.ts";
+import type { Logger } from "../core/log.ts";
+import { buildCallRecord, setCallId } from "../deliver/payload.ts";
+import type { CallSet } from "../pair/plan.ts";
+import type {
+  ConversationFile,
+  LeadFile,
+  RecordingFile,
+} from "../source/scan.ts";
+import { deliveredDetail } from "./delivered_detail.ts";
+import { snapshot } from "./views.ts";
+import { toUtcIso } from "../core/time.ts";
+
+/**
+ * The detail of the set (or stray file, `<folder>/<name>`) called `name`;
+ * undefined if it is neither waiting nor delivered.
+ */
+export async function readSetDetail(
+  cfg: Config,
+  log: Logger,
+  name: string,
+): Promise<SetDetail | undefined> {
+  if (!name || name.length > 1024 || name.includes("\0")) return undefined;
+  const { store, plan } = await snapshot(cfg, log);
+  const set = plan.sets.find((s) => s.name === name);
+  if (set) return pendingDetail(cfg, set);
+  const stray = plan.strays.find((f) => `${f.folder}/${f.name}` === name);
+  if (stray) {
+    return {
+      name,
+      state: stray.state,
+      kind: "file",
+      reason: stray.reason,
+      attempts: 0,
+      files: [{ folder: stray.folder, name: stray.name }],
+      pairing: {},
+      delivery: null,
+      progress: null,
+      payload: null,
+    };
+  }
+  // Only names PROCESSED_DIR lists reach the file system.
+  if (store.delivered.has(name)) {
+    return await deliveredDetail(cfg, store, name);
+  }
+  return undefined;
+}
+
+/** A set not delivered yet: its files as planned, its progress so far. */
+function pendingDetail(cfg: Config, set: CallSet): SetDetail {
+  const p = set.progress;
+  const files: SetFile[] = [];
+  const fileOf = (
+    folder: SetFile["folder"],
+    f: ConversationFile | RecordingFile | LeadFile | undefined,
+  ) => {
+    if (!f) return;
+    files.push({
+      folder,
+      name: f.name,
+      size: f.size,
+      modifiedAt: toUtcIso(f.mtimeMs),
+      ...("ogg" in f
+        ? { durationSeconds: f.ogg.durationSeconds, complete: f.ogg.complete }
+        : {}),
+    });
+  };
+  fileOf("conversations", set.conversation);
+  fileOf("recordings", set.recording);
+  fileOf("leads", set.lead);
+  const recordingName = set.recording?.name ?? p?.recording_file;
+  if (!set.recording && p?.recording_file) {
+    files.push({
+      folder: "recordings",
+      name: p.recording_file,
+      missing: true,
+    });
+  }
+  const uploaded = p?.recording_url !== undefined
+    ? {
+      url: p.recording_url,
+      size: p.recording_size ?? 0,
+      durationSeconds: p.recording_duration,
+    }
+    : undefined;
+  const payload: SetDetail["payload"] = p?.call_record
+    ? {
+      source: "frozen",
+      note:
+        "Frozen when the recording was uploaded; every retry sends exactly this.",
+      record: p.call_record,
+    }
+    : {
+      source: "built",
+      note: uploaded
+        ? "What the next run sends, built from the files now on disk."
+        : set.recording
+        ? "What the next run would send, built from the files now on disk; recordingUrl, recordingDuration and recordingSize are added once the recording is uploaded."
+        : "What the next run would send, built from the files now on disk.",
+      record: buildCallRecord(set, uploaded, cfg),
+    };
+  const progress = p ? withoutCallRecord(p) : null;
+  return {
+    name: set.name,
+    state: set.state,
+    kind: set.kind,
+    reason: set.reason,
+    callId: setCallId(set, cfg.timezone),
+    startedAt: toUtcIso(set.startMs),
+    attempts: p?.attempts ?? 0,
+    lastError: p?.last_error,
+    nextAttemptAt: set.nextAttemptAt ? toUtcIso(set.nextAttemptAt) : undefined,
+    files,
+    pairing: {
+      recording: recordingName
+        ? {
+          name: recordingName,
+          startDiffSeconds: set.recordingMatch?.startDiffSeconds,
+          durationDiffSeconds: set.recordingMatch?.durationDiffSeconds,
+          cost: set.recordingMatch?.cost,
+          pinned: !set.recordingMatch && p?.recording_file === recordingName,
+        }
+        : undefined,
+      lead: set.leadMatch
+        ? {
+          name: set.leadMatch.lead,
+          reason: set.leadMatch.reason,
+          endDiffSeconds: set.leadMatch.endDiffSeconds,
+        }
+        : undefined,
+    },
+    delivery: null,
+    progress,
+    payload,
+  };
+}
+
+/** A `.pending` record without its frozen call record. */
+function withoutCallRecord(
+  p: NonNullable<CallSet["progress"]>,
+): Record<string, unknown> {
+  const { call_record: _, ...rest } = p;
+  return rest;
+}

@@ -1,0 +1,167 @@
+/**
+ * Opt-in archiving (`ARCHIVE_DIR`): once a set is delivered (and its record
+ * written), move its conversation, recording and lead into
+ * `ARCHIVE_DIR/YYYY/MM/DD/` (the call's day), keeping their names.
+ *
+ * A move is a rename, atomic within one filesystem: a crash leaves each file
+ * in exactly one place. Across filesystems it is copy to a temp name, sync,
+ * rename into place, then remove the source; a crash between the last two
+ * steps leaves an identical copy in both places, and the next run completes
+ * the move by removing the source after comparing the bytes.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { syncDir } from "../core/atomic.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../core/log.ts";
+import type { StateStore } from "../state/store.ts";
+import { errorMessage } from "../core/errors.ts";
+
+/** Move the files of delivered sets old enough; returns how many moved. */
+export async function archiveDelivered(
+  cfg: Config,
+  store: StateStore,
+  log: Logger,
+): Promise<number> {
+  const archiveDir = cfg.archiveDir!;
+  const cutoff = Date.now() - cfg.archiveAfterDays * 86_400_000;
+  const present = {
+    conversations: await listNames(cfg.conversationsDir),
+    recordings: await listNames(cfg.recordingsDir),
+    leads: await listNames(cfg.leadsDir),
+  };
+  let moved = 0;
+  const swept = new Set<string>();
+  for (const [set, entry] of store.delivered) {
+    if (entry.at > cutoff) continue;
+    const day = dayOf(entry.callId);
+    if (!day) continue;
+    const files = [
+      set !== entry.recording && present.conversations.has(set)
+        ? join(cfg.conversationsDir, set)
+        : undefined,
+      entry.recording && present.recordings.has(entry.recording)
+        ? join(cfg.recordingsDir, entry.recording)
+        : undefined,
+      entry.lead && present.leads.has(entry.lead)
+        ? join(cfg.leadsDir, entry.lead)
+        : undefined,
+    ];
+    const dayDir = join(archiveDir, day);
+    if (files.some((f) => f) && !swept.has(dayDir)) {
+      await removePartials(dayDir);
+      swept.add(dayDir);
+    }
+    for (const src of files) {
+      if (!src) continue;
+      try {
+        await moveFile(src, join(dayDir, basename(src)));
+        moved++;
+      } catch (e) {
+        log.warn(
+          `Could not archive ${src}: ${
+            errorMessage(e)
+          }; will try again next run`,
+        );
+      }
+    }
+  }
+  if (moved > 0) log.info(`Archived ${moved} files to ${archiveDir}`);
+  return moved;
+}
+
+/** `YYYY/MM/DD` from a call id `CALL-YYYYMMDD-…`. */
+function dayOf(callId: string): string | undefined {
+  const m = /^CALL-(\d{4})(\d{2})(\d{2})-/.exec(callId);
+  return m ? `${m[1]}/${m[2]}/${m[3]}` : undefined;
+}
+
+async function listNames(dir: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  try {
+    for await (const e of Deno.readDir(dir)) names.add(e.name);
+  } catch {
+    // a missing folder has nothing to archive
+  }
+  return names;
+}
+
+/**
+ * Move `src` to `dst` so that a crash at any point can be completed by
+ * calling this again (after removing stale `*.partial-<pid>` copies from the
+ * target folder). Throws when a different file of that name is already
+ * archived.
+ */
+export async function moveFile(src: string, dst: string): Promise<void> {
+  await Deno.mkdir(dirname(dst), { recursive: true });
+  const there = await Deno.stat(dst).catch(() => undefined);
+  if (there) {
+    // An earlier move copied the file but was killed before removing the source.
+    if (!(await sameBytes(src, dst))) {
+      throw new Error(
+        `${dst} already exists with other content; left both in place`,
+      );
+    }
+    await Deno.remove(src);
+    return;
+  }
+  try {
+    await Deno.rename(src, dst);
+  } catch (e) {
+    if (!isCrossDevice(e)) throw e;
+    const tmp = `${dst}.partial-${Deno.pid}`;
+    await Deno.copyFile(src, tmp);
+    {
+      using f = await Deno.open(tmp, { read: true, write: true });
+      await f.sync();
+    }
+    await Deno.rename(tmp, dst);
+    await syncDir(dirname(dst));
+    await Deno.remove(src);
+    return;
+  }
+  await syncDir(dirname(dst));
+}
+
+/** Remove the copies a killed run left half-written in `dir`. */
+async function removePartials(dir: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (/\.partial-\d+$/.test(e.name)) await Deno.remove(join(dir, e.name));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+function isCrossDevice(e: unknown): boolean {
+  return e instanceof Error &&
+    /EXDEV|cross-device/i.test(`${(e as { code?: string }).code} ${e.message}`);
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+  if (sa.size !== sb.size) return false;
+  using fa = await Deno.open(a);
+  using fb = await Deno.open(b);
+  const ba = new Uint8Array(1 << 16);
+  const bb = new Uint8Array(1 << 16);
+  for (;;) {
+    const na = await readFull(fa, ba);
+    const nb = await readFull(fb, bb);
+    if (na !== nb) return false;
+    if (na === 0) return true;
+    for (let i = 0; i < na; i++) if (ba[i] !== bb[i]) return false;
+  }
+}
+
+async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<number> {
+  let n = 0;
+  while (n < buf.length) {
+    const r = await f.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  return n;
+}

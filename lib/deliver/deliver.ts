@@ -1,0 +1,294 @@
+/**
+ * Deliver one set: upload its recording (unless an earlier run did), POST the
+ * call record, write the delivery record. Steps are ordered so a kill at any
+ * instant can at worst repeat the request in flight, with the same
+ * `Idempotency-Key`, and never lose a call.
+ *
+ * @module
+ */
+import { relative } from "node:path";
+import type { Config } from "../config/config.ts";
+import {
+  CrmError,
+  DEFAULT_RETRY,
+  postCallData,
+  type RetryPolicy,
+  uploadRecording,
+} from "./crm.ts";
+import type { Logger } from "../core/log.ts";
+import { FileChangedError } from "./multipart.ts";
+import {
+  buildCallRecord,
+  idempotencyKey,
+  type UploadedRecording,
+} from "./payload.ts";
+import type { CallSet } from "../pair/plan.ts";
+import type { FileInfo } from "../source/scan.ts";
+import { type Progress, StateError, type StateStore } from "../state/store.ts";
+import { localDateTime } from "../core/time.ts";
+import { errorMessage } from "../core/errors.ts";
+
+/** How one set's attempt ended. */
+export type DeliveryResult =
+  | { outcome: "delivered"; bytes: number }
+  | { outcome: "deferred" }
+  | { outcome: "failed"; error: string; gaveUp: boolean };
+
+/** Requests of one kind in a run, by result. */
+export interface RequestCounts {
+  success: number;
+  failure: number;
+}
+
+/** What a run sent, for metrics. */
+export interface RunStats {
+  recording: RequestCounts;
+  call_data: RequestCounts;
+  /** Recording bytes the CRM accepted. */
+  bytes: number;
+}
+
+/** Fresh, zeroed {@link RunStats}. */
+export function newRunStats(): RunStats {
+  return {
+    recording: { success: 0, failure: 0 },
+    call_data: { success: 0, failure: 0 },
+    bytes: 0,
+  };
+}
+
+/** What delivering needs. */
+export interface DeliveryContext {
+  cfg: Config;
+  log: Logger;
+  store: StateStore;
+  stats: RunStats;
+  retry?: RetryPolicy;
+}
+
+/**
+ * Deliver `set`. Resolves with the outcome; rejects only with a
+ * {@link StateError} or an unauthorized {@link CrmError}, both fatal for the
+ * run.
+ *
+ * Once the recording is up, the call record is built and kept in the
+ * progress record with its URL, so a retry sends the very same body under
+ * the same `Idempotency-Key` even if a lead arrives meanwhile.
+ */
+export async function deliverSet(
+  ctx: DeliveryContext,
+  set: CallSet,
+): Promise<DeliveryResult> {
+  const { cfg, log, store } = ctx;
+  const crm = {
+    uploadUrl: cfg.uploadUrl,
+    callDataUrl: cfg.callDataUrl,
+    apiToken: cfg.apiToken,
+    timeoutSeconds: cfg.timeoutSeconds,
+  };
+  const fields = { set: set.name };
+  let progress: Progress = set.progress ?? { set: set.name, attempts: 0 };
+  log.info(`Processing: ${set.name}`, fields);
+  try {
+    let recording = uploadedBefore(progress);
+    let bytes = 0;
+    if (!recording && set.recording) {
+      const rec = set.recording;
+      if (set.kind === "call") {
+        log.info(`Matched recording: ${rec.name}`, fields);
+      }
+      if (set.truncated) {
+        log.warn(
+          `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
+          fields,
+        );
+      }
+      await assertUnchanged(rec);
+      const key = await idempotencyKey(set.name, "recording");
+      const url = await counted(
+        ctx.stats.recording,
+        uploadRecording(crm, rec.path, rec.size, key, ctx.retry),
+      );
+      await assertUnchanged(rec);
+      log.info(
+        `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
+        fields,
+      );
+      bytes = rec.size;
+      ctx.stats.bytes += rec.size;
+      recording = {
+        url,
+        size: rec.size,
+        durationSeconds: rec.ogg.durationSeconds,
+      };
+      const current = await unchanged([set.conversation, set.lead]);
+      progress = {
+        ...progress,
+        recording_file: rec.name,
+        recording_url: url,
+        recording_size: rec.size,
+        recording_duration: rec.ogg.durationSeconds,
+        truncated: set.truncated,
+        call_record: current ? buildCallRecord(set, recording, cfg) : undefined,
+        lead_file: current ? set.lead?.name : undefined,
+      };
+      await store.saveProgress(progress);
+      if (!current) {
+        throw new FileChangedError(
+          "its transcript or lead changed since it was scanned",
+        );
+      }
+    } else if (
+      !progress.call_record && !(await unchanged([set.conversation, set.lead]))
+    ) {
+      throw new FileChangedError(
+        "its transcript or lead changed since it was scanned",
+      );
+    }
+    if (set.lead) log.info(`Found lead file: ${set.lead.name}`, fields);
+
+    const record = progress.call_record ?? buildCallRecord(set, recording, cfg);
+    const callId = String((record.callDetails as { callId: string }).callId);
+    const key = await idempotencyKey(set.name, "call-data");
+    await counted(
+      ctx.stats.call_data,
+      postCallData(crm, record, key, ctx.retry),
+    );
+    log.info(`Call data uploaded successfully: ${callId}`, {
+      ...fields,
+      callId,
+    });
+    const source = set.conversation ?? set.recording;
+    await store.markDelivered({
+      uploaded_at: new Date().toISOString(),
+      original_path: source ? relative(cfg.baseDir, source.path) : set.name,
+      set: set.name,
+      kind: set.kind,
+      call_id: callId,
+      idempotency_key: key,
+      recording_uploaded: recording !== undefined,
+      recording_file: progress.recording_file,
+      recording_url: recording?.url,
+      recording_size: recording?.size,
+      truncated: progress.truncated || undefined,
+      call_data_uploaded: true,
+      lead_uploaded: record.lead !== undefined,
+      lead_file: progress.call_record ? progress.lead_file : set.lead?.name,
+      upload_attempts: progress.attempts + 1,
+    });
+    log.info(`File marked as processed: ${set.name}`, fields);
+    return { outcome: "delivered", bytes };
+  } catch (e) {
+    if (e instanceof StateError) throw e;
+    if (e instanceof FileChangedError) {
+      log.info(`${set.name}: ${e.message}; will try again next run`, fields);
+      return { outcome: "deferred" };
+    }
+    const error = errorMessage(e);
+    if (e instanceof CrmError && e.kind === "unauthorized") {
+      log.error(
+        `CRM refused our credentials: ${error}; stopping the run`,
+        fields,
+      );
+      throw e;
+    }
+    const gaveUp = await recordFailure(
+      ctx,
+      progress,
+      error,
+      e instanceof CrmError ? e.retryAfterMs : undefined,
+    );
+    return { outcome: "failed", error, gaveUp };
+  }
+}
+
+/** The recording an earlier run uploaded, if any. */
+function uploadedBefore(p: Progress): UploadedRecording | undefined {
+  return p.recording_url === undefined ? undefined : {
+    url: p.recording_url,
+    size: p.recording_size ?? 0,
+    durationSeconds: p.recording_duration,
+  };
+}
+
+/** Count a request's success or failure. */
+async function counted<T>(
+  counts: RequestCounts,
+  request: Promise<T>,
+): Promise<T> {
+  try {
+    const value = await request;
+    counts.success++;
+    return value;
+  } catch (e) {
+    if (!(e instanceof FileChangedError)) counts.failure++;
+    throw e;
+  }
+}
+
+/**
+ * Count a failed attempt and schedule the next per `UPLOAD_RETRY_BACKOFF`.
+ * A CRM that asked (with `Retry-After`) for a longer pause than a run waits
+ * is obeyed without spending an attempt: rate limiting is not the set's fault.
+ * Returns true when the set is now `failed`.
+ */
+async function recordFailure(
+  ctx: DeliveryContext,
+  progress: Progress,
+  error: string,
+  retryAfterMs: number | undefined,
+): Promise<boolean> {
+  const { cfg, log, store } = ctx;
+  const maxWait = (ctx.retry ?? DEFAULT_RETRY).maxRetryAfterMs;
+  const rateLimited = retryAfterMs !== undefined && retryAfterMs > maxWait;
+  const attempts = progress.attempts + (rateLimited ? 0 : 1);
+  const failed = attempts >= cfg.retryAttempts;
+  const backoff = cfg.retryBackoffSeconds;
+  const waitMs = Math.max(
+    backoff[Math.max(0, Math.min(attempts, backoff.length) - 1)] * 1000,
+    retryAfterMs ?? 0,
+  );
+  const next = Date.now() + waitMs;
+  const then = failed
+    ? "giving up until `callsync retry`"
+    : `next attempt after ${localDateTime(next, cfg.timezone)}`;
+  log.error(
+    rateLimited
+      ? `Upload deferred for ${progress.set}: the CRM asked to retry after ${
+        Math.round(retryAfterMs / 1000)
+      } s (not counted as an attempt): ${error}; ${then}`
+      : `Upload failed for ${progress.set} (attempt ${attempts} of ${cfg.retryAttempts}): ${error}; ${then}`,
+    { set: progress.set },
+  );
+  await store.saveProgress({
+    ...progress,
+    attempts,
+    last_error: error,
+    next_attempt_at: next,
+    failed,
+  });
+  await store.journalFailure(progress.set, error);
+  return failed;
+}
+
+/** True when none of the files changed since they were scanned. */
+async function unchanged(files: (FileInfo | undefined)[]): Promise<boolean> {
+  for (const f of files) {
+    if (!f) continue;
+    try {
+      await assertUnchanged(f);
+    } catch (e) {
+      if (e instanceof FileChangedError) return false;
+      throw e;
+    }
+  }
+  return true;
+}
+
+/** Abandon the attempt if a file changed since it was scanned. */
+async function assertUnchanged(f: FileInfo): Promise<void> {
+  const st = await Deno.stat(f.path).catch(() => undefined);
+  if (!st || st.size !== f.size || (st.mtime?.getTime() ?? 0) !== f.mtimeMs) {
+    throw new FileChangedError(`${f.name} changed since it was scanned`);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Decide, for every call not yet delivered, what its files are and whether
+ * it is due now. Pure: takes a scan, the state and the clock; `run`, `plan`
+ * and `status` all read the same decisions.
+ *
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+import {
+  type LeadMatch,
+  matchLeads,
+  matchRecordings,
+  type RecordingMatch,
+} from "./match.ts";
+import { sessionTimestamp } from "../source/names.ts";
+import type {
+  ConversationFile,
+  InputProblem,
+  LeadFile,
+  RecordingFile,
+  ScanResult,
+} from "../source/scan.ts";
+import type { DeliveredEntry, Progress } from "../state/store.ts";
+
+/** Where a set stands. */
+export type SetState = "pending" | "waiting" | "failed";
+
+/** One call's files and what happens to them next. */
+export interface CallSet {
+  /** The conversation file name, or the recording's for a recording-only call. */
+  name: string;
+  kind: "call" | "recording-only";
+  conversation?: ConversationFile;
+  recording?: RecordingFile;
+  lead?: LeadFile;
+  /** Why this recording goes with this conversation. */
+  recordingMatch?: RecordingMatch;
+  leadMatch?: LeadMatch;
+  state: SetState;
+  /** Human-readable reason for the state. */
+  reason: string;
+  nextAttemptAt?: number;
+  progress?: Progress;
+  /** The recording has no end-of-stream page but stopped changing. */
+  truncated: boolean;
+  /** Call start, epoch ms: the transcript's, else the recording's. */
+  startMs: number;
+}
+
+/** A file that is not part of any set, with its state. */
+export interface StrayFile {
+  folder: "conversations" | "recordings" | "leads";
+  name: string;
+  state: Exclude<SetState, "pending">;
+  reason: string;
+}
+
+/** The decisions of one scan. */
+export interface Plan {
+  /** Undelivered sets, oldest call first. */
+  sets: CallSet[];
+  /** Unusable files and leads that belong to no call. */
+  strays: StrayFile[];
+  deliveredCount: number;
+}
+
+/** The settings planning depends on. */
+export type PlanConfig = Pick<
+  Config,
+  "matchWindowSeconds" | "staleSeconds" | "orphanAfterSeconds" | "timezone"
+>;
+
+/** The state planning depends on. */
+export interface PlanState {
+  delivered: ReadonlyMap<string, DeliveredEntry>;
+  progress: ReadonlyMap<string, Progress>;
+}
+
+/** Group scanned files into sets and decide what each set needs. */
+export function makePlan(
+  scan: ScanResult,
+  state: PlanState,
+  cfg: PlanConfig,
+  now: number,
+): Plan {
+  const opts = { windowSeconds: cfg.matchWindowSeconds };
+  const recordingsByName = new Map(scan.recordings.map((r) => [r.name, r]));
+  const convs = scan.conversations.filter((c) => !state.delivered.has(c.name));
+
+  // A set whose recording is already uploaded keeps that recording.
+  const pinned = new Map<string, string>();
+  for (const c of convs) {
+    const file = state.progress.get(c.name)?.recording_file;
+    if (file) pinned.set(c.name, file);
+  }
+  const pinnedRecordings = new Set(pinned.values());
+  const free = scan.recordings.filter((r) => !pinnedRecordings.has(r.name));
+  const unpinned = convs.filter((c) => !pinned.has(c.name));
+  const matches = new Map(
+    matchRecordings(unpinned.map((c) => c.key), free.map((r) => r.key), opts)
+      .map((m) => [m.conversation, m]),
+  );
+  // A call's number may be known only from its recording's name.
+  const callKeys = convs.map((c) => {
+    const rec = recordingsByName.get(
+      pinned.get(c.name) ?? matches.get(c.name)?.recording ?? "",
+    );
+    return { ...c.key, phone: c.key.phone ?? rec?.callerDigits };
+  });
+  const leadResult = matchLeads(callKeys, scan.leads.map((l) => l.key), opts);
+  const leadsByName = new Map(scan.leads.map((l) => [l.name, l]));
+  const leadMatches = new Map(
+    leadResult.matches.map((m) => [m.conversation, m]),
+  );
+
+  const stale = (mtimeMs: number) => now - mtimeMs >= cfg.staleSeconds * 1000;
+  const orphanDue = (sinceMs: number) =>
+    cfg.orphanAfterSeconds > 0 &&
+    now - sinceMs >= cfg.orphanAfterSeconds * 1000;
+  const writingLeads = new Set(
+    scan.problems
+      .filter((p) =>
+        p.folder === "leads" && !p.permanent && !stale(p.mtimeMs ?? 0)
+      )
+      .map((p) => sessionTimestamp(p.name)),
+  );
+
+  const sets: CallSet[] = [];
+  const used = new Set<string>();
+  for (const c of convs) {
+    const m = matches.get(c.name);
+    const recName = pinned.get(c.name) ?? m?.recording;
+    if (recName) used.add(recName);
+    const lm = leadMatches.get(c.name);
+    const set = base(c.name, "call", c.key.startMs, state.progress.get(c.name));
+    set.conversation = c;
+    set.recording = recName ? recordingsByName.get(recName) : undefined;
+    set.recordingMatch = m;
+    set.lead = lm ? leadsByName.get(lm.lead) : undefined;
+    set.leadMatch = lm;
+    const rec = set.recording;
+    const uploaded = set.progress?.recording_url !== undefined;
+    if (rec && !uploaded && !rec.ogg.complete) {
+      set.truncated = stale(rec.mtimeMs);
+    }
+    const wait = rec && !uploaded && !rec.ogg.complete && !set.truncated
+      ? `recording ${rec.name} is still being written`
+      : !rec && !uploaded &&
+          !orphanDue(Math.max(c.key.endMs ?? c.key.startMs, c.mtimeMs))
+      ? cfg.orphanAfterSeconds > 0
+        ? `no recording yet; sent without one after ${cfg.orphanAfterSeconds} s`
+        : "no recording; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)"
+      : c.key.sessionTs && writingLeads.has(c.key.sessionTs)
+      ? "its lead file is still being written"
+      : undefined;
+    sets.push(decide(set, wait, now));
+  }
+
+  for (const r of scan.recordings) {
+    if (used.has(r.name) || pinnedRecordings.has(r.name)) continue;
+    const set = base(
+      r.name,
+      "recording-only",
+      r.key.startMs,
+      state.progress.get(r.name),
+    );
+    set.recording = r;
+    set.truncated = !r.ogg.complete && stale(r.mtimeMs);
+    const wait = !r.ogg.complete && !set.truncated
+      ? "still being written"
+      : !orphanDue(r.mtimeMs)
+      ? cfg.orphanAfterSeconds > 0
+        ? `no transcript yet; sent as recording-only after ${cfg.orphanAfterSeconds} s`
+        : "no transcript; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)"
+      : undefined;
+    sets.push(decide(set, wait, now));
+  }
+
+  const strays: StrayFile[] = scan.problems.map((p) => strayProblem(p, stale));
+  for (const name of leadResult.unmatched) {
+    const lead = leadsByName.get(name)!;
+    strays.push({
+      folder: "leads",
+      name,
+      ...(orphanDue(lead.mtimeMs)
+        ? { state: "failed", reason: "no call found for this lead" }
+        : { state: "waiting", reason: "no call found for this lead yet" }),
+    });
+  }
+  sets.sort((a, b) => a.startMs - b.startMs || (a.name < b.name ? -1 : 1));
+  return { sets, strays, deliveredCount: state.delivered.size };
+}
+
+function base(
+  name: string,
+  kind: CallSet["kind"],
+  startMs: number,
+  progress: Progress | undefined,
+): CallSet {
+  return {
+    name,
+    kind,
+    startMs,
+    progress,
+    truncated: false,
+    state: "pending",
+    reason: "",
+  };
+}
+
+function decide(set: CallSet, wait: string | undefined, now: number): CallSet {
+  const p = set.progress;
+  if (p?.failed) {
+    return {
+      ...set,
+      state: "failed",
+      reason: `gave up after ${p.attempts} attempts: ${p.last_error}`,
+    };
+  }
+  if (wait) return { ...set, state: "waiting", reason: wait };
+  if (p?.next_attempt_at && p.next_attempt_at > now) {
+    return {
+      ...set,
+      state: "waiting",
+      nextAttemptAt: p.next_attempt_at,
+      reason: `retry ${p.attempts + 1} due later; last error: ${p.last_error}`,
+    };
+  }
+  const what = set.kind === "recording-only"
+    ? "send recording, then a recording-only call record"
+    : set.progress?.recording_url
+    ? "send the call record (recording already uploaded)"
+    : set.recording
+    ? "send recording, then call record"
+    : "send call record without a recording";
+  return {
+    ...set,
+    state: "pending",
+    reason: set.truncated ? `${what} (recording truncated)` : what,
+  };
+}
+
+function strayProblem(
+  p: InputProblem,
+  stale: (ms: number) => boolean,
+): StrayFile {
+  const final = p.permanent || stale(p.mtimeMs ?? 0);
+  return {
+    folder: p.folder,
+    name: p.name,
+    state: final ? "failed" : "waiting",
+    reason: final ? p.message : `${p.message} (may still be being written)`,
+  };
+}

@@ -1,0 +1,371 @@
+/**
+ * The I/O edge of each run: list the three folders once, and read only the
+ * files that are not yet delivered. Every file that cannot be used becomes an
+ * {@link InputProblem} naming it; nothing here throws for one bad file.
+ *
+ * @module
+ */
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import type { RecordingKey } from "../pair/match.ts";
+import { parseRecordingName } from "./names.ts";
+import { type ListingCache, stampOf } from "./listing_cache.ts";
+import { forEachLimited } from "../core/pool.ts";
+import { OggFormatError, type OggInfo, readOggInfo } from "./ogg.ts";
+import {
+  InputError,
+  type Lead,
+  parseJsonObject,
+  readLead,
+  readTranscript,
+  type Transcript,
+} from "./transcript.ts";
+
+/** Which of the three folders a file is in. */
+export type Folder = "conversations" | "recordings" | "leads";
+
+/** A file's identity and fingerprint (size and mtime). */
+export interface FileInfo {
+  name: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** A transcript file that parsed. */
+export interface ConversationFile extends FileInfo, Transcript {}
+
+/** A lead file that parsed. */
+export interface LeadFile extends FileInfo, Lead {}
+
+/** A recording file that reads as Ogg. */
+export interface RecordingFile extends FileInfo {
+  key: RecordingKey;
+  callerDigits?: string;
+  ogg: OggInfo;
+}
+
+/** A file callsync cannot use (yet). */
+export interface InputProblem {
+  folder: Folder;
+  name: string;
+  path: string;
+  message: string;
+  /** Epoch ms of the file's last change, if it could be read. */
+  mtimeMs?: number;
+  /**
+   * True for problems that waiting cannot fix (permission denied, a symlink
+   * out of bounds); false for ones a writer still at work can cause (bad
+   * JSON, no Ogg header yet), which only count once the file is stale.
+   */
+  permanent: boolean;
+}
+
+/** Everything one scan found. */
+export interface ScanResult {
+  conversations: ConversationFile[];
+  recordings: RecordingFile[];
+  leads: LeadFile[];
+  problems: InputProblem[];
+  /** Folders that do not exist (callsync never creates them). */
+  missing: { folder: Folder; path: string }[];
+  /** Files skipped because they are already delivered. */
+  skipped: number;
+}
+
+/**
+ * Names to skip: a `Set`, or anything else that answers `has` (a `Map` of
+ * delivered sets, say), so a caller need not copy 100,000 names into a set.
+ */
+export interface NameFilter {
+  has(name: string): boolean;
+}
+
+/** Where to look and what to skip. */
+export interface ScanOptions {
+  dirs: Record<Folder, string>;
+  timezone: string;
+  /** File names already delivered, per folder: listed but not read. */
+  skip: Record<Folder, NameFilter>;
+  /**
+   * Listings to reuse where a folder has not changed, and to remember where
+   * it was listed anew. Only valid while the `skip` filters only ever grow.
+   */
+  cache?: ListingCache;
+}
+
+const PATTERN: Record<Folder, RegExp> = {
+  conversations: /\.json$/i,
+  recordings: /\.ogg$/i,
+  leads: /\.json$/i,
+};
+
+const PARALLEL_READS = 16;
+
+/** Scan the three folders. */
+export async function scan(opts: ScanOptions): Promise<ScanResult> {
+  const result: ScanResult = {
+    conversations: [],
+    recordings: [],
+    leads: [],
+    problems: [],
+    missing: [],
+    skipped: 0,
+  };
+  const roots = await realRoots(opts.dirs);
+  // The three listings overlap: each entry of an async listing waits on a
+  // blocking-pool thread, so listing folders side by side hides that wait.
+  const listed = await Promise.all(
+    FOLDERS.map((folder) =>
+      list(folder, opts.dirs[folder], opts.skip[folder], opts.cache)
+    ),
+  );
+  for (const [k, folder] of FOLDERS.entries()) {
+    const { names, todo, error } = listed[k];
+    if (error) noteListError(folder, opts.dirs[folder], error, result);
+    result.skipped += names - todo.length;
+    // Only the files to read are sorted (delivered ones are merely counted).
+    todo.sort();
+    const own = {
+      root: roots[folder],
+      dir: opts.dirs[folder],
+      pattern: PATTERN[folder],
+    };
+    await forEachLimited(todo, PARALLEL_READS, async (name) => {
+      const path = join(opts.dirs[folder], name);
+      try {
+        await readOne(
+          folder,
+          name,
+          path,
+          { roots, own },
+          opts.timezone,
+          result,
+        );
+      } catch (e) {
+        result.problems.push(problemOf(folder, name, path, e));
+      }
+    });
+  }
+  return result;
+}
+
+const FOLDERS = ["conversations", "recordings", "leads"] as const;
+
+/** One folder's listing: how many names match, and those not skipped. */
+interface Listing {
+  names: number;
+  todo: string[];
+  error?: unknown;
+}
+
+/**
+ * List a folder, keeping only the names to read. Delivered names are only
+ * counted, so an idle run over 100,000 delivered sets keeps no array of them;
+ * a folder unchanged since the listing in `cache` is not listed at all.
+ */
+async function list(
+  folder: Folder,
+  dir: string,
+  skip: NameFilter,
+  cache?: ListingCache,
+): Promise<Listing> {
+  const pattern = PATTERN[folder];
+  const out: Listing = { names: 0, todo: [] };
+  try {
+    // The clock is read before the folder's times, and both before the
+    // listing: see listing_cache.ts for why that order is safe.
+    const startedAt = Date.now();
+    const stamp = cache && stampOf(await Deno.stat(dir));
+    const cached = stamp && cache?.reusable(dir, stamp, startedAt);
+    if (cached) {
+      out.names = cached.names;
+      out.todo = cached.todo.filter((name) => !skip.has(name));
+      return out;
+    }
+    for await (const e of Deno.readDir(dir)) {
+      const name = e.name;
+      if (name.charCodeAt(0) === 0x2e || !pattern.test(name)) continue;
+      out.names++;
+      if (!skip.has(name)) out.todo.push(name);
+    }
+    if (stamp) {
+      cache?.remember(dir, {
+        ...stamp,
+        listedAt: startedAt,
+        names: out.names,
+        todo: [...out.todo],
+      });
+    }
+  } catch (e) {
+    out.error = e;
+  }
+  return out;
+}
+
+function noteListError(
+  folder: Folder,
+  dir: string,
+  e: unknown,
+  result: ScanResult,
+): void {
+  if (e instanceof Deno.errors.NotFound) {
+    result.missing.push({ folder, path: dir });
+  } else {
+    result.problems.push(problemOf(folder, ".", dir, e));
+  }
+}
+
+async function readOne(
+  folder: Folder,
+  name: string,
+  path: string,
+  links: LinkRules,
+  timezone: string,
+  result: ScanResult,
+): Promise<void> {
+  const link = await Deno.lstat(path);
+  if (link.isSymlink) await checkLink(path, links);
+  const st = await Deno.stat(path);
+  if (!st.isFile) throw new InputError("is not a regular file");
+  const info: FileInfo = {
+    name,
+    path,
+    size: st.size,
+    mtimeMs: st.mtime?.getTime() ?? 0,
+  };
+  try {
+    if (folder === "recordings") {
+      result.recordings.push(await readRecording(info));
+    } else {
+      const data = parseJsonObject(await Deno.readTextFile(path));
+      if (folder === "conversations") {
+        result.conversations.push({
+          ...info,
+          ...readTranscript(name, data, timezone),
+        });
+      } else {
+        result.leads.push({ ...info, ...readLead(name, data, timezone) });
+      }
+    }
+  } catch (e) {
+    result.problems.push({
+      ...problemOf(folder, name, path, e),
+      mtimeMs: info.mtimeMs,
+    });
+  }
+}
+
+async function readRecording(info: FileInfo): Promise<RecordingFile> {
+  const parsed = parseRecordingName(info.name);
+  if (!parsed) {
+    throw new InputError(
+      "name does not end in -<unix seconds>.ogg, so its call start is unknown",
+    );
+  }
+  const ogg = await readOggInfo(info.path);
+  return {
+    ...info,
+    callerDigits: parsed.callerDigits,
+    ogg,
+    key: {
+      name: info.name,
+      startMs: parsed.startMs,
+      durationSeconds: ogg.durationSeconds,
+      complete: ogg.complete,
+      phone: parsed.callerDigits,
+    },
+  };
+}
+
+/** Where symlinks may lead. */
+interface LinkRules {
+  /** Real paths of the configured folders. */
+  roots: Record<Folder, string>;
+  /**
+   * The folder being scanned: its real path, its configured path and which
+   * names it lists (a symlink is rare, so whether its target is listed is
+   * asked of the file system instead of a set of every name).
+   */
+  own: { root: string; dir: string; pattern: RegExp };
+}
+
+/**
+ * Follow a symlink only if it resolves inside one of the configured folders,
+ * and not to a file of the same folder (that one is sent under its own name;
+ * following the link would send the call twice).
+ */
+async function checkLink(path: string, rules: LinkRules): Promise<void> {
+  let target: string;
+  try {
+    target = await Deno.realPath(path);
+  } catch {
+    throw new InputError("is a symlink whose target does not exist", {
+      permanent: true,
+    });
+  }
+  const inside = Object.values(rules.roots).some((root) => {
+    const rel = relative(root, target);
+    return rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep) &&
+      resolve(root, rel) === target;
+  });
+  if (!inside) {
+    throw new InputError(
+      `is a symlink to ${target}, outside the configured folders; not followed`,
+      { permanent: true },
+    );
+  }
+  if (
+    dirname(target) === rules.own.root &&
+    await listedIn(rules.own.dir, basename(target), rules.own.pattern)
+  ) {
+    throw new InputError(
+      `is a symlink to ${
+        basename(target)
+      } in the same folder, which is sent under its own name; not sent twice`,
+      { permanent: true },
+    );
+  }
+}
+
+/** Whether the folder's listing shows `name` (a regular, matching name). */
+async function listedIn(
+  dir: string,
+  name: string,
+  pattern: RegExp,
+): Promise<boolean> {
+  if (name.startsWith(".") || !pattern.test(name)) return false;
+  try {
+    await Deno.lstat(join(dir, name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function realRoots(
+  dirs: Record<Folder, string>,
+): Promise<Record<Folder, string>> {
+  const real = (d: string) => Deno.realPath(d).catch(() => resolve(d));
+  return {
+    conversations: await real(dirs.conversations),
+    recordings: await real(dirs.recordings),
+    leads: await real(dirs.leads),
+  };
+}
+
+function problemOf(
+  folder: Folder,
+  name: string,
+  path: string,
+  e: unknown,
+): InputProblem {
+  const denied = e instanceof Deno.errors.PermissionDenied;
+  const message = denied
+    ? "permission denied: make it readable by the user callsync runs as"
+    : e instanceof Error
+    ? e.message
+    : String(e);
+  const permanent = denied ||
+    (e instanceof InputError ? e.permanent : !(e instanceof OggFormatError));
+  return { folder, name, path, message, permanent };
+}

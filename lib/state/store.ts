@@ -1,0 +1,406 @@
+/**
+ * callsync's own records in `PROCESSED_DIR`:
+ *
+ * - `<set>.uploaded`: the delivery record, written (atomically) only once the
+ *   CRM accepted the call record. A set with one is never sent again.
+ * - `<set>.pending`: progress of an unfinished set (recording URL already
+ *   obtained, attempts, next attempt, last error).
+ * - `callsync-journal.jsonl`: one line per delivery or failed attempt; the
+ *   index that spares an idle run from reading every `.uploaded` record, and
+ *   the source of `summary`.
+ *
+ * The `.uploaded` files are the truth; the journal is rebuilt from them where
+ * it lags (a kill between the two writes).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { appendLine, writeFileAtomic } from "../core/atomic.ts";
+import {
+  forEachJournalLine,
+  JOURNAL_FILE,
+  type JournalEvent,
+  type JournalVisitor,
+} from "./journal.ts";
+import type { Logger } from "../core/log.ts";
+import { errorMessage } from "../core/errors.ts";
+
+/** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
+export class StateError extends Error {
+  override name = "StateError";
+}
+
+/** Create `PROCESSED_DIR` if missing; throws {@link StateError} if it cannot. */
+export async function ensureStateDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new StateError(
+      `cannot create PROCESSED_DIR ${dir}: ${errorMessage(e)}`,
+    );
+  }
+}
+
+/** The delivery record `<set>.uploaded`. */
+export interface DeliveryRecord {
+  uploaded_at: string;
+  original_path: string;
+  set: string;
+  kind: "call" | "recording-only";
+  call_id: string;
+  idempotency_key: string;
+  recording_uploaded: boolean;
+  recording_file?: string;
+  recording_url?: string;
+  recording_size?: number;
+  truncated?: boolean;
+  call_data_uploaded: true;
+  lead_uploaded: boolean;
+  lead_file?: string;
+  upload_attempts: number;
+}
+
+/** The progress record `<set>.pending` of a set not yet delivered. */
+export interface Progress {
+  set: string;
+  /** Failed runs so far. */
+  attempts: number;
+  /** Epoch ms before which the set is not retried. */
+  next_attempt_at?: number;
+  last_error?: string;
+  /** True once attempts are used up: waits for `retry`. */
+  failed?: boolean;
+  /** The recording this set was paired with when it was uploaded (pinned). */
+  recording_file?: string;
+  recording_url?: string;
+  recording_size?: number;
+  recording_duration?: number;
+  /** The recording had no end-of-stream page when it was uploaded. */
+  truncated?: boolean;
+  /** The call record as built once the recording was up; retries send it as is. */
+  call_record?: Record<string, unknown>;
+  /** The lead file that record carries. */
+  lead_file?: string;
+}
+
+/** What the journal and listing say about a delivered set. */
+export interface DeliveredEntry {
+  callId: string;
+  recording?: string;
+  lead?: string;
+  at: number;
+}
+
+const UPLOADED = ".uploaded";
+const PENDING = ".pending";
+
+/** Reads and writes callsync's records in one `PROCESSED_DIR`. */
+export class StateStore {
+  /** Delivered sets by set name. */
+  readonly delivered = new Map<string, DeliveredEntry>();
+  /** Progress of unfinished sets by set name. */
+  readonly progress = new Map<string, Progress>();
+  readonly dir: string;
+  #log: Logger;
+  #readOnly: boolean;
+  #recordsMissing = false;
+
+  private constructor(dir: string, log: Logger, readOnly: boolean) {
+    this.dir = dir;
+    this.#log = log;
+    this.#readOnly = readOnly;
+  }
+
+  /**
+   * Load the state of `dir`; a missing folder is empty state. With
+   * `readOnly` (for `plan`, `status`, `summary`, which run beside a `run`
+   * without its lock), repairs are left to the next run: nothing is written.
+   */
+  static async open(
+    dir: string,
+    log: Logger,
+    opts: { readOnly?: boolean } = {},
+  ): Promise<StateStore> {
+    const store = new StateStore(dir, log, opts.readOnly ?? false);
+    await store.#load();
+    return store;
+  }
+
+  /** True for a store opened read-only: nothing is written. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /**
+   * True when the journal names delivered sets whose `.uploaded` record is
+   * gone (deleted so that they are sent again): they are not delivered.
+   */
+  get recordsMissing(): boolean {
+    return this.#recordsMissing;
+  }
+
+  /** Recordings and leads used by delivered sets. */
+  usedFiles(): { recordings: Set<string>; leads: Set<string> } {
+    const recordings = new Set<string>();
+    const leads = new Set<string>();
+    for (const e of this.delivered.values()) {
+      if (e.recording) recordings.add(e.recording);
+      if (e.lead) leads.add(e.lead);
+    }
+    return { recordings, leads };
+  }
+
+  /** Save a set's progress atomically. */
+  async saveProgress(p: Progress): Promise<void> {
+    await this.#write(() =>
+      writeFileAtomic(this.#path(p.set + PENDING), JSON.stringify(p, null, 2))
+    );
+    this.progress.set(p.set, p);
+  }
+
+  /** Record a failed attempt in the journal (for `summary`). */
+  async journalFailure(set: string, error: string): Promise<void> {
+    await this.#append({ ev: "failed", t: Date.now(), set, error });
+  }
+
+  /**
+   * Mark a set delivered: write `<set>.uploaded`, journal it, then drop its
+   * progress. A kill between the steps is repaired by the next {@link open}.
+   */
+  async markDelivered(record: DeliveryRecord): Promise<void> {
+    await this.#write(() =>
+      writeFileAtomic(
+        this.#path(record.set + UPLOADED),
+        JSON.stringify(record, null, 2),
+      )
+    );
+    const entry = entryOf(record);
+    this.delivered.set(record.set, entry);
+    await this.#append(journalLine(record, entry));
+    if (this.progress.delete(record.set)) {
+      await Deno.remove(this.#path(record.set + PENDING)).catch(() => {});
+    }
+  }
+
+  /** Every journal event, oldest first (torn lines skipped). */
+  async readJournal(): Promise<JournalEvent[]> {
+    const events: JournalEvent[] = [];
+    await this.#walkJournal({ any: (ev) => events.push(ev) });
+    return events;
+  }
+
+  async #load(): Promise<void> {
+    // The journal first: it names (nearly) every delivered set, so the
+    // listing then only checks each record against it, with no second
+    // index of 100,000 names.
+    if (!this.#readOnly) await this.#repairJournalEnd();
+    await this.#walkJournal({
+      delivered: (ev) =>
+        this.delivered.set(ev.set, {
+          callId: ev.call_id,
+          recording: ev.recording,
+          lead: ev.lead,
+          at: ev.t,
+        }),
+    });
+    let listing: Listing;
+    try {
+      listing = await listState(this.dir, this.delivered);
+    } catch (e) {
+      this.delivered.clear();
+      if (e instanceof Deno.errors.NotFound) return;
+      throw new StateError(
+        `cannot list PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
+      );
+    }
+    if (listing.journaled < this.delivered.size) {
+      // Some journaled sets have no record any more (deleted so that they
+      // are sent again): they are not delivered. Rare, so listed anew.
+      const present = await listRecords(this.dir).catch((e) => {
+        throw new StateError(
+          `cannot list PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
+        );
+      });
+      for (const set of [...this.delivered.keys()]) {
+        if (present.has(set)) continue;
+        this.delivered.delete(set);
+        this.#recordsMissing = true;
+      }
+    }
+    for (const set of listing.unjournaled) {
+      if (!this.delivered.has(set)) await this.#adoptRecord(set);
+    }
+    for (const name of listing.pending) await this.#loadProgress(name);
+  }
+
+  /**
+   * Visit every journal line, reading the file in chunks so a journal of
+   * 100,000 deliveries is never held in memory whole. A missing journal has
+   * no lines; a torn line is reported and skipped.
+   */
+  async #walkJournal(visit: JournalVisitor): Promise<void> {
+    const path = this.#path(JOURNAL_FILE);
+    const torn = () =>
+      this.#log.warn(`Skipping a torn line in ${JOURNAL_FILE}`);
+    try {
+      await forEachJournalLine(path, visit, torn);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw new StateError(`cannot read ${path}: ${errorMessage(e)}`);
+    }
+  }
+
+  /** A `.uploaded` record missing from the journal: read, validate, journal. */
+  async #adoptRecord(set: string): Promise<void> {
+    const file = set + UPLOADED;
+    const record = await this.#readJson<DeliveryRecord>(file);
+    if (!record || typeof record.call_id !== "string") {
+      this.#log.warn(
+        `State file ${file} is empty or torn; treating ${set} as not delivered`,
+      );
+      await this.#setAside(file);
+      return;
+    }
+    const entry = entryOf({ ...record, set });
+    this.delivered.set(set, entry);
+    if (!this.#readOnly) {
+      await this.#append(journalLine({ ...record, set }, entry));
+    }
+  }
+
+  async #loadProgress(file: string): Promise<void> {
+    const set = file.slice(0, -PENDING.length);
+    if (this.delivered.has(set)) {
+      if (!this.#readOnly) await Deno.remove(this.#path(file)).catch(() => {});
+      return;
+    }
+    const p = await this.#readJson<Progress>(file);
+    if (!p || typeof p.attempts !== "number") {
+      this.#log.warn(
+        `State file ${file} is empty or torn; starting ${set} afresh`,
+      );
+      await this.#setAside(file);
+      return;
+    }
+    this.progress.set(set, { ...p, set });
+  }
+
+  async #readJson<T>(file: string): Promise<T | undefined> {
+    try {
+      const value = JSON.parse(await Deno.readTextFile(this.#path(file)));
+      return value && typeof value === "object" ? value as T : undefined;
+    } catch (e) {
+      if (e instanceof SyntaxError) return undefined;
+      throw new StateError(
+        `cannot read ${this.#path(file)}: ${errorMessage(e)}`,
+      );
+    }
+  }
+
+  /** Keep a damaged record for inspection under another name. */
+  async #setAside(file: string): Promise<void> {
+    if (this.#readOnly) return;
+    const aside = `${file}.corrupt-${Date.now()}`;
+    await this.#write(() => Deno.rename(this.#path(file), this.#path(aside)));
+  }
+
+  async #repairJournalEnd(): Promise<void> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.#path(JOURNAL_FILE), { read: true });
+    } catch {
+      return;
+    }
+    using f = file;
+    const size = (await f.stat()).size;
+    if (size === 0) return;
+    await f.seek(size - 1, Deno.SeekMode.Start);
+    const last = new Uint8Array(1);
+    await f.read(last);
+    if (last[0] !== 0x0a) {
+      await this.#write(() => appendLine(this.#path(JOURNAL_FILE), ""));
+    }
+  }
+
+  async #append(ev: JournalEvent): Promise<void> {
+    await this.#write(() =>
+      appendLine(this.#path(JOURNAL_FILE), JSON.stringify(ev))
+    );
+  }
+
+  async #write(op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (e) {
+      throw new StateError(
+        `cannot write to PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
+      );
+    }
+  }
+
+  #path(file: string): string {
+    return join(this.dir, file);
+  }
+}
+
+/** What the listing of `PROCESSED_DIR` found. */
+interface Listing {
+  /** How many `.uploaded` records name a set the journal has. */
+  journaled: number;
+  /** Sets with a `.uploaded` record the journal lacks. */
+  unjournaled: string[];
+  /** `.pending` files. */
+  pending: string[];
+}
+
+/**
+ * List `PROCESSED_DIR`, checking each `.uploaded` record against the sets
+ * the journal names. Rejects as `Deno.readDir` does (NotFound: no folder).
+ */
+async function listState(
+  dir: string,
+  journaled: ReadonlyMap<string, unknown>,
+): Promise<Listing> {
+  const out: Listing = { journaled: 0, unjournaled: [], pending: [] };
+  for await (const e of Deno.readDir(dir)) {
+    const name = e.name;
+    if (name.endsWith(UPLOADED)) {
+      const set = name.slice(0, -UPLOADED.length);
+      if (journaled.has(set)) out.journaled++;
+      else out.unjournaled.push(set);
+    } else if (name.endsWith(PENDING)) {
+      out.pending.push(name);
+    }
+  }
+  return out;
+}
+
+/** The sets with a `.uploaded` record. */
+async function listRecords(dir: string): Promise<Set<string>> {
+  const sets = new Set<string>();
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name.endsWith(UPLOADED)) sets.add(e.name.slice(0, -UPLOADED.length));
+  }
+  return sets;
+}
+
+function entryOf(r: DeliveryRecord): DeliveredEntry {
+  return {
+    callId: r.call_id,
+    recording: r.recording_file,
+    lead: r.lead_file,
+    at: Date.parse(r.uploaded_at) || Date.now(),
+  };
+}
+
+function journalLine(r: DeliveryRecord, e: DeliveredEntry): JournalEvent {
+  return {
+    ev: "delivered",
+    t: e.at,
+    set: r.set,
+    call_id: r.call_id,
+    recording: r.recording_file,
+    lead: r.lead_file,
+    bytes: r.recording_uploaded ? r.recording_size ?? 0 : 0,
+  };
+}
