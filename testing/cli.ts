@@ -44,14 +44,55 @@ export function crmEnv(
  * The arguments after the `deno` executable that start the CLI with `args`,
  * with the compile task's permissions and V8 flags.
  */
-export function cliArgs(args: string[]): string[] {
+export function cliArgs(args: string[], root: string = ROOT): string[] {
   return [
     "run",
     ...RUN_PERMISSIONS,
     ...RUN_V8_FLAGS,
-    join(ROOT, "main.ts"),
+    join(root, "main.ts"),
     ...args,
   ];
+}
+
+/** A copy of the program that every user may read and run. */
+export interface SharedProgram extends AsyncDisposable {
+  /** Holds `main.ts`, `deno.json` and `lib/`: pass it to {@link cliArgs}. */
+  root: string;
+  /** The Deno executable, linked or copied beside them. */
+  deno: string;
+}
+
+/**
+ * Copy `main.ts`, `deno.json`, `lib/` and the Deno executable into a fresh
+ * temp folder that any user may enter and read (folders 0755, files 0644,
+ * Deno 0755), for a test that drops to another user: the clone itself, and
+ * the Deno that npx unpacked into a home folder, may lie in a folder only
+ * their owner can enter.
+ */
+export async function sharedProgram(): Promise<SharedProgram> {
+  const root = await Deno.makeTempDir({ prefix: "callsync-program-" });
+  await copyTree(join(ROOT, "lib"), join(root, "lib"));
+  for (const f of ["main.ts", "deno.json"]) {
+    await Deno.copyFile(join(ROOT, f), join(root, f));
+  }
+  await openUp(root);
+  const deno = join(root, "deno");
+  await Deno.link(Deno.execPath(), deno)
+    .catch(() => Deno.copyFile(Deno.execPath(), deno));
+  await Deno.chmod(deno, 0o755);
+  return {
+    root,
+    deno,
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+  };
+}
+
+/** Folders 0755 and files 0644, all the way down. */
+async function openUp(path: string): Promise<void> {
+  const isDir = (await Deno.lstat(path)).isDirectory;
+  await Deno.chmod(path, isDir ? 0o755 : 0o644);
+  if (!isDir) return;
+  for await (const e of Deno.readDir(path)) await openUp(join(path, e.name));
 }
 
 /** Command that starts the CLI with the compile task's permissions and V8 flags. */

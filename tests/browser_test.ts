@@ -1,20 +1,19 @@
 /**
- * The dashboard in a real browser: Debian's headless Chromium, driven over
- * the Chrome DevTools protocol (testing/cdp.ts). Enters the token in the
- * page, clicks "Run now", checks the page then lists the delivered sets, and
- * saves a screenshot to tests/output/dashboard.png.
- *
- * Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs
- * it): without it this test fails, it does not skip.
+ * The dashboard in a real browser: headless Chromium from npm
+ * (`@sparticuz/chromium`, or a system Chromium when there is one) driven by
+ * `puppeteer-core` (testing/browser.ts). Enters the token in the page, clicks
+ * "Run now", checks the page then lists the delivered sets, and saves
+ * screenshots to tests/output/.
  */
+/// <reference lib="dom" />
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../lib/config/config.ts";
-import { FakeCrm } from "../testing/fake_crm.ts";
 import { Logger } from "../lib/core/log.ts";
 import { serve } from "../lib/dashboard/server.ts";
-import { Browser, type Page } from "../testing/cdp.ts";
+import { type Browser, launchBrowser, type Page } from "../testing/browser.ts";
 import { crmEnv, ROOT } from "../testing/cli.ts";
+import { FakeCrm } from "../testing/fake_crm.ts";
 import { copyTree } from "../testing/tree.ts";
 
 const TOKEN = "browser-test-token-5e1d0c";
@@ -57,128 +56,146 @@ Deno.test("dashboard in headless Chromium: token, Run now, delivered sets, scree
   );
   let browser: Browser | undefined;
   try {
-    browser = await Browser.launch(deadline);
+    browser = await launchBrowser();
+    const page = await browser.newPage();
+    page.setDefaultTimeout(BUDGET_MS);
     // A 4xx the test provokes on purpose is logged as a network error.
-    const page = await browser.newPage({
-      allowConsoleError: /status of 40[13]/,
-    });
-    await page.navigate(dash.url, "the dashboard to load");
+    const problems = watch(page, /status of 40[13]/);
+    await within(deadline, "the dashboard to load", page.goto(dash.url));
 
     // Before the token: buttons off, a hint says why.
-    assert.equal(await page.evaluate("document.title"), "callsync dashboard");
-    assert.equal(await page.evaluate(`${query(RUN)}.disabled`), true);
-    assert.match(
-      await page.text("#action-hint"),
-      /Enter the dashboard token/,
+    assert.equal(await page.title(), "callsync dashboard");
+    assert.equal(
+      await page.$eval(RUN, (b) => (b as HTMLButtonElement).disabled),
+      true,
     );
-    assert.equal(await page.count("#sets tbody tr[data-state]"), 7);
+    assert.match(await text(page, "#action-hint"), /Enter the dashboard token/);
+    assert.equal(await count(page, "#sets tbody tr[data-state]"), 7);
     // The hostile file name is shown as text, not markup.
-    assert.equal(await page.count("img"), 0);
-    assert.ok((await page.text("#sets")).includes(HOSTILE));
+    assert.equal(await count(page, "img"), 0);
+    assert.ok((await text(page, "#sets")).includes(HOSTILE));
 
     // Search by phone number filters the rows as you type.
     await search(page, "+91 86550 66243");
     assert.equal(
-      await page.count("#sets tbody tr[data-state]:not([hidden])"),
+      await count(page, "#sets tbody tr[data-state]:not([hidden])"),
       1,
     );
-    assert.match(await page.evaluate<string>("location.search"), /q=%2B91/);
+    assert.match(await page.evaluate(() => location.search), /q=%2B91/);
     await search(page, "");
 
     await Deno.mkdir(OUTPUT, { recursive: true });
-    await Deno.writeFile(
-      join(OUTPUT, "dashboard-before.png"),
-      await page.screenshot(),
-    );
+    await screenshot(page, "dashboard-before.png");
 
     // A wrong token is refused and forgotten.
     await enterToken(page, "not-the-token");
     await page.click(RUN);
-    await page.waitForText(
+    await waitForText(
+      deadline,
+      page,
       FLASH,
       /wrong dashboard token/,
       "the wrong token to be refused",
     );
     assert.equal(
-      await page.evaluate(`sessionStorage.getItem("callsync-dashboard-token")`),
+      await page.evaluate(() =>
+        sessionStorage.getItem("callsync-dashboard-token")
+      ),
       null,
     );
     assert.equal(dash.running, false);
 
     // The right token; Retry the failed set (the page reloads), then Run now.
     await enterToken(page, TOKEN);
-    assert.equal(await page.evaluate(`${query(RUN)}.disabled`), false);
-    assert.equal(await page.text(".card.failed .num"), "1");
-    const retried = page.nextLoad();
+    assert.equal(
+      await page.$eval(RUN, (b) => (b as HTMLButtonElement).disabled),
+      false,
+    );
+    assert.equal(await text(page, ".card.failed .num"), "1");
+    const retried = page.waitForNavigation();
     await page.click(
       `button[data-action="retry"][data-name=${JSON.stringify(FAILED)}]`,
     );
-    await page.waitForText(
+    await waitForText(
+      deadline,
+      page,
       FLASH,
       /1 set made due again/,
       "the retry to be confirmed",
     );
-    await page.within("the page to reload after the retry", retried);
-    await page.waitForText(
+    await within(deadline, "the page to reload after the retry", retried);
+    await waitForText(
+      deadline,
+      page,
       ".card.failed .num",
       /^0$/,
       "the failed set to be pending",
     );
-    const reloaded = page.nextLoad();
+    const reloaded = page.waitForNavigation();
     await page.click(RUN);
     // While it runs, the page follows the run's log.
-    await page.waitForText(
+    await waitForText(
+      deadline,
+      page,
       "#run-log",
       /Directory scan started/,
       "the run's log lines to show",
     );
     // When it ends, the page reloads and lists the delivered sets.
-    await page.within("the page to reload after the run", reloaded);
-    const delivered = await page.waitFor(
+    await within(deadline, "the page to reload after the run", reloaded);
+    await within(
+      deadline,
       "the delivered sets to be listed",
-      () =>
-        page.count('#recent tbody tr[data-state="delivered"]').catch(() => 0),
-      (n) => n === 7,
+      page.waitForFunction(
+        (sel: string) => document.querySelectorAll(sel).length === 7,
+        {},
+        '#recent tbody tr[data-state="delivered"]',
+      ),
     );
-    assert.equal(delivered, 7);
-    const text = await page.evaluate<string>("document.body.innerText");
-    assert.match(text, /Everything is delivered\./);
-    assert.match(text, /CALL-20251029-064824-66243/);
-    assert.match(text, /7 delivered, 0 failed/);
+    assert.equal(
+      await count(page, '#recent tbody tr[data-state="delivered"]'),
+      7,
+    );
+    const bodyText = await page.evaluate(() => document.body.innerText);
+    assert.match(bodyText, /Everything is delivered\./);
+    assert.match(bodyText, /CALL-20251029-064824-66243/);
+    assert.match(bodyText, /7 delivered, 0 failed/);
     assert.match(
-      await page.text("#run-log"),
+      await text(page, "#run-log"),
       /Directory scan completed: 7 processed, 0 failed/,
     );
-    assert.equal(await page.text(".card.delivered .num"), "7");
+    assert.equal(await text(page, ".card.delivered .num"), "7");
     assert.equal(
-      await page.evaluate(
-        `sessionStorage.getItem("callsync-dashboard-token") !== null`,
+      await page.evaluate(() =>
+        sessionStorage.getItem("callsync-dashboard-token") !== null
       ),
       true,
       "the token is kept for the tab",
     );
     assert.equal(crm.acceptedCallRecords().length, 7);
-    assert.equal(await page.count("img"), 0);
+    assert.equal(await count(page, "img"), 0);
 
-    await Deno.writeFile(
-      join(OUTPUT, "dashboard.png"),
-      await page.screenshot(),
-    );
+    await screenshot(page, "dashboard.png");
 
     // The page of one set renders under the same CSP.
-    await page.navigate(
-      `${dash.url}sets/${
-        encodeURIComponent("transcript_session_2025-10-29T06-49-07.351452.json")
-      }`,
+    await within(
+      deadline,
       "the set page to load",
+      page.goto(
+        `${dash.url}sets/${
+          encodeURIComponent(
+            "transcript_session_2025-10-29T06-49-07.351452.json",
+          )
+        }`,
+      ),
     );
     assert.match(
-      await page.evaluate<string>("document.body.innerText"),
+      await page.evaluate(() => document.body.innerText),
       /Delivery record/,
     );
-    await Deno.writeFile(join(OUTPUT, "set.png"), await page.screenshot());
+    await screenshot(page, "set.png");
 
-    assert.deepEqual(page.problems, [], page.problems.join("\n"));
+    assert.deepEqual(problems, [], problems.join("\n"));
   } finally {
     await browser?.close();
     await dash.close();
@@ -187,26 +204,103 @@ Deno.test("dashboard in headless Chromium: token, Run now, delivered sets, scree
   }
 });
 
-/** `document.querySelector(selector)`, as page script. */
-function query(selector: string): string {
-  return `document.querySelector(${JSON.stringify(selector)})`;
+/**
+ * What goes wrong in the page: exceptions, console errors (but those
+ * `allowConsoleError` matches) and dialogs, which are dismissed.
+ */
+function watch(page: Page, allowConsoleError: RegExp): string[] {
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(`exception: ${String(e)}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !allowConsoleError.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on("dialog", (d) => {
+    problems.push(`dialog opened (XSS?): ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  return problems;
+}
+
+/** `promise`, or a failure naming `what` once the test's deadline passes. */
+async function within<T>(
+  deadline: number,
+  what: string,
+  promise: Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${what}`)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Wait until the text of `selector` matches `pattern`. */
+async function waitForText(
+  deadline: number,
+  page: Page,
+  selector: string,
+  pattern: RegExp,
+  what: string,
+): Promise<void> {
+  await within(
+    deadline,
+    what,
+    page.waitForFunction(
+      (sel: string, source: string, flags: string) =>
+        new RegExp(source, flags).test(
+          document.querySelector(sel)?.textContent ?? "",
+        ),
+      {},
+      selector,
+      pattern.source,
+      pattern.flags,
+    ),
+  );
+}
+
+/** The text of the first element matching `selector`. */
+function text(page: Page, selector: string): Promise<string> {
+  return page.$eval(selector, (e) => e.textContent ?? "");
+}
+
+/** How many elements match `selector`. */
+function count(page: Page, selector: string): Promise<number> {
+  return page.$$eval(selector, (all) => all.length);
+}
+
+/** A full-page PNG (at most 4000 px tall) in tests/output/. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const height = await page.evaluate(() => document.body.scrollHeight);
+  await page.setViewport({ width: 1360, height: Math.min(4000, height) });
+  await page.screenshot({ path: join(OUTPUT, name) });
+  await page.setViewport({ width: 1360, height: 1000 });
 }
 
 /** Type `q` in the filter's search box, as a person would. */
 async function search(page: Page, q: string): Promise<void> {
-  await page.evaluate(`(() => {
-    const q = ${query('#filter input[name="q"]')};
-    q.value = ${JSON.stringify(q)};
-    q.dispatchEvent(new Event("input"));
-  })()`);
+  await page.$eval('#filter input[name="q"]', (e, value) => {
+    const input = e as HTMLInputElement;
+    input.value = value;
+    input.dispatchEvent(new Event("input"));
+  }, q);
 }
 
 /** Enter the dashboard token in the page's form. */
 async function enterToken(page: Page, token: string): Promise<void> {
-  await page.evaluate(`(() => {
-    ${query("#token-input")}.value = ${JSON.stringify(token)};
-    ${query("#token-form")}.requestSubmit();
-  })()`);
+  await page.$eval("#token-input", (e, value) => {
+    const input = e as HTMLInputElement;
+    input.value = value;
+    input.form?.requestSubmit();
+  }, token);
 }
 
 /** A transcript whose name and content are markup. */

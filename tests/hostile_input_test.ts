@@ -12,6 +12,8 @@ import {
   type CliResult,
   type Sandbox,
   sandbox,
+  type SharedProgram,
+  sharedProgram,
 } from "../testing/cli.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { FIXTURE_SETS, fixtureCall, tempDir } from "../testing/fixtures.ts";
@@ -485,9 +487,13 @@ async function chownTree(path: string): Promise<void> {
   }
 }
 
-/** Run the CLI in `box` as user nobody, with its own Deno cache. */
+/**
+ * Run the CLI in `box` as user nobody, with its own Deno cache, from a copy
+ * of the program nobody can read (the clone may be in a 0700 folder).
+ */
 async function runAsNobody(
   box: Sandbox,
+  program: SharedProgram,
   denoDir: string,
   args: string[],
 ): Promise<CliResult> {
@@ -496,8 +502,8 @@ async function runAsNobody(
       "--reuid=65534",
       "--regid=65534",
       "--clear-groups",
-      Deno.execPath(),
-      ...cliArgs([...args, "--base-dir", box.dir]),
+      program.deno,
+      ...cliArgs([...args, "--base-dir", box.dir], program.root),
     ],
     env: {
       ...box.env,
@@ -527,6 +533,7 @@ Deno.test({
   async fn() {
     await using box = await sandbox();
     await using denoDir = await tempDir("callsync-deno-dir-");
+    await using program = IS_ROOT ? await sharedProgram() : undefined;
     const conv = "transcript_session_2025-10-30T10-00-00.000000.json";
     const rec = "number-_919000000004-1761740400.ogg";
     await writeOld(
@@ -541,7 +548,7 @@ Deno.test({
       makeOpusOgg({ durationSeconds: 4 }),
     );
     const run = IS_ROOT
-      ? (args: string[]) => runAsNobody(box, denoDir.path, args)
+      ? (args: string[]) => runAsNobody(box, program!, denoDir.path, args)
       : (args: string[]) => box.run(args);
     if (IS_ROOT) {
       await chownTree(box.dir);
