@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import type { ListingCache } from "../lib/source/listing_cache.ts";
-import { type Folder, scan, type ScanResult } from "../lib/source/scan.ts";
+import type { Folder } from "../lib/source/files.ts";
+import { scan, type ScanResult } from "../lib/source/scan.ts";
 
 /** What {@link scanBase} may skip and remember. */
 export interface ScanBaseOptions {

@@ -13,7 +13,7 @@ import {
   type FakeCrmOptions,
   type Fault,
 } from "../testing/fake_crm.ts";
-import { FileChangedError } from "../lib/deliver/multipart.ts";
+import { FileChangedError } from "../lib/source/files.ts";
 import { tempDir } from "../testing/fixtures.ts";
 
 const KEY = "callsync-recording-0123456789abcdef0123456789abcdef";

@@ -9,19 +9,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   buildCallRecord,
-  callerDigits,
-  callId,
   idempotencyKey,
   type PayloadConfig,
-  setCallId,
   type UploadedRecording,
 } from "../lib/deliver/payload.ts";
+import { callerDigits, callId, setCallId } from "../lib/pair/call_id.ts";
 import { type CallSet, makePlan } from "../lib/pair/plan.ts";
 import {
   type ConversationFile,
   type LeadFile,
   type RecordingFile,
-} from "../lib/source/scan.ts";
+} from "../lib/source/files.ts";
 import { scanBase } from "../testing/scan.ts";
 import {
   type JsonObject,

@@ -7,7 +7,7 @@ import {
   type Plan,
   type PlanConfig,
 } from "../lib/pair/plan.ts";
-import type { Folder } from "../lib/source/scan.ts";
+import type { Folder } from "../lib/source/files.ts";
 import { scanBase } from "../testing/scan.ts";
 import type { DeliveredEntry, Progress } from "../lib/state/store.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";

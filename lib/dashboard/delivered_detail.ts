@@ -1,27 +1,39 @@
 /**
  * The detail of a delivered set: its `.uploaded` record, its files as they
- * are now (a plain file only, never through a link), and the call record
- * rebuilt from them.
+ * are now (a plain file only, never through a link), read by the same reader
+ * the scan uses, and the call record rebuilt from them.
  *
  * @module
  */
 import { basename, join } from "node:path";
 import type { Config } from "../config/config.ts";
-import type { SetDetail, SetFile } from "./model.ts";
-import { parseRecordingName } from "../source/names.ts";
-import { readOggInfo } from "../source/ogg.ts";
-import { buildCallRecord } from "../deliver/payload.ts";
-import type { CallSet } from "../pair/plan.ts";
-import type { RecordingFile } from "../source/scan.ts";
-import { readDeliveryRecord } from "./views.ts";
-import type { StateStore } from "../state/store.ts";
-import { toUtcIso } from "../core/time.ts";
-import {
-  parseJsonObject,
-  readLead,
-  readTranscript,
-} from "../source/transcript.ts";
 import { errorMessage } from "../core/errors.ts";
+import { toUtcIso } from "../core/time.ts";
+import { buildCallRecord } from "../deliver/payload.ts";
+import type { CallFiles } from "../pair/call_id.ts";
+import {
+  type FileInfo,
+  fileInfo,
+  type Folder,
+  readSourceFile,
+  type SourceFiles,
+} from "../source/files.ts";
+import type { DeliveryRecord, StateStore } from "../state/store.ts";
+import type { SetDetail, SetFile } from "./model.ts";
+
+/** Largest file the dashboard reads. */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+/** A delivered set's `.uploaded` record, as read (maybe partial). */
+type ReadRecord = Partial<DeliveryRecord>;
+
+/** What reading a delivered set's files found. */
+interface Found {
+  /** The files, in the order read. */
+  files: SetFile[];
+  /** Why a file could not be used, for people. */
+  problems: string[];
+}
 
 /**
  * A delivered set: its `.uploaded` record, and the call record rebuilt from
@@ -34,73 +46,29 @@ export async function deliveredDetail(
   name: string,
 ): Promise<SetDetail> {
   const entry = store.delivered.get(name)!;
-  const record = await readDeliveryRecord(store, name);
+  const record = await store.readRecord(name);
   const kind = record?.kind ??
     (name.toLowerCase().endsWith(".ogg") ? "recording-only" : "call");
   const recName = record?.recording_file ?? entry.recording;
   const leadName = record?.lead_file ?? entry.lead;
   const found: Found = { files: [], problems: [] };
-  const set: CallSet = {
-    name,
-    kind,
-    state: "pending",
-    reason: "",
-    truncated: record?.truncated === true,
-    startMs: NaN,
-  };
-  if (kind === "call") {
-    set.conversation = await readTextPart(
-      found,
-      "conversations",
-      cfg.conversationsDir,
-      name,
-      (f) => ({
-        ...f.info,
-        ...readTranscript(name, parseJsonObject(f.text()), cfg.timezone),
-      }),
-    );
-  }
-  if (recName) {
-    set.recording = await readRecordingPart(found, cfg.recordingsDir, recName);
-  }
-  if (leadName) {
-    set.lead = await readTextPart(
-      found,
-      "leads",
-      cfg.leadsDir,
-      leadName,
-      (f) => ({
-        ...f.info,
-        ...readLead(leadName, parseJsonObject(f.text()), cfg.timezone),
-      }),
-    );
-  }
-  set.startMs = set.conversation?.key.startMs ??
-    set.recording?.key.startMs ?? NaN;
-  const complete = (kind === "recording-only" || set.conversation) &&
-    (!recName || set.recording) && (!leadName || set.lead) &&
-    Number.isFinite(set.startMs);
-  const payload: SetDetail["payload"] = complete
-    ? {
-      source: "rebuilt",
-      note:
-        "Rebuilt from the set's files as they are now; the record sent is not kept after delivery.",
-      record: buildCallRecord(
-        set,
-        record?.recording_url
-          ? {
-            url: record.recording_url,
-            size: record.recording_size ?? 0,
-            durationSeconds: set.recording?.ogg.durationSeconds,
-          }
-          : undefined,
-        cfg,
-      ),
-    }
-    : null;
-  const conv = set.conversation?.key;
-  const rec = set.recording?.key;
-  const convSeconds = conv?.durationSeconds;
+  const read = <F extends Folder>(folder: F, file: string, dir: string) =>
+    readPart(cfg, found, folder, join(dir, basename(file)));
+  const conversation = kind === "call"
+    ? await read("conversations", name, cfg.conversationsDir)
+    : undefined;
+  const recording = recName
+    ? await read("recordings", recName, cfg.recordingsDir)
+    : undefined;
+  const lead = leadName
+    ? await read("leads", leadName, cfg.leadsDir)
+    : undefined;
+  const startMs = conversation?.key.startMs ?? recording?.key.startMs ?? NaN;
+  const call: CallFiles = { name, startMs, conversation, recording, lead };
+  const complete = (kind === "recording-only" || conversation !== undefined) &&
+    (!recName || recording !== undefined) &&
+    (!leadName || lead !== undefined) &&
+    Number.isFinite(startMs);
   return {
     name,
     state: "delivered",
@@ -111,151 +79,120 @@ export async function deliveredDetail(
         : ""),
     deliveredAt: record?.uploaded_at ?? toUtcIso(entry.at),
     callId: record?.call_id ?? entry.callId,
-    startedAt: Number.isFinite(set.startMs) ? toUtcIso(set.startMs) : undefined,
+    startedAt: Number.isFinite(startMs) ? toUtcIso(startMs) : undefined,
     attempts: record?.upload_attempts ?? 0,
     files: found.files,
     pairing: {
-      recording: recName
-        ? {
-          name: recName,
-          startDiffSeconds: conv && rec
-            ? (rec.startMs - conv.startMs) / 1000
-            : undefined,
-          durationDiffSeconds: convSeconds !== undefined &&
-              rec?.durationSeconds !== undefined
-            ? rec.durationSeconds - convSeconds
-            : undefined,
-          pinned: true,
-        }
-        : undefined,
+      recording: recName ? pairing(recName, call) : undefined,
       lead: leadName ? { name: leadName } : undefined,
     },
     delivery: record ? { ...record } : null,
     progress: null,
-    payload,
+    payload: complete ? rebuilt(cfg, call, record) : null,
   };
 }
 
-/** What reading a delivered set's files found. */
-interface Found {
-  /** The files, in the order read. */
-  files: SetFile[];
-  /** Why a file could not be used, for people. */
-  problems: string[];
+/** How the delivered recording compares with the transcript. */
+function pairing(
+  name: string,
+  call: CallFiles,
+): NonNullable<SetDetail["pairing"]["recording"]> {
+  const conv = call.conversation?.key;
+  const rec = call.recording?.key;
+  const convSeconds = conv?.durationSeconds;
+  return {
+    name,
+    startDiffSeconds: conv && rec
+      ? (rec.startMs - conv.startMs) / 1000
+      : undefined,
+    durationDiffSeconds:
+      convSeconds !== undefined && rec?.durationSeconds !== undefined
+        ? rec.durationSeconds - convSeconds
+        : undefined,
+    pinned: true,
+  };
+}
+
+/** The call record rebuilt from the files as they are now. */
+function rebuilt(
+  cfg: Config,
+  call: CallFiles,
+  record: ReadRecord | undefined,
+): SetDetail["payload"] {
+  const uploaded = record?.recording_url
+    ? {
+      url: record.recording_url,
+      size: record.recording_size ?? 0,
+      durationSeconds: call.recording?.ogg.durationSeconds,
+    }
+    : undefined;
+  return {
+    source: "rebuilt",
+    note:
+      "Rebuilt from the set's files as they are now; the record sent is not kept after delivery.",
+    record: buildCallRecord(call, uploaded, cfg),
+  };
 }
 
 /**
- * A delivered set's transcript or lead, read from `dir` if it is still there
- * and parsed with `parse`; listed in `found` either way.
+ * A delivered set's file of `folder` at `path`, read if it is still there;
+ * listed in `found` either way.
  */
-async function readTextPart<T>(
+async function readPart<F extends Folder>(
+  cfg: Config,
   found: Found,
-  folder: "conversations" | "leads",
-  dir: string,
-  name: string,
-  parse: (f: PlainFile) => T,
-): Promise<T | undefined> {
-  const f = await readPlainFile(join(dir, basename(name)));
-  found.files.push(fileEntry(folder, name, f));
-  if (!f) {
+  folder: F,
+  path: string,
+): Promise<SourceFiles[F] | undefined> {
+  const name = basename(path);
+  const info = await plainFile(path);
+  let file: SourceFiles[F] | undefined;
+  if (!info) {
     found.problems.push(`${name} is no longer in the ${folder} folder`);
-    return undefined;
-  }
-  try {
-    return parse(f);
-  } catch (e) {
-    found.problems.push(`${name}: ${errorMessage(e)}`);
-    return undefined;
-  }
-}
-
-/**
- * A delivered set's recording, read from `dir` if it is still there (its Ogg
- * headers only); listed in `found` either way.
- */
-async function readRecordingPart(
-  found: Found,
-  dir: string,
-  name: string,
-): Promise<RecordingFile | undefined> {
-  const path = join(dir, basename(name));
-  const f = await readPlainFile(path, false);
-  const parsed = parseRecordingName(name);
-  let recording: RecordingFile | undefined;
-  if (f && parsed) {
+  } else {
     try {
-      const ogg = await readOggInfo(path);
-      recording = {
-        ...f.info,
-        name,
-        callerDigits: parsed.callerDigits,
-        ogg,
-        key: {
-          name,
-          startMs: parsed.startMs,
-          durationSeconds: ogg.durationSeconds,
-          complete: ogg.complete,
-          phone: parsed.callerDigits,
-        },
-      };
+      file = await readSourceFile(folder, info, cfg.timezone);
     } catch (e) {
       found.problems.push(`${name}: ${errorMessage(e)}`);
     }
-  } else if (!f) {
-    found.problems.push(`${name} is no longer in the recordings folder`);
   }
-  found.files.push({
-    ...fileEntry("recordings", name, f),
-    durationSeconds: recording?.ogg.durationSeconds,
-    complete: recording?.ogg.complete,
-  });
-  return recording;
-}
-
-/** A plain file's facts, and its text if read. */
-interface PlainFile {
-  info: { name: string; path: string; size: number; mtimeMs: number };
-  text: () => string;
+  found.files.push(fileEntry(folder, name, info, file));
+  return file;
 }
 
 /**
- * A regular file (not a symlink: the dashboard does not follow links the
- * scan's rules have not vetted), read as text when `read`.
+ * A regular file's facts (not a symlink: the dashboard does not follow links
+ * the scan's rules have not vetted), if it is there and not too large.
  */
-async function readPlainFile(
-  path: string,
-  read = true,
-): Promise<PlainFile | undefined> {
+async function plainFile(path: string): Promise<FileInfo | undefined> {
   try {
     const st = await Deno.lstat(path);
-    if (!st.isFile || st.size > 16 * 1024 * 1024) return undefined;
-    const text = read ? await Deno.readTextFile(path) : "";
-    return {
-      info: {
-        name: basename(path),
-        path,
-        size: st.size,
-        mtimeMs: st.mtime?.getTime() ?? 0,
-      },
-      text: () => text,
-    };
+    return st.isFile && st.size <= MAX_FILE_BYTES
+      ? fileInfo(path, st)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** How a set's file is listed: its size and time, or missing. */
+/** How a set's file is listed: its size and time (and length), or missing. */
 function fileEntry(
-  folder: SetFile["folder"],
+  folder: Folder,
   name: string,
-  f: PlainFile | undefined,
+  info: FileInfo | undefined,
+  file: SourceFiles[Folder] | undefined,
 ): SetFile {
-  return f
-    ? {
-      folder,
-      name,
-      size: f.info.size,
-      modifiedAt: toUtcIso(f.info.mtimeMs),
-    }
-    : { folder, name, missing: true };
+  if (!info) return { folder, name, missing: true };
+  const entry: SetFile = {
+    folder,
+    name,
+    size: info.size,
+    modifiedAt: toUtcIso(info.mtimeMs),
+  };
+  if (folder === "recordings") {
+    const ogg = file && "ogg" in file ? file.ogg : undefined;
+    entry.durationSeconds = ogg?.durationSeconds;
+    entry.complete = ogg?.complete;
+  }
+  return entry;
 }

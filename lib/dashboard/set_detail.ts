@@ -8,13 +8,14 @@
 import type { Config } from "../config/config.ts";
 import type { SetDetail, SetFile } from "./model.ts";
 import type { Logger } from "../core/log.ts";
-import { buildCallRecord, setCallId } from "../deliver/payload.ts";
+import { buildCallRecord } from "../deliver/payload.ts";
+import { setCallId } from "../pair/call_id.ts";
 import type { CallSet } from "../pair/plan.ts";
 import type {
   ConversationFile,
   LeadFile,
   RecordingFile,
-} from "../source/scan.ts";
+} from "../source/files.ts";
 import { deliveredDetail } from "./delivered_detail.ts";
 import { snapshot } from "./views.ts";
 import { toUtcIso } from "../core/time.ts";

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import type { DashboardRow, OldestPending, RecentDelivery } from "./model.ts";
 import type { Logger } from "../core/log.ts";
-import { callerDigits } from "../deliver/payload.ts";
+import { callerDigits } from "../pair/call_id.ts";
 import type { CallSet, Plan } from "../pair/plan.ts";
 import {
   dailySummaries,
@@ -18,7 +17,7 @@ import {
 } from "../report/report.ts";
 import { planRun } from "../deliver/run.ts";
 import { type LastRun, readLastRun } from "../state/last_run.ts";
-import { type DeliveryRecord, StateStore } from "../state/store.ts";
+import { StateStore } from "../state/store.ts";
 import { toUtcIso } from "../core/time.ts";
 
 /** The state, opened read-only, and the plan a run would follow now. */
@@ -103,23 +102,6 @@ export async function readSummaries(
   );
 }
 
-/** A delivered set's `.uploaded` record, if it can be read. */
-export async function readDeliveryRecord(
-  store: StateStore,
-  set: string,
-): Promise<Partial<DeliveryRecord> | undefined> {
-  try {
-    const v: unknown = JSON.parse(
-      await Deno.readTextFile(join(store.dir, `${set}.uploaded`)),
-    );
-    return v && typeof v === "object" && !Array.isArray(v)
-      ? v as Partial<DeliveryRecord>
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The most recent deliveries, newest first; reads at most `limit` records. */
 async function recentDeliveries(
   store: StateStore,
@@ -129,7 +111,7 @@ async function recentDeliveries(
     .sort((a, b) => b[1].at - a[1].at || (a[0] < b[0] ? -1 : 1))
     .slice(0, limit);
   return await Promise.all(latest.map(async ([set, e]) => {
-    const r = await readDeliveryRecord(store, set);
+    const r = await store.readRecord(set);
     return {
       set,
       callId: e.callId,

@@ -7,7 +7,8 @@
  */
 import { basename } from "node:path";
 import { type HttpRequest, httpRequest, type HttpResponse } from "./http.ts";
-import { FileChangedError, fileMultipart } from "./multipart.ts";
+import { fileMultipart } from "./multipart.ts";
+import { FileChangedError } from "../source/files.ts";
 import { errorMessage } from "../core/errors.ts";
 
 /** How a failed request should be handled. */

@@ -16,14 +16,17 @@ import {
   uploadRecording,
 } from "./crm.ts";
 import type { Logger } from "../core/log.ts";
-import { FileChangedError } from "./multipart.ts";
 import {
   buildCallRecord,
   idempotencyKey,
   type UploadedRecording,
 } from "./payload.ts";
 import type { CallSet } from "../pair/plan.ts";
-import type { FileInfo } from "../source/scan.ts";
+import {
+  assertUnchanged,
+  FileChangedError,
+  unchanged,
+} from "../source/files.ts";
 import { type Progress, StateError, type StateStore } from "../state/store.ts";
 import { localDateTime } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -269,26 +272,4 @@ async function recordFailure(
   });
   await store.journalFailure(progress.set, error);
   return failed;
-}
-
-/** True when none of the files changed since they were scanned. */
-async function unchanged(files: (FileInfo | undefined)[]): Promise<boolean> {
-  for (const f of files) {
-    if (!f) continue;
-    try {
-      await assertUnchanged(f);
-    } catch (e) {
-      if (e instanceof FileChangedError) return false;
-      throw e;
-    }
-  }
-  return true;
-}
-
-/** Abandon the attempt if a file changed since it was scanned. */
-async function assertUnchanged(f: FileInfo): Promise<void> {
-  const st = await Deno.stat(f.path).catch(() => undefined);
-  if (!st || st.size !== f.size || (st.mtime?.getTime() ?? 0) !== f.mtimeMs) {
-    throw new FileChangedError(`${f.name} changed since it was scanned`);
-  }
 }

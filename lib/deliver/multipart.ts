@@ -5,11 +5,7 @@
  * @module
  */
 import type { StreamBody } from "./http.ts";
-
-/** The file changed size while it was being read for upload. */
-export class FileChangedError extends Error {
-  override name = "FileChangedError";
-}
+import { FileChangedError } from "../source/files.ts";
 
 const encoder = new TextEncoder();
 /** Read size: large enough that a 2 GiB upload is ~2,000 reads and writes. */

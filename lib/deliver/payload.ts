@@ -6,8 +6,8 @@
  * @module
  */
 import type { JsonObject } from "../source/transcript.ts";
-import type { CallSet } from "../pair/plan.ts";
-import { compactLocal, toEpochMs, toUtcIso } from "../core/time.ts";
+import { callerDigits, type CallFiles, setCallId } from "../pair/call_id.ts";
+import { toEpochMs, toUtcIso } from "../core/time.ts";
 
 /** The ids every call record carries, from configuration. */
 export interface PayloadConfig {
@@ -22,40 +22,6 @@ export interface UploadedRecording {
   url: string;
   size: number;
   durationSeconds?: number;
-}
-
-/**
- * The deterministic call id: `CALL-YYYYMMDD-HHMMSS-<last 5 digits>` from the
- * call start in `timezone`. Without a caller number the 5 digits come from a
- * hash of the set name, so they stay stable.
- *
- * @example
- * ```ts
- * callId(Date.UTC(2025, 9, 29, 6, 48, 24), "918655066243", "x.json", "UTC");
- * // "CALL-20251029-064824-66243"
- * ```
- */
-export function callId(
-  startMs: number,
-  callerDigits: string | undefined,
-  setName: string,
-  timezone: string,
-): string {
-  const tail = callerDigits && callerDigits.length >= 5
-    ? callerDigits.slice(-5)
-    : String(fnv1a(setName) % 100000).padStart(5, "0");
-  return `CALL-${compactLocal(startMs, timezone)}-${tail}`;
-}
-
-/** The caller's digits: from the recording name, else transcript, else lead. */
-export function callerDigits(set: CallSet): string | undefined {
-  return set.recording?.callerDigits ?? set.conversation?.key.phone ??
-    set.lead?.phone;
-}
-
-/** The `callId` of a set. */
-export function setCallId(set: CallSet, timezone: string): string {
-  return callId(set.startMs, callerDigits(set), set.name, timezone);
 }
 
 /**
@@ -75,7 +41,7 @@ export async function idempotencyKey(
 
 /** Build the call record for a set. */
 export function buildCallRecord(
-  set: CallSet,
+  set: CallFiles,
   recording: UploadedRecording | undefined,
   cfg: PayloadConfig,
 ): JsonObject {
@@ -145,13 +111,4 @@ export function normaliseTranscript(
     if (out[k] === undefined) delete out[k];
   }
   return out;
-}
-
-/** 32-bit FNV-1a of a string. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  }
-  return h;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
+import type { CallFiles } from "./call_id.ts";
 import {
   type LeadMatch,
   matchLeads,
@@ -13,26 +14,15 @@ import {
   type RecordingMatch,
 } from "./match.ts";
 import { sessionTimestamp } from "../source/names.ts";
-import type {
-  ConversationFile,
-  InputProblem,
-  LeadFile,
-  RecordingFile,
-  ScanResult,
-} from "../source/scan.ts";
+import type { InputProblem, ScanResult } from "../source/scan.ts";
 import type { DeliveredEntry, Progress } from "../state/store.ts";
 
 /** Where a set stands. */
 export type SetState = "pending" | "waiting" | "failed";
 
 /** One call's files and what happens to them next. */
-export interface CallSet {
-  /** The conversation file name, or the recording's for a recording-only call. */
-  name: string;
+export interface CallSet extends CallFiles {
   kind: "call" | "recording-only";
-  conversation?: ConversationFile;
-  recording?: RecordingFile;
-  lead?: LeadFile;
   /** Why this recording goes with this conversation. */
   recordingMatch?: RecordingMatch;
   leadMatch?: LeadMatch;
@@ -43,8 +33,6 @@ export interface CallSet {
   progress?: Progress;
   /** The recording has no end-of-stream page but stopped changing. */
   truncated: boolean;
-  /** Call start, epoch ms: the transcript's, else the recording's. */
-  startMs: number;
 }
 
 /** A file that is not part of any set, with its state. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { setCallId } from "../deliver/payload.ts";
+import { setCallId } from "../pair/call_id.ts";
 import type { CallSet, Plan, SetState } from "../pair/plan.ts";
 import type { JournalEvent } from "../state/journal.ts";
 import { renderTable } from "../core/table.ts";

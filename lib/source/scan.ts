@@ -6,43 +6,18 @@
  * @module
  */
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import type { RecordingKey } from "../pair/match.ts";
-import { parseRecordingName } from "./names.ts";
-import { type ListingCache, stampOf } from "./listing_cache.ts";
-import { forEachLimited } from "../core/pool.ts";
-import { OggFormatError, type OggInfo, readOggInfo } from "./ogg.ts";
 import {
-  InputError,
-  type Lead,
-  parseJsonObject,
-  readLead,
-  readTranscript,
-  type Transcript,
-} from "./transcript.ts";
-
-/** Which of the three folders a file is in. */
-export type Folder = "conversations" | "recordings" | "leads";
-
-/** A file's identity and fingerprint (size and mtime). */
-export interface FileInfo {
-  name: string;
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
-
-/** A transcript file that parsed. */
-export interface ConversationFile extends FileInfo, Transcript {}
-
-/** A lead file that parsed. */
-export interface LeadFile extends FileInfo, Lead {}
-
-/** A recording file that reads as Ogg. */
-export interface RecordingFile extends FileInfo {
-  key: RecordingKey;
-  callerDigits?: string;
-  ogg: OggInfo;
-}
+  type ConversationFile,
+  fileInfo,
+  type Folder,
+  type LeadFile,
+  readSourceFile,
+  type RecordingFile,
+} from "./files.ts";
+import { type ListingCache, stampOf } from "./listing_cache.ts";
+import { OggFormatError } from "./ogg.ts";
+import { InputError } from "./transcript.ts";
+import { forEachLimited } from "../core/pool.ts";
 
 /** A file callsync cannot use (yet). */
 export interface InputProblem {
@@ -227,25 +202,14 @@ async function readOne(
   if (link.isSymlink) await checkLink(path, links);
   const st = await Deno.stat(path);
   if (!st.isFile) throw new InputError("is not a regular file");
-  const info: FileInfo = {
-    name,
-    path,
-    size: st.size,
-    mtimeMs: st.mtime?.getTime() ?? 0,
-  };
+  const info = fileInfo(path, st);
   try {
-    if (folder === "recordings") {
-      result.recordings.push(await readRecording(info));
+    if (folder === "conversations") {
+      result.conversations.push(await readSourceFile(folder, info, timezone));
+    } else if (folder === "recordings") {
+      result.recordings.push(await readSourceFile(folder, info, timezone));
     } else {
-      const data = parseJsonObject(await Deno.readTextFile(path));
-      if (folder === "conversations") {
-        result.conversations.push({
-          ...info,
-          ...readTranscript(name, data, timezone),
-        });
-      } else {
-        result.leads.push({ ...info, ...readLead(name, data, timezone) });
-      }
+      result.leads.push(await readSourceFile("leads", info, timezone));
     }
   } catch (e) {
     result.problems.push({
@@ -253,28 +217,6 @@ async function readOne(
       mtimeMs: info.mtimeMs,
     });
   }
-}
-
-async function readRecording(info: FileInfo): Promise<RecordingFile> {
-  const parsed = parseRecordingName(info.name);
-  if (!parsed) {
-    throw new InputError(
-      "name does not end in -<unix seconds>.ogg, so its call start is unknown",
-    );
-  }
-  const ogg = await readOggInfo(info.path);
-  return {
-    ...info,
-    callerDigits: parsed.callerDigits,
-    ogg,
-    key: {
-      name: info.name,
-      startMs: parsed.startMs,
-      durationSeconds: ogg.durationSeconds,
-      complete: ogg.complete,
-      phone: parsed.callerDigits,
-    },
-  };
 }
 
 /** Where symlinks may lead. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { findJsonError } from "../core/json_error.ts";
-import type { ConversationKey, LeadKey } from "../pair/match.ts";
+import type { ConversationKey, LeadKey } from "./keys.ts";
 import {
   parseLeadName,
   phoneDigits,

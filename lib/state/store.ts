@@ -182,6 +182,23 @@ export class StateStore {
     }
   }
 
+  /**
+   * A delivered set's `.uploaded` record as written, if it can be read (a
+   * record from an older callsync may lack fields).
+   */
+  async readRecord(set: string): Promise<Partial<DeliveryRecord> | undefined> {
+    try {
+      const v: unknown = JSON.parse(
+        await Deno.readTextFile(this.#path(set + UPLOADED)),
+      );
+      return v && typeof v === "object" && !Array.isArray(v)
+        ? v as Partial<DeliveryRecord>
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every journal event, oldest first (torn lines skipped). */
   async readJournal(): Promise<JournalEvent[]> {
     const events: JournalEvent[] = [];
