@@ -7,11 +7,12 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { helpText, parseCli, UsageError } from "./lib/cli/args.ts";
+import { helpText, parseCli } from "./lib/cli/args.ts";
+import { UsageError } from "./lib/core/errors.ts";
 import { COMMAND_TABLE } from "./lib/cli/commands.ts";
 import { ConfigError, loadConfig } from "./lib/config/config.ts";
 import { Logger } from "./lib/core/log.ts";
-import { EXIT } from "./lib/deliver/run.ts";
+import { EXIT } from "./lib/core/exit.ts";
 import { StateError } from "./lib/state/store.ts";
 
 /** The version printed by `--version`. */

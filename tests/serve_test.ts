@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { UsageError } from "../lib/cli/args.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { type Config, loadConfig } from "../lib/config/config.ts";
 import { escapeHtml, html, trusted } from "../lib/core/html.ts";
 import { FakeCrm, type FakeCrmOptions } from "../testing/fake_crm.ts";

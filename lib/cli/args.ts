@@ -7,12 +7,7 @@
 import { parseArgs } from "node:util";
 import type { LogFormat, LogLevel } from "../core/log.ts";
 import { SETTINGS } from "../config/settings.ts";
-import { errorMessage } from "../core/errors.ts";
-
-/** Bad command-line usage; `main` exits 2 with the message. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+import { errorMessage, UsageError } from "../core/errors.ts";
 
 /** The commands callsync knows. */
 export const COMMANDS = [

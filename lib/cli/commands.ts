@@ -8,8 +8,7 @@ import { resolve } from "node:path";
 import type { Cli } from "./args.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
-import { ping } from "../report/healthcheck.ts";
-import { writeMetrics } from "../report/metrics.ts";
+import { runAndReport } from "../report/after_run.ts";
 import { isSelective, type Selection, selector } from "../pair/select.ts";
 import {
   dailySummaries,
@@ -21,7 +20,8 @@ import {
   renderSummary,
   statusReport,
 } from "../report/report.ts";
-import { EXIT, planRun, runOnce } from "../deliver/run.ts";
+import { EXIT } from "../core/exit.ts";
+import { planRun } from "../pair/plan_run.ts";
 import { retrySets } from "../state/retry.ts";
 import {
   callsyncCommand,
@@ -32,7 +32,6 @@ import {
 import { serveCommand } from "../dashboard/server.ts";
 import { StateStore } from "../state/store.ts";
 import { localDate } from "../core/time.ts";
-import { errorMessage } from "../core/errors.ts";
 
 /** What every command receives. */
 export interface CommandContext {
@@ -51,24 +50,7 @@ export interface CommandContext {
  */
 export async function runCommand(ctx: CommandContext): Promise<number> {
   const { cfg, log } = ctx;
-  if (cfg.healthcheckUrl) await ping(cfg.healthcheckUrl, "start", log);
-  const report = await runOnce({ cfg, log, select: selection(ctx.cli) });
-  if (cfg.metricsFile && !report.skipped) {
-    try {
-      await writeMetrics(cfg.metricsFile, {
-        ...report,
-        counts: report.counts ??
-          { delivered: 0, pending: 0, waiting: 0, failed: 0 },
-      });
-    } catch (e) {
-      log.error(
-        `Cannot write METRICS_FILE ${cfg.metricsFile}: ${errorMessage(e)}`,
-      );
-    }
-  }
-  if (cfg.healthcheckUrl) {
-    await ping(cfg.healthcheckUrl, String(report.exitCode), log);
-  }
+  const report = await runAndReport({ cfg, log, select: selection(ctx.cli) });
   return report.exitCode;
 }
 

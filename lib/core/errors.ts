@@ -1,5 +1,6 @@
 /**
- * Turning anything thrown into the text a log line or an error report shows.
+ * Errors every layer may raise or report: {@link UsageError} for a bad
+ * command line, and {@link errorMessage} for the text of anything thrown.
  *
  * @module
  */
@@ -15,4 +16,9 @@
  */
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Bad command-line usage; `main` exits 2 with the message. */
+export class UsageError extends Error {
+  override name = "UsageError";
 }

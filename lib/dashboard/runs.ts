@@ -8,8 +8,8 @@
 import type { Config } from "../config/config.ts";
 import type { RunView } from "./model.ts";
 import { Logger } from "../core/log.ts";
-import { writeMetrics } from "../report/metrics.ts";
-import { EXIT, runOnce } from "../deliver/run.ts";
+import { EXIT } from "../core/exit.ts";
+import { runAndReport } from "../report/after_run.ts";
 import { toUtcIso } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
 
@@ -127,18 +127,16 @@ export class DashboardRuns {
 
   /** One pass, as `callsync run` does it; says how it went in `view`. */
   async #run(view: RunView, runLog: Logger): Promise<void> {
-    const cfg = this.#cfg;
-    const report = await runOnce({ cfg, log: runLog });
+    const report = await runAndReport({ cfg: this.#cfg, log: runLog });
     view.endedAt = toUtcIso(report.endedMs);
     view.exitCode = report.exitCode;
     view.delivered = report.delivered;
     view.failed = report.failed;
     if (report.skipped) {
-      const pid = view.lines.map((l) => /\(pid (\w+)\)/.exec(l)?.[1])
-        .find(Boolean);
       view.state = "skipped";
-      view.message =
-        `another callsync run (pid ${pid}) holds the run lock, probably cron; nothing was done — try again when it ends`;
+      view.message = `another callsync run (pid ${
+        report.lockHolder?.pid ?? "unknown"
+      }) holds the run lock, probably cron; nothing was done — try again when it ends`;
       return;
     }
     view.state = "finished";
@@ -147,16 +145,5 @@ export class DashboardRuns {
       : `${report.delivered} delivered, ${report.failed} failed${
         report.exitCode === EXIT.ok ? "" : " (they will be retried)"
       }`;
-    if (cfg.metricsFile) {
-      await writeMetrics(cfg.metricsFile, {
-        ...report,
-        counts: report.counts ??
-          { delivered: 0, pending: 0, waiting: 0, failed: 0 },
-      }).catch((e) =>
-        runLog.error(
-          `Cannot write METRICS_FILE ${cfg.metricsFile}: ${errorMessage(e)}`,
-        )
-      );
-    }
   }
 }

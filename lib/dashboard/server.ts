@@ -21,15 +21,14 @@
  *
  * @module
  */
-import { UsageError } from "../cli/args.ts";
 import type { CommandContext } from "../cli/commands.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
-import { EXIT } from "../deliver/run.ts";
+import { EXIT } from "../core/exit.ts";
 import { isLoopback } from "./guard.ts";
 import { jsonError } from "./http.ts";
 import { DashboardApp } from "./router.ts";
-import { errorMessage } from "../core/errors.ts";
+import { errorMessage, UsageError } from "../core/errors.ts";
 
 /** Where the dashboard listens unless told otherwise. */
 export const DEFAULT_HOST = "127.0.0.1";

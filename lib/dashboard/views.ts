@@ -15,7 +15,7 @@ import {
   type DailySummary,
   statusReport,
 } from "../report/report.ts";
-import { planRun } from "../deliver/run.ts";
+import { planRun } from "../pair/plan_run.ts";
 import { type LastRun, readLastRun } from "../state/last_run.ts";
 import { StateStore } from "../state/store.ts";
 import { toUtcIso } from "../core/time.ts";

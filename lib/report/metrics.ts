@@ -7,12 +7,7 @@
  */
 import { writeFileAtomic } from "../core/atomic.ts";
 import type { RunStats } from "../deliver/deliver.ts";
-
-/** Sets by state after a run. */
-export type SetCounts = Record<
-  "delivered" | "pending" | "waiting" | "failed",
-  number
->;
+import type { SetCounts } from "../deliver/run.ts";
 
 /** What one run reports to the metrics file. */
 export interface RunMetrics {
