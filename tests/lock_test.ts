@@ -58,7 +58,7 @@ Deno.test("a released lock can be taken again, and release twice is harmless", a
 
 Deno.test("a lock held by a process killed with SIGKILL is free again", async () => {
   await withDir(async (dir) => {
-    const lockModule = new URL("../lib/lock.ts", import.meta.url).href;
+    const lockModule = new URL("../lib/state/lock.ts", import.meta.url).href;
     const code = `
       import { isHeld, tryRunLock } from ${JSON.stringify(lockModule)};
       const lock = await tryRunLock(${JSON.stringify(dir)});
