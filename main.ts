@@ -7,12 +7,11 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { helpText, parseCli } from "./lib/cli/args.ts";
-import { UsageError } from "./lib/core/errors.ts";
-import { COMMAND_TABLE } from "./lib/cli/commands.ts";
+import { helpText, parseCli, runCommandLine } from "./lib/cli/mod.ts";
 import { ConfigError, loadConfig } from "./lib/config/config.ts";
-import { Logger } from "./lib/core/log.ts";
+import { UsageError } from "./lib/core/errors.ts";
 import { EXIT } from "./lib/core/exit.ts";
+import { Logger } from "./lib/core/log.ts";
 import { StateError } from "./lib/state/store.ts";
 
 /** The version printed by `--version`. */
@@ -39,7 +38,7 @@ export async function main(args: string[]): Promise<number> {
       interactive: Deno.stderr.isTerminal() && cli.logFormat === "text" &&
         cli.logLevel !== "warn",
     });
-    return await COMMAND_TABLE[cli.command]({
+    return await runCommandLine({
       cfg,
       log,
       cli,

@@ -4,7 +4,7 @@ import {
   dailySummary,
   renderBarChart,
   renderSummary,
-} from "../lib/report/report.ts";
+} from "../lib/report/summary.ts";
 import type { JournalEvent } from "../lib/state/journal.ts";
 import { renderTable } from "../lib/core/table.ts";
 

@@ -14,7 +14,7 @@ import type {
   RunView,
   SetDetail,
 } from "../lib/dashboard/model.ts";
-import type { DailySummary } from "../lib/report/report.ts";
+import type { DailySummary } from "../lib/report/summary.ts";
 import type { RetryResult } from "../lib/state/retry.ts";
 import {
   type Dashboard,

@@ -1,13 +1,17 @@
 /**
- * The command line: commands, flags and help text. Every setting in
- * {@link SETTINGS} also has a flag of its own.
+ * The command line: the command, the general flags, and each command's own
+ * flags, typed per command. Every setting in {@link SETTINGS} also has a flag
+ * of its own. Any flag is accepted with any command (a flag a command does
+ * not use is ignored).
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { errorMessage, UsageError } from "../core/errors.ts";
 import type { LogFormat, LogLevel } from "../core/log.ts";
 import { SETTINGS } from "../config/settings.ts";
-import { errorMessage, UsageError } from "../core/errors.ts";
+import type { Selection } from "../pair/select.ts";
+import { SCHEDULE_KINDS, type ScheduleKind } from "../report/schedule.ts";
 
 /** The commands callsync knows. */
 export const COMMANDS = [
@@ -23,36 +27,73 @@ export const COMMANDS = [
 /** One of {@link COMMANDS}. */
 export type Command = typeof COMMANDS[number];
 
-/** A parsed command line. */
-export interface Cli {
-  command: Command;
-  /** Positional arguments after the command (set names for `retry`). */
-  names: string[];
+/** The flags every command takes. */
+export interface GeneralFlags {
   help: boolean;
   version: boolean;
   baseDir?: string;
   envFile?: string;
   logFormat: LogFormat;
   logLevel: LogLevel;
-  json: boolean;
-  failed: boolean;
-  date?: string;
-  /** `summary --days N`: a table of the last N days. */
-  days?: number;
-  /** `--since`/`--until`: only sets whose call started in these days (inclusive). */
-  since?: string;
-  until?: string;
-  /** `--only NAME…`: only these sets (set, conversation or recording names). */
-  only: string[];
-  /** `schedule --print KIND`. */
-  print?: string;
-  /** `serve --host`, `--port`, `--token`. */
-  host?: string;
-  port?: string;
-  token?: string;
   /** Setting flags given, by flag name. */
   settings: Record<string, string | undefined>;
 }
+
+/** Each command with its own flags. */
+export type CommandLine =
+  /** `run`: `--since`, `--until`, `--only NAME…`. */
+  | { command: "run"; select: Selection }
+  /** `plan`: the same selection as `run`. */
+  | { command: "plan"; select: Selection }
+  | { command: "status"; json: boolean }
+  /** `retry [NAME…] [--failed]`. */
+  | { command: "retry"; names: string[]; failed: boolean }
+  /** `summary [--date D] [--days N] [--json]`. */
+  | { command: "summary"; date?: string; days?: number; json: boolean }
+  /** `schedule --print KIND`. */
+  | { command: "schedule"; print: ScheduleKind }
+  /** `serve [--host H] [--port P] [--token T]`. */
+  | { command: "serve"; host?: string; port?: string; token?: string };
+
+/** A parsed command line. */
+export type Cli = GeneralFlags & CommandLine;
+
+/** The parsed line of command `C`. */
+export type CliOf<C extends Command> =
+  & GeneralFlags
+  & Extract<
+    CommandLine,
+    { command: C }
+  >;
+
+const OPTIONS = {
+  ...Object.fromEntries(
+    SETTINGS.map((s) => [s.flag, { type: "string" as const }]),
+  ),
+  "base-dir": { type: "string" },
+  "env-file": { type: "string" },
+  "log-format": { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  json: { type: "boolean" },
+  failed: { type: "boolean" },
+  date: { type: "string" },
+  days: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
+  only: { type: "string", multiple: true },
+  print: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  token: { type: "string" },
+} as const;
+
+/** The flags as `parseArgs` gives them. */
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>[
+  "values"
+];
 
 /**
  * Parse arguments (without the program name).
@@ -63,44 +104,37 @@ export interface Cli {
  * ```
  */
 export function parseCli(args: string[]): Cli {
-  const settingFlags = Object.fromEntries(
-    SETTINGS.map((s) => [s.flag, { type: "string" as const }]),
-  );
-  let parsed;
+  const { values, positionals } = parse(args);
+  const { command, rest, only } = commandOf(values, positionals);
+  const general = generalFlags(values);
+  checkDates(values);
+  return { ...general, ...commandLine(command, values, rest, only) };
+}
+
+function parse(args: string[]): { values: Values; positionals: string[] } {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args,
       allowPositionals: true,
       strict: true,
-      options: {
-        ...settingFlags,
-        "base-dir": { type: "string" },
-        "env-file": { type: "string" },
-        "log-format": { type: "string" },
-        verbose: { type: "boolean", short: "v" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-        json: { type: "boolean" },
-        failed: { type: "boolean" },
-        date: { type: "string" },
-        days: { type: "string" },
-        since: { type: "string" },
-        until: { type: "string" },
-        only: { type: "string", multiple: true },
-        print: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        token: { type: "string" },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError(`${errorMessage(e)}; see --help`);
   }
-  const { values: v, positionals } = parsed;
+}
+
+/**
+ * The command, its positional arguments and the `--only` names. `--only a b
+ * c`: the names after the first belong to --only too, and without a command
+ * the command is `run`.
+ */
+function commandOf(
+  v: Values,
+  positionals: string[],
+): { command: Command; rest: string[]; only: string[] } {
   const only = [...(v.only ?? [])];
   const isCommand = (w: string | undefined) => COMMANDS.includes(w as Command);
-  // `--only a b c`: the names after the first belong to --only too.
   const implicitRun = only.length > 0 && !isCommand(positionals[0]);
   const first = implicitRun ? undefined : positionals[0];
   const rest = positionals.slice(implicitRun ? 0 : 1);
@@ -116,12 +150,35 @@ export function parseCli(args: string[]): Cli {
       `"${command}" takes no arguments, got "${rest.join(" ")}"`,
     );
   }
+  return { command, rest, only };
+}
+
+function generalFlags(v: Values): GeneralFlags {
   const logFormat = v["log-format"] ?? "text";
   if (logFormat !== "text" && logFormat !== "json") {
     throw new UsageError(
       `--log-format must be text or json, got "${logFormat}"`,
     );
   }
+  const settings: Record<string, string | undefined> = {};
+  const given = v as Record<string, unknown>;
+  for (const s of SETTINGS) {
+    const value = given[s.flag];
+    if (typeof value === "string") settings[s.flag] = value;
+  }
+  return {
+    help: v.help ?? false,
+    version: v.version ?? false,
+    baseDir: v["base-dir"],
+    envFile: v["env-file"],
+    logFormat,
+    logLevel: v.verbose ? "debug" : v.quiet ? "warn" : "info",
+    settings,
+  };
+}
+
+/** `--date`, `--since`, `--until` and `--days`, checked whatever the command. */
+function checkDates(v: Values): void {
   for (const flag of ["date", "since", "until"] as const) {
     const value = v[flag];
     if (value !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
@@ -131,92 +188,42 @@ export function parseCli(args: string[]): Cli {
   if (v.days !== undefined && !/^[1-9]\d*$/.test(v.days)) {
     throw new UsageError(`--days must be a whole number ≥ 1, got "${v.days}"`);
   }
-  if (
-    command === "schedule" &&
-    !["cron", "systemd", "windows"].includes(v.print ?? "")
-  ) {
-    throw new UsageError("schedule needs --print cron|systemd|windows");
-  }
-  const settings: Record<string, string | undefined> = {};
-  const given = v as Record<string, unknown>;
-  for (const s of SETTINGS) {
-    const value = given[s.flag];
-    if (typeof value === "string") settings[s.flag] = value;
-  }
-  return {
-    command,
-    names: rest,
-    help: v.help ?? false,
-    version: v.version ?? false,
-    baseDir: v["base-dir"],
-    envFile: v["env-file"],
-    logFormat,
-    logLevel: v.verbose ? "debug" : v.quiet ? "warn" : "info",
-    json: v.json ?? false,
-    failed: v.failed ?? false,
-    date: v.date,
-    days: v.days === undefined ? undefined : Number(v.days),
-    since: v.since,
-    until: v.until,
-    only,
-    print: v.print,
-    host: v.host,
-    port: v.port,
-    token: v.token,
-    settings,
-  };
 }
 
-/** The `--help` text. */
-export function helpText(version: string): string {
-  const settings = SETTINGS.map((s) =>
-    `  --${s.flag} (${s.env}${
-      s.default !== undefined ? `, default ${s.default}` : ""
-    })\n      ${s.doc.replaceAll("`", "")}`
-  ).join("\n");
-  return `callsync ${version}: deliver voice-bot calls (recording, transcript, lead) to a CRM
+/** The command's own flags. */
+function commandLine(
+  command: Command,
+  v: Values,
+  names: string[],
+  only: string[],
+): CommandLine {
+  switch (command) {
+    case "run":
+    case "plan":
+      return { command, select: { since: v.since, until: v.until, only } };
+    case "status":
+      return { command, json: v.json ?? false };
+    case "retry":
+      return { command, names, failed: v.failed ?? false };
+    case "summary":
+      return {
+        command,
+        date: v.date,
+        days: v.days === undefined ? undefined : Number(v.days),
+        json: v.json ?? false,
+      };
+    case "schedule":
+      return { command, print: scheduleKind(v.print) };
+    case "serve":
+      return { command, host: v.host, port: v.port, token: v.token };
+  }
+}
 
-Usage: callsync [command] [flags]
-
-Commands:
-  run                   one scan-and-upload pass (the default; what cron runs)
-  plan                  show how files group into calls and what a run would do;
-                        no network, no writes
-  status [--json]       counts by state and every set not delivered, with why
-  retry [NAME…] [--failed]
-                        make failed sets (or the named ones) due again now
-  summary [--date YYYY-MM-DD] [--days N] [--json]
-                        the daily report (default: today in TIMEZONE); --days:
-                        one row per day for the N days up to --date, with a
-                        bar chart of calls delivered in a terminal
-  schedule --print cron|systemd|windows
-                        print the cron line, systemd units or schtasks command
-                        that runs callsync every 5 minutes on this host
-
-  serve [--host H] [--port P] [--token T]
-                        the web dashboard (default 127.0.0.1:8787); POSTs need
-                        the token (--token or DASHBOARD_TOKEN, safer: not in
-                        ps); without one it is read-only
-
-Selecting (run and plan):
-  --since YYYY-MM-DD    only calls that started on or after this day
-  --until YYYY-MM-DD    only calls that started on or before this day
-  --only NAME…          only these sets (conversation or recording file names)
-
-General flags:
-  --base-dir DIR        folder that holds the bot's folders (default: working dir)
-  --env-file FILE       read settings from a KEY=value file
-  --log-format text|json
-  -v, --verbose         also log debug lines
-  -q, --quiet           log warnings and errors only
-  -h, --help            this text
-  --version             print the version
-
-Settings (flag beats environment, environment beats --env-file):
-${settings}
-
-Exit codes: 0 nothing due failed, 1 some sets failed (retried later),
-2 usage or configuration error, 3 fatal (credentials refused, state folder
-not writable).
-`;
+function scheduleKind(print: string | undefined): ScheduleKind {
+  if (!SCHEDULE_KINDS.includes(print as ScheduleKind)) {
+    throw new UsageError(
+      `schedule needs --print ${SCHEDULE_KINDS.join("|")}`,
+    );
+  }
+  return print as ScheduleKind;
 }

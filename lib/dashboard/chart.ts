@@ -5,7 +5,7 @@
  * @module
  */
 import { type Html, html } from "../core/html.ts";
-import type { DailySummary } from "../report/report.ts";
+import type { DailySummary } from "../report/summary.ts";
 
 /**
  * Calls delivered per day as an inline SVG bar chart (our own drawing: one

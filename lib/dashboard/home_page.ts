@@ -27,7 +27,7 @@ import {
 import type { DashboardView, RunView } from "./model.ts";
 import { matchesFilter, recentKeys, rowKeys } from "./search.ts";
 import { type Html, html, safeHttpUrl, trusted } from "../core/html.ts";
-import type { DailySummary } from "../report/report.ts";
+import type { DailySummary } from "../report/summary.ts";
 
 const STATES = ["pending", "waiting", "failed", "delivered"] as const;
 const SET_COLUMNS = [

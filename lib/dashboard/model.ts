@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { DailySummary, SetRow } from "../report/report.ts";
+import type { SetRow } from "../report/status.ts";
+import type { DailySummary } from "../report/summary.ts";
 import type { LastRun } from "../state/last_run.ts";
 
 /** A not-delivered set or file, as listed on the dashboard. */

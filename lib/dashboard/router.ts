@@ -12,7 +12,7 @@ import { renderMessagePage } from "./layout.ts";
 import { filterRows } from "./search.ts";
 import { renderSetPage } from "./set_page.ts";
 import { Logger } from "../core/log.ts";
-import { dailySummaries } from "../report/report.ts";
+import { dailySummaries } from "../report/summary.ts";
 import { Guard } from "./guard.ts";
 import { htmlResponse, json, jsonError, newNonce, safeDecode } from "./http.ts";
 import { retryFromDashboard } from "./retry.ts";

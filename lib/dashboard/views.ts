@@ -10,11 +10,8 @@ import type { DashboardRow, OldestPending, RecentDelivery } from "./model.ts";
 import type { Logger } from "../core/log.ts";
 import { callerDigits } from "../pair/call_id.ts";
 import type { CallSet, Plan } from "../pair/plan.ts";
-import {
-  dailySummaries,
-  type DailySummary,
-  statusReport,
-} from "../report/report.ts";
+import { statusReport } from "../report/status.ts";
+import { dailySummaries, type DailySummary } from "../report/summary.ts";
 import { planRun } from "../pair/plan_run.ts";
 import { type LastRun, readLastRun } from "../state/last_run.ts";
 import { StateStore } from "../state/store.ts";

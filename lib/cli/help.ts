@@ -1,0 +1,60 @@
+/**
+ * The `--help` text: every command, flag and setting (from {@link SETTINGS}).
+ *
+ * @module
+ */
+import { SETTINGS } from "../config/settings.ts";
+
+/** The `--help` text. */
+export function helpText(version: string): string {
+  const settings = SETTINGS.map((s) =>
+    `  --${s.flag} (${s.env}${
+      s.default !== undefined ? `, default ${s.default}` : ""
+    })\n      ${s.doc.replaceAll("`", "")}`
+  ).join("\n");
+  return `callsync ${version}: deliver voice-bot calls (recording, transcript, lead) to a CRM
+
+Usage: callsync [command] [flags]
+
+Commands:
+  run                   one scan-and-upload pass (the default; what cron runs)
+  plan                  show how files group into calls and what a run would do;
+                        no network, no writes
+  status [--json]       counts by state and every set not delivered, with why
+  retry [NAME…] [--failed]
+                        make failed sets (or the named ones) due again now
+  summary [--date YYYY-MM-DD] [--days N] [--json]
+                        the daily report (default: today in TIMEZONE); --days:
+                        one row per day for the N days up to --date, with a
+                        bar chart of calls delivered in a terminal
+  schedule --print cron|systemd|windows
+                        print the cron line, systemd units or schtasks command
+                        that runs callsync every 5 minutes on this host
+
+  serve [--host H] [--port P] [--token T]
+                        the web dashboard (default 127.0.0.1:8787); POSTs need
+                        the token (--token or DASHBOARD_TOKEN, safer: not in
+                        ps); without one it is read-only
+
+Selecting (run and plan):
+  --since YYYY-MM-DD    only calls that started on or after this day
+  --until YYYY-MM-DD    only calls that started on or before this day
+  --only NAME…          only these sets (conversation or recording file names)
+
+General flags:
+  --base-dir DIR        folder that holds the bot's folders (default: working dir)
+  --env-file FILE       read settings from a KEY=value file
+  --log-format text|json
+  -v, --verbose         also log debug lines
+  -q, --quiet           log warnings and errors only
+  -h, --help            this text
+  --version             print the version
+
+Settings (flag beats environment, environment beats --env-file):
+${settings}
+
+Exit codes: 0 nothing due failed, 1 some sets failed (retried later),
+2 usage or configuration error, 3 fatal (credentials refused, state folder
+not writable).
+`;
+}
