@@ -1,0 +1,266 @@
+import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
+import { join } from "node:path";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+} from "../../lib/config/config.ts";
+import { withTempDir } from "../../testing/fixtures.ts";
+
+/** Everything a command that uploads needs. */
+const UPLOAD_ENV = {
+  CRM_UPLOAD_URL: "https://crm.example/apis/api/public/upload",
+  CRM_CALL_DATA_URL: "https://crm.example/apis/api/public/call-data",
+  DEFAULT_CAMPAIGN_ID: "campaign-7",
+  DEFAULT_VOICE_AGENT_ID: "agent-3",
+  DEFAULT_CLIENT_ID: "client-9",
+  TIMEZONE: "UTC",
+};
+
+/** Runs `fn` with a fresh temp dir, removed afterwards. */
+const withDir = (fn: (dir: string) => Promise<void>) =>
+  withTempDir("callsync-config-", fn);
+
+function load(
+  env: Record<string, string | undefined>,
+  more: {
+    flags?: Record<string, string | undefined>;
+    envFile?: string;
+    baseDir?: string;
+    requireUpload?: boolean;
+  } = {},
+): Promise<Config> {
+  return loadConfig({
+    flags: more.flags ?? {},
+    env,
+    envFile: more.envFile,
+    baseDir: more.baseDir ?? "/srv/bot",
+    requireUpload: more.requireUpload ?? false,
+  });
+}
+
+/** Rejects with a ConfigError whose message names `variable`. */
+async function rejectsNaming(
+  promise: Promise<unknown>,
+  variable: string,
+): Promise<void> {
+  await rejects(
+    promise,
+    (e: unknown) => e instanceof ConfigError && e.message.includes(variable),
+    `expected a ConfigError naming ${variable}`,
+  );
+}
+
+Deno.test("loadConfig() fills in the documented defaults", async () => {
+  const cfg = await load({ TIMEZONE: "UTC" });
+  equal(cfg.batchSize, 10);
+  equal(cfg.retryAttempts, 3);
+  deepStrictEqual(cfg.retryBackoffSeconds, [60, 300, 900]);
+  equal(cfg.concurrency, 4);
+  equal(cfg.timeoutSeconds, 30);
+  equal(cfg.matchWindowSeconds, 300);
+  equal(cfg.staleSeconds, 600);
+  equal(cfg.orphanAfterSeconds, 1800);
+  equal(cfg.apiToken, undefined);
+  equal(cfg.conversationsDir, "/srv/bot/conversations");
+  equal(cfg.recordingsDir, "/srv/bot/recordings");
+  equal(cfg.leadsDir, "/srv/bot/leads");
+  equal(cfg.processedDir, "/srv/bot/processed_uploads");
+});
+
+Deno.test("loadConfig() defaults TIMEZONE to the host's zone", async () => {
+  const cfg = await load({});
+  equal(cfg.timezone, Intl.DateTimeFormat().resolvedOptions().timeZone);
+});
+
+Deno.test("loadConfig() takes a flag over the environment over the env file over the default", async () => {
+  await withDir(async (dir) => {
+    const envFile = join(dir, "callsync.env");
+    await Deno.writeTextFile(
+      envFile,
+      [
+        "UPLOAD_BATCH_SIZE=11",
+        "STALE_SECONDS=12",
+        "MATCH_WINDOW_SECONDS=13",
+        "DEFAULT_CAMPAIGN_ID=from-file",
+      ].join("\n"),
+    );
+    const cfg = await load(
+      {
+        UPLOAD_BATCH_SIZE: "21",
+        STALE_SECONDS: "22",
+        DEFAULT_CAMPAIGN_ID: "from-env",
+        TIMEZONE: "UTC",
+      },
+      {
+        envFile,
+        flags: {
+          "upload-batch-size": "31",
+          "default-campaign-id": "from-flag",
+        },
+      },
+    );
+    equal(cfg.batchSize, 31, "flag beats environment and file");
+    equal(cfg.campaignId, "from-flag");
+    equal(cfg.staleSeconds, 22, "environment beats file");
+    equal(cfg.matchWindowSeconds, 13, "file beats default");
+    equal(cfg.orphanAfterSeconds, 1800, "default when nobody sets it");
+  });
+});
+
+Deno.test("loadConfig() treats a blank value as unset and trims values", async () => {
+  const cfg = await load({
+    UPLOAD_BATCH_SIZE: "   ",
+    STALE_SECONDS: " 42 ",
+    TIMEZONE: "UTC",
+  });
+  equal(cfg.batchSize, 10);
+  equal(cfg.staleSeconds, 42);
+});
+
+Deno.test("loadConfig() resolves relative folders against baseDir and keeps absolute ones", async () => {
+  await withDir(async (dir) => {
+    const cfg = await load({
+      TIMEZONE: "UTC",
+      CONVERSATIONS_DIR: "data/conv",
+      RECORDINGS_DIR: "/mnt/egress",
+      LEADS_DIR: "../shared/leads",
+    }, { baseDir: dir });
+    equal(cfg.baseDir, dir);
+    equal(cfg.conversationsDir, join(dir, "data", "conv"));
+    equal(cfg.recordingsDir, "/mnt/egress");
+    equal(cfg.leadsDir, join(dir, "..", "shared", "leads"));
+    equal(cfg.processedDir, join(dir, "processed_uploads"));
+  });
+});
+
+Deno.test("loadConfig() resolves a relative baseDir against the working directory", async () => {
+  const cfg = await load({ TIMEZONE: "UTC" }, { baseDir: "site" });
+  equal(cfg.baseDir, join(Deno.cwd(), "site"));
+  equal(cfg.leadsDir, join(Deno.cwd(), "site", "leads"));
+});
+
+Deno.test("loadConfig() reads every upload setting when requireUpload is set", async () => {
+  const cfg = await load(
+    { ...UPLOAD_ENV, CRM_API_TOKEN: "tok-123", UPLOAD_RETRY_BACKOFF: "5, 2.5" },
+    { requireUpload: true },
+  );
+  equal(cfg.uploadUrl, UPLOAD_ENV.CRM_UPLOAD_URL);
+  equal(cfg.callDataUrl, UPLOAD_ENV.CRM_CALL_DATA_URL);
+  equal(cfg.campaignId, "campaign-7");
+  equal(cfg.voiceAgentId, "agent-3");
+  equal(cfg.clientId, "client-9");
+  equal(cfg.apiToken, "tok-123");
+  deepStrictEqual(cfg.retryBackoffSeconds, [5, 2.5]);
+});
+
+Deno.test("loadConfig() requires each upload setting only when requireUpload is set", async () => {
+  for (
+    const name of [
+      "CRM_UPLOAD_URL",
+      "CRM_CALL_DATA_URL",
+      "DEFAULT_CAMPAIGN_ID",
+      "DEFAULT_VOICE_AGENT_ID",
+      "DEFAULT_CLIENT_ID",
+    ]
+  ) {
+    const env: Record<string, string | undefined> = { ...UPLOAD_ENV };
+    delete env[name];
+    await rejectsNaming(load(env, { requireUpload: true }), name);
+    const cfg = await load(env, { requireUpload: false });
+    ok(cfg, `${name} missing is fine without requireUpload`);
+  }
+  const empty = await load({ TIMEZONE: "UTC" });
+  equal(empty.uploadUrl, "");
+  equal(empty.campaignId, "");
+});
+
+Deno.test("loadConfig() rejects a URL that is not http(s), naming the variable", async () => {
+  await rejectsNaming(
+    load({ ...UPLOAD_ENV, CRM_UPLOAD_URL: "ftp://crm.example/upload" }),
+    "CRM_UPLOAD_URL",
+  );
+  await rejectsNaming(
+    load({ ...UPLOAD_ENV, CRM_CALL_DATA_URL: "crm.example/call-data" }),
+    "CRM_CALL_DATA_URL",
+  );
+  await rejectsNaming(
+    load(UPLOAD_ENV, { flags: { "crm-upload-url": "http://" } }),
+    "CRM_UPLOAD_URL",
+  );
+});
+
+Deno.test("loadConfig() rejects counts that are not whole numbers, naming the variable", async () => {
+  const cases: [string, string][] = [
+    ["UPLOAD_BATCH_SIZE", "ten"],
+    ["UPLOAD_CONCURRENCY", "-1"],
+    ["UPLOAD_RETRY_ATTEMPTS", "2.5"],
+    ["UPLOAD_TIMEOUT_SECONDS", "30s"],
+    ["MATCH_WINDOW_SECONDS", "1e3"],
+    ["STALE_SECONDS", "0x10"],
+    ["ORPHAN_AFTER_SECONDS", "never"],
+  ];
+  for (const [name, value] of cases) {
+    await rejectsNaming(load({ TIMEZONE: "UTC", [name]: value }), name);
+  }
+});
+
+Deno.test("loadConfig() rejects a malformed UPLOAD_RETRY_BACKOFF", async () => {
+  for (const value of ["60,,300", "60;300", "1m,5m", "60,-5", "60,"]) {
+    await rejectsNaming(
+      load({ TIMEZONE: "UTC", UPLOAD_RETRY_BACKOFF: value }),
+      "UPLOAD_RETRY_BACKOFF",
+    );
+  }
+});
+
+Deno.test("loadConfig() rejects a TIMEZONE that is not an IANA zone", async () => {
+  await rejectsNaming(load({ TIMEZONE: "Mars/Olympus_Mons" }), "TIMEZONE");
+  await rejectsNaming(
+    load({}, { flags: { timezone: "India Standard Time" } }),
+    "TIMEZONE",
+  );
+});
+
+Deno.test("loadConfig() rejects UPLOAD_TIMEOUT_SECONDS=0 and UPLOAD_RETRY_ATTEMPTS=0", async () => {
+  await rejectsNaming(
+    load({ TIMEZONE: "UTC", UPLOAD_TIMEOUT_SECONDS: "0" }),
+    "UPLOAD_TIMEOUT_SECONDS",
+  );
+  await rejectsNaming(
+    load({ TIMEZONE: "UTC", UPLOAD_RETRY_ATTEMPTS: "0" }),
+    "UPLOAD_RETRY_ATTEMPTS",
+  );
+});
+
+Deno.test("loadConfig() accepts zero where zero means off or no limit", async () => {
+  const cfg = await load({
+    TIMEZONE: "UTC",
+    UPLOAD_BATCH_SIZE: "0",
+    ORPHAN_AFTER_SECONDS: "0",
+    UPLOAD_CONCURRENCY: "0",
+  });
+  equal(cfg.batchSize, 0);
+  equal(cfg.orphanAfterSeconds, 0);
+  equal(cfg.concurrency, 1, "concurrency is at least 1");
+});
+
+Deno.test("loadConfig() reports an unreadable or malformed env file as ConfigError", async () => {
+  await withDir(async (dir) => {
+    await rejectsNaming(
+      load({}, { envFile: join(dir, "missing.env") }),
+      "missing.env",
+    );
+    const bad = join(dir, "bad.env");
+    await Deno.writeTextFile(bad, "TIMEZONE=UTC\nthis is not a setting\n");
+    await rejectsNaming(load({}, { envFile: bad }), `${bad}:2`);
+  });
+});
+
+Deno.test("loadConfig() validates values that come from the env file", async () => {
+  await withDir(async (dir) => {
+    const envFile = join(dir, "callsync.env");
+    await Deno.writeTextFile(envFile, "TIMEZONE=UTC\nSTALE_SECONDS=soon\n");
+    await rejectsNaming(load({}, { envFile }), "STALE_SECONDS");
+  });
+});
