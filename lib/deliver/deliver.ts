@@ -9,6 +9,7 @@
 import { relative } from "node:path";
 import type { Config } from "../config/config.ts";
 import {
+  type CrmEndpoints,
   CrmError,
   DEFAULT_RETRY,
   postCallData,
@@ -82,127 +83,184 @@ export async function deliverSet(
   ctx: DeliveryContext,
   set: CallSet,
 ): Promise<DeliveryResult> {
-  const { cfg, log, store } = ctx;
-  const crm = {
+  const fields = { set: set.name };
+  const attempt: Attempt = {
+    progress: set.progress ?? { set: set.name, attempts: 0 },
+    bytes: 0,
+  };
+  ctx.log.info(`Processing: ${set.name}`, fields);
+  try {
+    attempt.recording = uploadedBefore(attempt.progress);
+    if (!attempt.recording && set.recording) {
+      await uploadStep(ctx, set, attempt);
+    } else if (!attempt.progress.call_record) {
+      await assertFilesUnchanged(set);
+    }
+    if (set.lead) ctx.log.info(`Found lead file: ${set.lead.name}`, fields);
+    await callDataStep(ctx, set, attempt);
+    ctx.log.info(`File marked as processed: ${set.name}`, fields);
+    return { outcome: "delivered", bytes: attempt.bytes };
+  } catch (e) {
+    return await failedAttempt(ctx, set, attempt.progress, e);
+  }
+}
+
+/** Where one attempt at a set has got to. */
+interface Attempt {
+  progress: Progress;
+  /** The recording as uploaded, by this attempt or an earlier run. */
+  recording?: UploadedRecording;
+  /** Recording bytes this attempt sent. */
+  bytes: number;
+}
+
+/** The CRM endpoints of the configuration. */
+function endpoints(cfg: Config): CrmEndpoints {
+  return {
     uploadUrl: cfg.uploadUrl,
     callDataUrl: cfg.callDataUrl,
     apiToken: cfg.apiToken,
     timeoutSeconds: cfg.timeoutSeconds,
   };
-  const fields = { set: set.name };
-  let progress: Progress = set.progress ?? { set: set.name, attempts: 0 };
-  log.info(`Processing: ${set.name}`, fields);
-  try {
-    let recording = uploadedBefore(progress);
-    let bytes = 0;
-    if (!recording && set.recording) {
-      const rec = set.recording;
-      if (set.kind === "call") {
-        log.info(`Matched recording: ${rec.name}`, fields);
-      }
-      if (set.truncated) {
-        log.warn(
-          `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
-          fields,
-        );
-      }
-      await assertUnchanged(rec);
-      const key = await idempotencyKey(set.name, "recording");
-      const url = await counted(
-        ctx.stats.recording,
-        uploadRecording(crm, rec.path, rec.size, key, ctx.retry),
-      );
-      await assertUnchanged(rec);
-      log.info(
-        `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
-        fields,
-      );
-      bytes = rec.size;
-      ctx.stats.bytes += rec.size;
-      recording = {
-        url,
-        size: rec.size,
-        durationSeconds: rec.ogg.durationSeconds,
-      };
-      const current = await unchanged([set.conversation, set.lead]);
-      progress = {
-        ...progress,
-        recording_file: rec.name,
-        recording_url: url,
-        recording_size: rec.size,
-        recording_duration: rec.ogg.durationSeconds,
-        truncated: set.truncated,
-        call_record: current ? buildCallRecord(set, recording, cfg) : undefined,
-        lead_file: current ? set.lead?.name : undefined,
-      };
-      await store.saveProgress(progress);
-      if (!current) {
-        throw new FileChangedError(
-          "its transcript or lead changed since it was scanned",
-        );
-      }
-    } else if (
-      !progress.call_record && !(await unchanged([set.conversation, set.lead]))
-    ) {
-      throw new FileChangedError(
-        "its transcript or lead changed since it was scanned",
-      );
-    }
-    if (set.lead) log.info(`Found lead file: ${set.lead.name}`, fields);
+}
 
-    const record = progress.call_record ?? buildCallRecord(set, recording, cfg);
-    const callId = String((record.callDetails as { callId: string }).callId);
-    const key = await idempotencyKey(set.name, "call-data");
-    await counted(
-      ctx.stats.call_data,
-      postCallData(crm, record, key, ctx.retry),
+/**
+ * Upload the set's recording (unchanged before and after), then freeze the
+ * call record in the progress record with the URL. Throws
+ * {@link FileChangedError} when the transcript or lead changed meanwhile:
+ * the URL is kept, and the record is built on the next run.
+ */
+async function uploadStep(
+  ctx: DeliveryContext,
+  set: CallSet,
+  attempt: Attempt,
+): Promise<void> {
+  const { cfg, log } = ctx;
+  const rec = set.recording!;
+  const fields = { set: set.name };
+  if (set.kind === "call") log.info(`Matched recording: ${rec.name}`, fields);
+  if (set.truncated) {
+    log.warn(
+      `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
+      fields,
     );
-    log.info(`Call data uploaded successfully: ${callId}`, {
-      ...fields,
-      callId,
-    });
-    const source = set.conversation ?? set.recording;
-    await store.markDelivered({
-      uploaded_at: new Date().toISOString(),
-      original_path: source ? relative(cfg.baseDir, source.path) : set.name,
-      set: set.name,
-      kind: set.kind,
-      call_id: callId,
-      idempotency_key: key,
-      recording_uploaded: recording !== undefined,
-      recording_file: progress.recording_file,
-      recording_url: recording?.url,
-      recording_size: recording?.size,
-      truncated: progress.truncated || undefined,
-      call_data_uploaded: true,
-      lead_uploaded: record.lead !== undefined,
-      lead_file: progress.call_record ? progress.lead_file : set.lead?.name,
-      upload_attempts: progress.attempts + 1,
-    });
-    log.info(`File marked as processed: ${set.name}`, fields);
-    return { outcome: "delivered", bytes };
-  } catch (e) {
-    if (e instanceof StateError) throw e;
-    if (e instanceof FileChangedError) {
-      log.info(`${set.name}: ${e.message}; will try again next run`, fields);
-      return { outcome: "deferred" };
-    }
-    const error = errorMessage(e);
-    if (e instanceof CrmError && e.kind === "unauthorized") {
-      log.error(
-        `CRM refused our credentials: ${error}; stopping the run`,
-        fields,
-      );
-      throw e;
-    }
-    const gaveUp = await recordFailure(
-      ctx,
-      progress,
-      error,
-      e instanceof CrmError ? e.retryAfterMs : undefined,
-    );
-    return { outcome: "failed", error, gaveUp };
   }
+  await assertUnchanged(rec);
+  const key = await idempotencyKey(set.name, "recording");
+  const url = await counted(
+    ctx.stats.recording,
+    uploadRecording(endpoints(cfg), rec.path, rec.size, key, ctx.retry),
+  );
+  await assertUnchanged(rec);
+  log.info(
+    `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
+    fields,
+  );
+  attempt.bytes = rec.size;
+  ctx.stats.bytes += rec.size;
+  attempt.recording = {
+    url,
+    size: rec.size,
+    durationSeconds: rec.ogg.durationSeconds,
+  };
+  const current = await unchanged([set.conversation, set.lead]);
+  attempt.progress = {
+    ...attempt.progress,
+    recording_file: rec.name,
+    recording_url: url,
+    recording_size: rec.size,
+    recording_duration: rec.ogg.durationSeconds,
+    truncated: set.truncated,
+    call_record: current
+      ? buildCallRecord(set, attempt.recording, cfg)
+      : undefined,
+    lead_file: current ? set.lead?.name : undefined,
+  };
+  await ctx.store.saveProgress(attempt.progress);
+  if (!current) throw filesChanged();
+}
+
+/** Throw {@link FileChangedError} if the transcript or lead changed. */
+async function assertFilesUnchanged(set: CallSet): Promise<void> {
+  if (!(await unchanged([set.conversation, set.lead]))) throw filesChanged();
+}
+
+function filesChanged(): FileChangedError {
+  return new FileChangedError(
+    "its transcript or lead changed since it was scanned",
+  );
+}
+
+/** POST the call record (the frozen one if any), then record the delivery. */
+async function callDataStep(
+  ctx: DeliveryContext,
+  set: CallSet,
+  attempt: Attempt,
+): Promise<void> {
+  const { cfg, log } = ctx;
+  const { progress, recording } = attempt;
+  const record = progress.call_record ?? buildCallRecord(set, recording, cfg);
+  const callId = String((record.callDetails as { callId: string }).callId);
+  const key = await idempotencyKey(set.name, "call-data");
+  await counted(
+    ctx.stats.call_data,
+    postCallData(endpoints(cfg), record, key, ctx.retry),
+  );
+  log.info(`Call data uploaded successfully: ${callId}`, {
+    set: set.name,
+    callId,
+  });
+  const source = set.conversation ?? set.recording;
+  await ctx.store.markDelivered({
+    uploaded_at: new Date().toISOString(),
+    original_path: source ? relative(cfg.baseDir, source.path) : set.name,
+    set: set.name,
+    kind: set.kind,
+    call_id: callId,
+    idempotency_key: key,
+    recording_uploaded: recording !== undefined,
+    recording_file: progress.recording_file,
+    recording_url: recording?.url,
+    recording_size: recording?.size,
+    truncated: progress.truncated || undefined,
+    call_data_uploaded: true,
+    lead_uploaded: record.lead !== undefined,
+    lead_file: progress.call_record ? progress.lead_file : set.lead?.name,
+    upload_attempts: progress.attempts + 1,
+  });
+}
+
+/**
+ * What a failed attempt comes to: deferred (a file changed), fatal (state
+ * or credentials: rethrown) or a counted failure with the next attempt set.
+ */
+async function failedAttempt(
+  ctx: DeliveryContext,
+  set: CallSet,
+  progress: Progress,
+  e: unknown,
+): Promise<DeliveryResult> {
+  const fields = { set: set.name };
+  if (e instanceof StateError) throw e;
+  if (e instanceof FileChangedError) {
+    ctx.log.info(`${set.name}: ${e.message}; will try again next run`, fields);
+    return { outcome: "deferred" };
+  }
+  const error = errorMessage(e);
+  if (e instanceof CrmError && e.kind === "unauthorized") {
+    ctx.log.error(
+      `CRM refused our credentials: ${error}; stopping the run`,
+      fields,
+    );
+    throw e;
+  }
+  const gaveUp = await recordFailure(
+    ctx,
+    progress,
+    error,
+    e instanceof CrmError ? e.retryAfterMs : undefined,
+  );
+  return { outcome: "failed", error, gaveUp };
 }
 
 /** The recording an earlier run uploaded, if any. */
