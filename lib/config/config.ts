@@ -63,100 +63,142 @@ export interface ConfigSources {
  */
 export async function loadConfig(src: ConfigSources): Promise<Config> {
   const fileVars = src.envFile ? await readEnvFile(src.envFile) : {};
-  const raw = (s: Setting): string | undefined => {
-    // A blank value counts as unset and falls through to the next source.
-    const given = (v: string | undefined) => v?.trim() || undefined;
-    return given(src.flags[s.flag]) ?? given(src.env[s.env]) ??
-      given(fileVars[s.env]) ?? s.default;
+  const v = new Values(src, fileVars);
+  // Checked first, in this order, so the first problem reported stays the same.
+  const retryBackoffSeconds = v.backoff("UPLOAD_RETRY_BACKOFF");
+  const timezone = v.zone("TIMEZONE");
+  const timeoutSeconds = v.positive("UPLOAD_TIMEOUT_SECONDS");
+  const retryAttempts = v.positive("UPLOAD_RETRY_ATTEMPTS");
+  return {
+    baseDir: v.baseDir,
+    uploadUrl: v.url("CRM_UPLOAD_URL"),
+    callDataUrl: v.url("CRM_CALL_DATA_URL"),
+    apiToken: v.get("CRM_API_TOKEN"),
+    campaignId: v.text("DEFAULT_CAMPAIGN_ID"),
+    voiceAgentId: v.text("DEFAULT_VOICE_AGENT_ID"),
+    clientId: v.text("DEFAULT_CLIENT_ID"),
+    batchSize: v.count("UPLOAD_BATCH_SIZE"),
+    concurrency: Math.max(1, v.count("UPLOAD_CONCURRENCY")),
+    retryAttempts,
+    retryBackoffSeconds,
+    timeoutSeconds,
+    matchWindowSeconds: v.count("MATCH_WINDOW_SECONDS"),
+    staleSeconds: v.count("STALE_SECONDS"),
+    orphanAfterSeconds: v.count("ORPHAN_AFTER_SECONDS"),
+    timezone,
+    conversationsDir: v.dir("CONVERSATIONS_DIR"),
+    recordingsDir: v.dir("RECORDINGS_DIR"),
+    leadsDir: v.dir("LEADS_DIR"),
+    processedDir: v.dir("PROCESSED_DIR"),
+    maxDurationSeconds: v.count("MAX_DURATION_SECONDS"),
+    metricsFile: v.optionalPath("METRICS_FILE"),
+    healthcheckUrl: v.url("HEALTHCHECK_URL").replace(/\/+$/, "") || undefined,
+    archiveDir: v.optionalPath("ARCHIVE_DIR"),
+    archiveAfterDays: v.count("ARCHIVE_AFTER_DAYS"),
   };
-  const values = new Map(SETTINGS.map((s) => [s.env, raw(s)]));
-  const baseDir = resolve(src.baseDir ?? Deno.cwd());
-  const get = (env: string) => values.get(env);
-  const setting = (env: string) => SETTINGS.find((s) => s.env === env)!;
+}
 
-  const text = (env: string): string => {
-    const v = get(env);
-    if (
-      v === undefined && src.requireUpload && setting(env).requiredForUpload
-    ) {
+/**
+ * Each setting's text from the first source that gives it (a blank value
+ * counts as unset and falls through to the next source), read by kind.
+ */
+class Values {
+  readonly baseDir: string;
+  #values: Map<string, string | undefined>;
+  #requireUpload: boolean;
+
+  constructor(src: ConfigSources, fileVars: Record<string, string>) {
+    const given = (v: string | undefined) => v?.trim() || undefined;
+    this.#values = new Map(
+      SETTINGS.map((s) => [
+        s.env,
+        given(src.flags[s.flag]) ?? given(src.env[s.env]) ??
+          given(fileVars[s.env]) ?? s.default,
+      ]),
+    );
+    this.baseDir = resolve(src.baseDir ?? Deno.cwd());
+    this.#requireUpload = src.requireUpload;
+  }
+
+  /** The setting's text, if any. */
+  get(env: string): string | undefined {
+    return this.#values.get(env);
+  }
+
+  /** Text; required for upload commands when the setting says so. */
+  text(env: string): string {
+    const v = this.get(env);
+    const s = setting(env);
+    if (v === undefined && this.#requireUpload && s.requiredForUpload) {
       throw new ConfigError(
-        `${env} is not set: set it in the environment, the --env-file, or with --${
-          setting(env).flag
-        }`,
+        `${env} is not set: set it in the environment, the --env-file, or with --${s.flag}`,
       );
     }
     return v ?? "";
-  };
-  const url = (env: string): string => {
-    const v = text(env);
+  }
+
+  /** An http(s) URL, or "" when unset. */
+  url(env: string): string {
+    const v = this.text(env);
     if (v && !/^https?:\/\/[^/\s]+/i.test(v)) {
       throw new ConfigError(`${env} must be an http(s) URL, got "${v}"`);
     }
     return v;
-  };
-  const count = (env: string): number => {
-    const v = get(env) ?? "";
+  }
+
+  /** A whole number ≥ 0. */
+  count(env: string): number {
+    const v = this.get(env) ?? "";
     if (!/^\d+$/.test(v)) {
       throw new ConfigError(`${env} must be a whole number ≥ 0, got "${v}"`);
     }
     return Number(v);
-  };
-  const dir = (env: string): string => {
-    const v = get(env)!;
-    return isAbsolute(v) ? v : resolve(baseDir, v);
-  };
-  const optionalPath = (env: string): string | undefined =>
-    get(env) === undefined ? undefined : dir(env);
-
-  const backoffText = get("UPLOAD_RETRY_BACKOFF")!;
-  const backoff = backoffText.split(",").map((s) => s.trim());
-  if (!backoff.every((s) => /^\d+(\.\d+)?$/.test(s))) {
-    throw new ConfigError(
-      `UPLOAD_RETRY_BACKOFF must be seconds separated by commas (e.g. 60,300,900), got "${backoffText}"`,
-    );
-  }
-  const timezone = get("TIMEZONE") ?? hostZone();
-  if (!isValidZone(timezone)) {
-    throw new ConfigError(
-      `TIMEZONE must be an IANA time zone such as Asia/Kolkata or UTC, got "${timezone}"`,
-    );
-  }
-  const timeoutSeconds = count("UPLOAD_TIMEOUT_SECONDS");
-  if (timeoutSeconds === 0) {
-    throw new ConfigError("UPLOAD_TIMEOUT_SECONDS must be at least 1");
-  }
-  const retryAttempts = count("UPLOAD_RETRY_ATTEMPTS");
-  if (retryAttempts === 0) {
-    throw new ConfigError("UPLOAD_RETRY_ATTEMPTS must be at least 1");
   }
 
-  return {
-    baseDir,
-    uploadUrl: url("CRM_UPLOAD_URL"),
-    callDataUrl: url("CRM_CALL_DATA_URL"),
-    apiToken: get("CRM_API_TOKEN"),
-    campaignId: text("DEFAULT_CAMPAIGN_ID"),
-    voiceAgentId: text("DEFAULT_VOICE_AGENT_ID"),
-    clientId: text("DEFAULT_CLIENT_ID"),
-    batchSize: count("UPLOAD_BATCH_SIZE"),
-    concurrency: Math.max(1, count("UPLOAD_CONCURRENCY")),
-    retryAttempts,
-    retryBackoffSeconds: backoff.map(Number),
-    timeoutSeconds,
-    matchWindowSeconds: count("MATCH_WINDOW_SECONDS"),
-    staleSeconds: count("STALE_SECONDS"),
-    orphanAfterSeconds: count("ORPHAN_AFTER_SECONDS"),
-    timezone,
-    conversationsDir: dir("CONVERSATIONS_DIR"),
-    recordingsDir: dir("RECORDINGS_DIR"),
-    leadsDir: dir("LEADS_DIR"),
-    processedDir: dir("PROCESSED_DIR"),
-    maxDurationSeconds: count("MAX_DURATION_SECONDS"),
-    metricsFile: optionalPath("METRICS_FILE"),
-    healthcheckUrl: url("HEALTHCHECK_URL").replace(/\/+$/, "") || undefined,
-    archiveDir: optionalPath("ARCHIVE_DIR"),
-    archiveAfterDays: count("ARCHIVE_AFTER_DAYS"),
-  };
+  /** A whole number ≥ 1. */
+  positive(env: string): number {
+    const n = this.count(env);
+    if (n === 0) throw new ConfigError(`${env} must be at least 1`);
+    return n;
+  }
+
+  /** A folder, relative ones resolved against the base folder. */
+  dir(env: string): string {
+    const v = this.get(env)!;
+    return isAbsolute(v) ? v : resolve(this.baseDir, v);
+  }
+
+  /** A path like {@link dir}, or undefined when unset. */
+  optionalPath(env: string): string | undefined {
+    return this.get(env) === undefined ? undefined : this.dir(env);
+  }
+
+  /** Seconds separated by commas, e.g. `60,300,900`. */
+  backoff(env: string): number[] {
+    const text = this.get(env)!;
+    const parts = text.split(",").map((s) => s.trim());
+    if (!parts.every((s) => /^\d+(\.\d+)?$/.test(s))) {
+      throw new ConfigError(
+        `${env} must be seconds separated by commas (e.g. 60,300,900), got "${text}"`,
+      );
+    }
+    return parts.map(Number);
+  }
+
+  /** An IANA time zone; the host's when unset. */
+  zone(env: string): string {
+    const zone = this.get(env) ?? hostZone();
+    if (!isValidZone(zone)) {
+      throw new ConfigError(
+        `${env} must be an IANA time zone such as Asia/Kolkata or UTC, got "${zone}"`,
+      );
+    }
+    return zone;
+  }
+}
+
+function setting(env: string): Setting {
+  return SETTINGS.find((s) => s.env === env)!;
 }
 
 async function readEnvFile(path: string): Promise<Record<string, string>> {
