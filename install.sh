@@ -12,7 +12,7 @@ set -euo pipefail
 
 readonly DENO_VERSION=2.9.5
 # The permissions `deno task compile` bakes into the binary
-# (tests/compile_test.ts keeps them equal to deno.json's).
+# (tests/e2e/compile_test.ts keeps them equal to deno.json's).
 readonly PERMISSIONS=(--allow-read --allow-write --allow-net --allow-env)
 # The V8 flags baked in beside them (lib/report/schedule.ts RUN_V8_FLAGS).
 readonly V8_FLAGS=(--v8-flags=--max-semi-space-size=4)

@@ -20,7 +20,7 @@ export const SCHEDULE_KINDS: readonly ScheduleKind[] = [
 
 /**
  * The permission flags a callsync run needs: the ones `deno task compile`
- * bakes into the binary (tests/compile_test.ts keeps them equal).
+ * bakes into the binary (tests/e2e/compile_test.ts keeps them equal).
  */
 export const RUN_PERMISSIONS: readonly string[] = [
   "--allow-read",
