@@ -9,9 +9,13 @@ import { concatBytes } from "../../lib/core/bytes.ts";
 import {
   HttpNetworkError,
   httpRequest,
+  type HttpResponse,
   HttpTimeoutError,
 } from "../../lib/deliver/http.ts";
-import { fileMultipart } from "../../lib/deliver/multipart.ts";
+import {
+  fileMultipart,
+  type MultipartBody,
+} from "../../lib/deliver/multipart.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -198,14 +202,7 @@ Deno.test("httpRequest() takes an answer sent before the body is through (413) a
           "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\n\r\ntoo large",
         ),
       async (url) => {
-        const body = fileMultipart("file", "big.ogg", path, size, "audio/ogg");
-        const res = await httpRequest({
-          url,
-          method: "POST",
-          headers: { "content-type": body.contentType },
-          body,
-          idleTimeoutMs: 5000,
-        });
+        const { res } = await postFile(url, "big.ogg", path, size);
         equal(res.status, 413);
         equal(res.body, "too large");
       },
@@ -228,14 +225,7 @@ Deno.test("httpRequest() streams a multi-megabyte file byte for byte", async () 
       (_s, conn) =>
         write(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"),
       async (url, seen) => {
-        const body = fileMultipart("file", "rec.ogg", path, size, "audio/ogg");
-        const res = await httpRequest({
-          url,
-          method: "POST",
-          headers: { "content-type": body.contentType },
-          body,
-          idleTimeoutMs: 5000,
-        });
+        const { res, body } = await postFile(url, "rec.ogg", path, size);
         equal(res.status, 200);
         const got = seen[0].body;
         equal(got.length, body.length);
@@ -309,3 +299,21 @@ Deno.test("httpRequest() refuses header values that would split the request", as
     TypeError,
   );
 });
+
+/** POST `size` bytes of `path` as a multipart upload named `name`. */
+async function postFile(
+  url: string,
+  name: string,
+  path: string,
+  size: number,
+): Promise<{ res: HttpResponse; body: MultipartBody }> {
+  const body = fileMultipart("file", name, path, size, "audio/ogg");
+  const res = await httpRequest({
+    url,
+    method: "POST",
+    headers: { "content-type": body.contentType },
+    body,
+    idleTimeoutMs: 5000,
+  });
+  return { res, body };
+}
