@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { Logger } from "../core/log.ts";
-import { retrySets } from "../state/retry.ts";
+import { type RetryResult, retrySets } from "../state/retry.ts";
 import { json, jsonError, MAX_BODY, readBody } from "./http.ts";
 
 /** What to retry: named sets, or every failed one. */
@@ -48,6 +48,36 @@ export async function retryFromDashboard(
   log: Logger,
   opts: RetryOptions,
 ): Promise<Response> {
+  const target = await readTarget(req);
+  if (target instanceof Response) return target;
+  const retryLog = new Logger({
+    format: "text",
+    level: "info",
+    timezone: cfg.timezone,
+    secrets: opts.token ? [opts.token] : [],
+    sink: (line) => opts.echo?.(line),
+  });
+  const result = await retrySets(cfg, retryLog, target);
+  if (result.busy) {
+    return json(409, {
+      error: `a run (pid ${
+        result.busy.pid ?? "unknown"
+      }) is in progress; try again when it ends`,
+      code: "busy",
+      busy: { pid: result.busy.pid ?? null },
+    });
+  }
+  const message = retryMessage(target, result);
+  log.info(`Dashboard retry: ${message}`);
+  return json(200, {
+    scheduled: result.scheduled,
+    skipped: result.skipped,
+    message,
+  });
+}
+
+/** The request's retry target, or the error answer for a bad request. */
+async function readTarget(req: Request): Promise<RetryTarget | Response> {
   const type = req.headers.get("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) {
     await req.body?.cancel();
@@ -67,45 +97,24 @@ export async function retryFromDashboard(
   } catch {
     return jsonError(400, "bad-request", "the body is not JSON");
   }
-  const target = retryTarget(parsed);
-  if (!target) {
-    return jsonError(
-      400,
-      "bad-request",
-      'send {"names": ["<set name>", …]} or {"failed": true}',
-    );
-  }
-  const retryLog = new Logger({
-    format: "text",
-    level: "info",
-    timezone: cfg.timezone,
-    secrets: opts.token ? [opts.token] : [],
-    sink: (line) => opts.echo?.(line),
-  });
-  const result = await retrySets(cfg, retryLog, target);
-  if (result.busy) {
-    return json(409, {
-      error: `a run (pid ${
-        result.busy.pid ?? "unknown"
-      }) is in progress; try again when it ends`,
-      code: "busy",
-      busy: { pid: result.busy.pid ?? null },
-    });
-  }
+  return retryTarget(parsed) ?? jsonError(
+    400,
+    "bad-request",
+    'send {"names": ["<set name>", …]} or {"failed": true}',
+  );
+}
+
+/** What a retry did, in one sentence for the page. */
+function retryMessage(target: RetryTarget, result: RetryResult): string {
   const n = result.scheduled.length;
-  const message = n === 0
-    ? target === "failed"
-      ? "No failed sets to retry."
-      : `Nothing to retry: ${
-        result.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")
-      }.`
-    : `${n} set${n === 1 ? "" : "s"} made due again; the next run sends ${
+  if (n > 0) {
+    return `${n} set${n === 1 ? "" : "s"} made due again; the next run sends ${
       n === 1 ? "it" : "them"
     } (Run now to send now).`;
-  log.info(`Dashboard retry: ${message}`);
-  return json(200, {
-    scheduled: result.scheduled,
-    skipped: result.skipped,
-    message,
-  });
+  }
+  return target === "failed"
+    ? "No failed sets to retry."
+    : `Nothing to retry: ${
+      result.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")
+    }.`;
 }

@@ -37,6 +37,23 @@ export interface DashboardAppOptions {
   echo?: (line: string) => void;
 }
 
+/** One path the dashboard answers, with a handler per method. */
+interface Route {
+  /** The exact path, or `[prefix]` of paths whose rest goes to the handler. */
+  path: string | [string];
+  methods: Record<string, (rest: string) => Promise<Response> | Response>;
+}
+
+/** A 405 for `req`, naming the methods `allowed`. */
+function methodNotAllowed(req: Request, allowed: string[]): Response {
+  return jsonError(
+    405,
+    "method-not-allowed",
+    `${req.method} is not allowed here; use ${allowed.join(" or ")}`,
+    { allow: allowed.join(", ") },
+  );
+}
+
 /** Answers the dashboard's requests. */
 export class DashboardApp {
   #cfg: Config;
@@ -101,72 +118,68 @@ export class DashboardApp {
     const url = new URL(req.url);
     const path = url.pathname;
     const method = req.method === "HEAD" ? "GET" : req.method;
-    const route = (
-      allowed: string[],
-      fn: () => Promise<Response> | Response,
-    ): Promise<Response> | Response => {
-      if (allowed.includes(method)) return fn();
-      return jsonError(
-        405,
-        "method-not-allowed",
-        `${req.method} is not allowed here; use ${allowed.join(" or ")}`,
-        { allow: allowed.join(", ") },
-      );
-    };
+    const route = this.#routes(req, url).find((r) =>
+      typeof r.path === "string" ? r.path === path : path.startsWith(r.path[0])
+    );
+    if (!route) {
+      if (path.startsWith("/api/")) {
+        return jsonError(404, "not-found", `no endpoint ${path}`);
+      }
+      return method === "GET"
+        ? this.#page(404, "Not found", `There is no page ${path} here.`)
+        : methodNotAllowed(req, ["GET"]);
+    }
+    const rest = typeof route.path === "string"
+      ? ""
+      : path.slice(route.path[0].length);
+    const handler = route.methods[method];
+    return handler
+      ? await handler(rest)
+      : methodNotAllowed(req, Object.keys(route.methods));
+  }
 
-    if (path === "/") {
-      return route(["GET"], () => this.#dashboard(url));
-    }
-    if (path === "/favicon.ico") {
-      return route(["GET"], () => new Response(null, { status: 204 }));
-    }
-    if (path.startsWith("/sets/")) {
-      return route(["GET"], () => this.#setPage(path.slice(6)));
-    }
-    if (path === "/api/status") {
-      return route(["GET"], () => this.#status());
-    }
-    if (path === "/api/summary") {
-      return route(["GET"], () => this.#summary(url));
-    }
-    if (path.startsWith("/api/sets/")) {
-      return route(["GET"], () => this.#setJson(path.slice(10)));
-    }
-    if (path === "/api/run") {
-      return route(
-        ["GET", "POST"],
-        () =>
-          method === "POST"
-            ? this.#guarded(req, () => this.#startRun(req))
-            : json(200, { run: this.#runs.latest() ?? null }),
-      );
-    }
-    if (path.startsWith("/api/runs/")) {
-      return route(["GET"], () => {
-        const run = this.#runs.get(safeDecode(path.slice(10)) ?? "");
-        return run ? json(200, run) : jsonError(
-          404,
-          "not-found",
-          "no such run (runs are kept in memory while the dashboard runs)",
-        );
-      });
-    }
-    if (path === "/api/retry") {
-      return route(
-        ["POST"],
-        () =>
-          this.#guarded(
-            req,
-            () => retryFromDashboard(req, this.#cfg, this.#log, this.#opts),
+  /**
+   * Every path the dashboard answers: an exact path, or `[prefix]` whose
+   * rest is passed on; by method.
+   */
+  #routes(req: Request, url: URL): Route[] {
+    const guarded = (fn: () => Promise<Response>) => () =>
+      this.#guarded(req, fn);
+    return [
+      { path: "/", methods: { GET: () => this.#dashboard(url) } },
+      {
+        path: "/favicon.ico",
+        methods: { GET: () => new Response(null, { status: 204 }) },
+      },
+      { path: ["/sets/"], methods: { GET: (name) => this.#setPage(name) } },
+      { path: "/api/status", methods: { GET: () => this.#status() } },
+      { path: "/api/summary", methods: { GET: () => this.#summary(url) } },
+      { path: ["/api/sets/"], methods: { GET: (name) => this.#setJson(name) } },
+      {
+        path: "/api/run",
+        methods: {
+          GET: () => json(200, { run: this.#runs.latest() ?? null }),
+          POST: guarded(() => this.#startRun(req)),
+        },
+      },
+      { path: ["/api/runs/"], methods: { GET: (id) => this.#run(id) } },
+      {
+        path: "/api/retry",
+        methods: {
+          POST: guarded(() =>
+            retryFromDashboard(req, this.#cfg, this.#log, this.#opts)
           ),
-      );
-    }
-    if (path.startsWith("/api/")) {
-      return jsonError(404, "not-found", `no endpoint ${path}`);
-    }
-    return route(
-      ["GET"],
-      () => this.#page(404, "Not found", `There is no page ${path} here.`),
+        },
+      },
+    ];
+  }
+
+  #run(raw: string): Response {
+    const run = this.#runs.get(safeDecode(raw) ?? "");
+    return run ? json(200, run) : jsonError(
+      404,
+      "not-found",
+      "no such run (runs are kept in memory while the dashboard runs)",
     );
   }
 

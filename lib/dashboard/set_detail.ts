@@ -58,6 +58,26 @@ export async function readSetDetail(
 /** A set not delivered yet: its files as planned, its progress so far. */
 function pendingDetail(cfg: Config, set: CallSet): SetDetail {
   const p = set.progress;
+  return {
+    name: set.name,
+    state: set.state,
+    kind: set.kind,
+    reason: set.reason,
+    callId: setCallId(set, cfg.timezone),
+    startedAt: toUtcIso(set.startMs),
+    attempts: p?.attempts ?? 0,
+    lastError: p?.last_error,
+    nextAttemptAt: set.nextAttemptAt ? toUtcIso(set.nextAttemptAt) : undefined,
+    files: plannedFiles(set),
+    pairing: pendingPairing(set),
+    delivery: null,
+    progress: p ? withoutCallRecord(p) : null,
+    payload: pendingPayload(cfg, set),
+  };
+}
+
+/** The set's files as planned, and a pinned recording no longer there. */
+function plannedFiles(set: CallSet): SetFile[] {
   const files: SetFile[] = [];
   const fileOf = (
     folder: SetFile["folder"],
@@ -77,13 +97,47 @@ function pendingDetail(cfg: Config, set: CallSet): SetDetail {
   fileOf("conversations", set.conversation);
   fileOf("recordings", set.recording);
   fileOf("leads", set.lead);
+  const pinned = set.progress?.recording_file;
+  if (!set.recording && pinned) {
+    files.push({ folder: "recordings", name: pinned, missing: true });
+  }
+  return files;
+}
+
+/** Why this recording and lead go with the set. */
+function pendingPairing(set: CallSet): SetDetail["pairing"] {
+  const p = set.progress;
   const recordingName = set.recording?.name ?? p?.recording_file;
-  if (!set.recording && p?.recording_file) {
-    files.push({
-      folder: "recordings",
-      name: p.recording_file,
-      missing: true,
-    });
+  return {
+    recording: recordingName
+      ? {
+        name: recordingName,
+        startDiffSeconds: set.recordingMatch?.startDiffSeconds,
+        durationDiffSeconds: set.recordingMatch?.durationDiffSeconds,
+        cost: set.recordingMatch?.cost,
+        pinned: !set.recordingMatch && p?.recording_file === recordingName,
+      }
+      : undefined,
+    lead: set.leadMatch
+      ? {
+        name: set.leadMatch.lead,
+        reason: set.leadMatch.reason,
+        endDiffSeconds: set.leadMatch.endDiffSeconds,
+      }
+      : undefined,
+  };
+}
+
+/** The call record frozen at upload, or the one the next run would build. */
+function pendingPayload(cfg: Config, set: CallSet): SetDetail["payload"] {
+  const p = set.progress;
+  if (p?.call_record) {
+    return {
+      source: "frozen",
+      note:
+        "Frozen when the recording was uploaded; every retry sends exactly this.",
+      record: p.call_record,
+    };
   }
   const uploaded = p?.recording_url !== undefined
     ? {
@@ -92,55 +146,14 @@ function pendingDetail(cfg: Config, set: CallSet): SetDetail {
       durationSeconds: p.recording_duration,
     }
     : undefined;
-  const payload: SetDetail["payload"] = p?.call_record
-    ? {
-      source: "frozen",
-      note:
-        "Frozen when the recording was uploaded; every retry sends exactly this.",
-      record: p.call_record,
-    }
-    : {
-      source: "built",
-      note: uploaded
-        ? "What the next run sends, built from the files now on disk."
-        : set.recording
-        ? "What the next run would send, built from the files now on disk; recordingUrl, recordingDuration and recordingSize are added once the recording is uploaded."
-        : "What the next run would send, built from the files now on disk.",
-      record: buildCallRecord(set, uploaded, cfg),
-    };
-  const progress = p ? withoutCallRecord(p) : null;
   return {
-    name: set.name,
-    state: set.state,
-    kind: set.kind,
-    reason: set.reason,
-    callId: setCallId(set, cfg.timezone),
-    startedAt: toUtcIso(set.startMs),
-    attempts: p?.attempts ?? 0,
-    lastError: p?.last_error,
-    nextAttemptAt: set.nextAttemptAt ? toUtcIso(set.nextAttemptAt) : undefined,
-    files,
-    pairing: {
-      recording: recordingName
-        ? {
-          name: recordingName,
-          startDiffSeconds: set.recordingMatch?.startDiffSeconds,
-          durationDiffSeconds: set.recordingMatch?.durationDiffSeconds,
-          cost: set.recordingMatch?.cost,
-          pinned: !set.recordingMatch && p?.recording_file === recordingName,
-        }
-        : undefined,
-      lead: set.leadMatch
-        ? {
-          name: set.leadMatch.lead,
-          reason: set.leadMatch.reason,
-          endDiffSeconds: set.leadMatch.endDiffSeconds,
-        }
-        : undefined,
-    },
-    delivery: null,
-    progress,
-    payload,
+    source: "built",
+    note: uploaded
+      ? "What the next run sends, built from the files now on disk."
+      : set.recording
+      ? "What the next run would send, built from the files now on disk; recordingUrl, recordingDuration and recordingSize are added once the recording is uploaded."
+      : "What the next run would send, built from the files now on disk.",
+    record: buildCallRecord(set, uploaded, cfg),
   };
 }
 
