@@ -110,39 +110,9 @@ export function serve(
     host,
     recentLimit: opts.recentLimit ?? RECENT_LIMIT,
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: host,
-      port: opts.port ?? DEFAULT_PORT,
-      signal: opts.signal,
-      onListen: () => {},
-      onError: (e) => {
-        log.error(`Dashboard: ${errorMessage(e)}`);
-        return jsonError(500, "internal", "internal error");
-      },
-    }, (req) => app.handle(req));
-  } catch (e) {
-    throw new UsageError(
-      `cannot listen on ${host}:${opts.port ?? DEFAULT_PORT}: ${
-        errorMessage(e)
-      }; choose another --host or --port`,
-    );
-  }
-  const addr = server.addr;
-  app.listening(addr.port);
-  log.info(
-    `Dashboard on ${app.url}${
-      opts.token
-        ? ""
-        : " (read-only: set DASHBOARD_TOKEN or --token to run and retry)"
-    }`,
-  );
-  if (!isLoopback(host)) {
-    log.warn(
-      `The dashboard listens on ${host}, not only this machine: anyone who can reach it can read call details; runs and retries still need the token`,
-    );
-  }
+  const server = listen(app, log, host, opts);
+  app.listening(server.addr.port);
+  announce(app, log, host, opts);
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
@@ -156,7 +126,7 @@ export function serve(
     })();
   return {
     url: app.url,
-    addr,
+    addr: server.addr,
     finished: server.finished,
     get running() {
       return app.running;
@@ -165,4 +135,53 @@ export function serve(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Listen on `host` and the port asked for, or say why it cannot. */
+function listen(
+  app: DashboardApp,
+  log: Logger,
+  host: string,
+  opts: ServeOptions,
+): Deno.HttpServer<Deno.NetAddr> {
+  const port = opts.port ?? DEFAULT_PORT;
+  try {
+    return Deno.serve({
+      hostname: host,
+      port,
+      signal: opts.signal,
+      onListen: () => {},
+      onError: (e) => {
+        log.error(`Dashboard: ${errorMessage(e)}`);
+        return jsonError(500, "internal", "internal error");
+      },
+    }, (req) => app.handle(req));
+  } catch (e) {
+    throw new UsageError(
+      `cannot listen on ${host}:${port}: ${
+        errorMessage(e)
+      }; choose another --host or --port`,
+    );
+  }
+}
+
+/** Log where the dashboard is, and warn when more than this machine may reach it. */
+function announce(
+  app: DashboardApp,
+  log: Logger,
+  host: string,
+  opts: ServeOptions,
+): void {
+  log.info(
+    `Dashboard on ${app.url}${
+      opts.token
+        ? ""
+        : " (read-only: set DASHBOARD_TOKEN or --token to run and retry)"
+    }`,
+  );
+  if (!isLoopback(host)) {
+    log.warn(
+      `The dashboard listens on ${host}, not only this machine: anyone who can reach it can read call details; runs and retries still need the token`,
+    );
+  }
 }

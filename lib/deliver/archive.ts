@@ -15,7 +15,7 @@ import { basename, dirname, join } from "node:path";
 import { syncDir } from "../core/atomic.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
-import type { StateStore } from "../state/store.ts";
+import type { DeliveredEntry, StateStore } from "../state/store.ts";
 import { errorMessage } from "../core/errors.ts";
 
 /** Move the files of delivered sets old enough; returns how many moved. */
@@ -34,41 +34,60 @@ export async function archiveDelivered(
   let moved = 0;
   const swept = new Set<string>();
   for (const [set, entry] of store.delivered) {
-    if (entry.at > cutoff) continue;
     const day = dayOf(entry.callId);
-    if (!day) continue;
-    const files = [
-      set !== entry.recording && present.conversations.has(set)
-        ? join(cfg.conversationsDir, set)
-        : undefined,
-      entry.recording && present.recordings.has(entry.recording)
-        ? join(cfg.recordingsDir, entry.recording)
-        : undefined,
-      entry.lead && present.leads.has(entry.lead)
-        ? join(cfg.leadsDir, entry.lead)
-        : undefined,
-    ];
+    if (entry.at > cutoff || !day) continue;
+    const files = filesStillThere(cfg, present, set, entry);
     const dayDir = join(archiveDir, day);
-    if (files.some((f) => f) && !swept.has(dayDir)) {
+    if (files.length > 0 && !swept.has(dayDir)) {
       await removePartials(dayDir);
       swept.add(dayDir);
     }
     for (const src of files) {
-      if (!src) continue;
-      try {
-        await moveFile(src, join(dayDir, basename(src)));
-        moved++;
-      } catch (e) {
-        log.warn(
-          `Could not archive ${src}: ${
-            errorMessage(e)
-          }; will try again next run`,
-        );
-      }
+      if (await tryMove(src, join(dayDir, basename(src)), log)) moved++;
     }
   }
   if (moved > 0) log.info(`Archived ${moved} files to ${archiveDir}`);
   return moved;
+}
+
+/** Names listed in each of the three folders. */
+type Present = Record<"conversations" | "recordings" | "leads", Set<string>>;
+
+/** The paths of a delivered set's files that are still in the bot's folders. */
+function filesStillThere(
+  cfg: Config,
+  present: Present,
+  set: string,
+  entry: DeliveredEntry,
+): string[] {
+  return [
+    set !== entry.recording && present.conversations.has(set)
+      ? join(cfg.conversationsDir, set)
+      : undefined,
+    entry.recording && present.recordings.has(entry.recording)
+      ? join(cfg.recordingsDir, entry.recording)
+      : undefined,
+    entry.lead && present.leads.has(entry.lead)
+      ? join(cfg.leadsDir, entry.lead)
+      : undefined,
+  ].filter((f) => f !== undefined);
+}
+
+/** Move one file; a failure is logged and retried next run. */
+async function tryMove(
+  src: string,
+  dst: string,
+  log: Logger,
+): Promise<boolean> {
+  try {
+    await moveFile(src, dst);
+    return true;
+  } catch (e) {
+    log.warn(
+      `Could not archive ${src}: ${errorMessage(e)}; will try again next run`,
+    );
+    return false;
+  }
 }
 
 /** `YYYY/MM/DD` from a call id `CALL-YYYYMMDD-…`. */
