@@ -8,7 +8,7 @@
  */
 import denoJson from "./deno.json" with { type: "json" };
 import { helpText, parseCli, runCommandLine } from "./lib/cli/mod.ts";
-import { ConfigError, loadConfig } from "./lib/config/config.ts";
+import { ConfigError, configSecrets, loadConfig } from "./lib/config/config.ts";
 import { UsageError } from "./lib/core/errors.ts";
 import { EXIT } from "./lib/core/exit.ts";
 import { Logger } from "./lib/core/log.ts";
@@ -34,7 +34,7 @@ export async function main(args: string[]): Promise<number> {
       format: cli.logFormat,
       level: cli.logLevel,
       timezone: cfg.timezone,
-      secrets: cfg.apiToken ? [cfg.apiToken] : [],
+      secrets: configSecrets(cfg),
       interactive: Deno.stderr.isTerminal() && cli.logFormat === "text" &&
         cli.logLevel !== "warn",
     });

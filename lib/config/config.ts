@@ -5,7 +5,14 @@
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
+import { readCaFile } from "./ca_file.ts";
 import { parseEnvFile } from "./envfile.ts";
+import {
+  parseProxy,
+  type Proxy,
+  type ProxyVariables,
+  proxyVariables,
+} from "./proxy.ts";
 import { type Setting, SETTINGS } from "./settings.ts";
 import { hostZone, isValidZone } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -21,6 +28,14 @@ export interface Config {
   uploadUrl: string;
   callDataUrl: string;
   apiToken?: string;
+  /** `CRM_PROXY`: every CRM request goes through it. */
+  crmProxy?: Proxy;
+  /** `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`: the environment's, else the env file's. */
+  proxyVariables: ProxyVariables;
+  /** `CRM_CA_FILE`, absolute. */
+  caFile?: string;
+  /** The certificates in {@link caFile}, trusted besides the default roots. */
+  caCerts: string[];
   campaignId: string;
   voiceAgentId: string;
   clientId: string;
@@ -29,6 +44,8 @@ export interface Config {
   retryAttempts: number;
   retryBackoffSeconds: number[];
   timeoutSeconds: number;
+  /** Longest one request may take in all (`UPLOAD_DEADLINE_SECONDS`). */
+  deadlineSeconds: number;
   matchWindowSeconds: number;
   staleSeconds: number;
   orphanAfterSeconds: number;
@@ -69,11 +86,16 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
   const timezone = v.zone("TIMEZONE");
   const timeoutSeconds = v.positive("UPLOAD_TIMEOUT_SECONDS");
   const retryAttempts = v.positive("UPLOAD_RETRY_ATTEMPTS");
+  const caFile = v.optionalPath("CRM_CA_FILE");
   return {
     baseDir: v.baseDir,
     uploadUrl: v.url("CRM_UPLOAD_URL"),
     callDataUrl: v.url("CRM_CALL_DATA_URL"),
     apiToken: v.get("CRM_API_TOKEN"),
+    crmProxy: v.proxy("CRM_PROXY"),
+    proxyVariables: checkedProxyVariables(src.env, fileVars),
+    caFile,
+    caCerts: caFile ? await caCerts(caFile) : [],
     campaignId: v.text("DEFAULT_CAMPAIGN_ID"),
     voiceAgentId: v.text("DEFAULT_VOICE_AGENT_ID"),
     clientId: v.text("DEFAULT_CLIENT_ID"),
@@ -82,6 +104,7 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
     retryAttempts,
     retryBackoffSeconds,
     timeoutSeconds,
+    deadlineSeconds: v.positive("UPLOAD_DEADLINE_SECONDS"),
     matchWindowSeconds: v.count("MATCH_WINDOW_SECONDS"),
     staleSeconds: v.count("STALE_SECONDS"),
     orphanAfterSeconds: v.count("ORPHAN_AFTER_SECONDS"),
@@ -146,6 +169,12 @@ class Values {
     return v;
   }
 
+  /** A proxy URL, or undefined when unset. */
+  proxy(env: string): Proxy | undefined {
+    const v = this.get(env);
+    return v === undefined ? undefined : configProxy(v, env);
+  }
+
   /** A whole number ≥ 0. */
   count(env: string): number {
     const v = this.get(env) ?? "";
@@ -195,6 +224,53 @@ class Values {
     }
     return zone;
   }
+}
+
+/**
+ * The proxy variables of the environment, else of the env file (upper case
+ * before lower case in each), their proxy URLs checked.
+ */
+function checkedProxyVariables(
+  env: Record<string, string | undefined>,
+  fileVars: Record<string, string>,
+): ProxyVariables {
+  const vars = proxyVariables(env, fileVars);
+  for (const name of ["HTTPS_PROXY", "HTTP_PROXY"] as const) {
+    const value = vars[name];
+    if (value !== undefined) configProxy(value, name);
+  }
+  return vars;
+}
+
+function configProxy(text: string, setting: string): Proxy {
+  try {
+    return parseProxy(text, setting);
+  } catch (e) {
+    throw new ConfigError(errorMessage(e));
+  }
+}
+
+async function caCerts(path: string): Promise<string[]> {
+  try {
+    return await readCaFile(path);
+  } catch (e) {
+    throw new ConfigError(errorMessage(e));
+  }
+}
+
+/**
+ * What the logs must never show: the CRM token and the passwords of the
+ * proxies in force.
+ */
+export function configSecrets(cfg: Config): string[] {
+  const { HTTPS_PROXY, HTTP_PROXY } = cfg.proxyVariables;
+  const proxies = [HTTPS_PROXY, HTTP_PROXY]
+    .filter((url) => url !== undefined)
+    .map((url) => parseProxy(url, "proxy"));
+  const passwords = [cfg.crmProxy, ...proxies].map((p) =>
+    p?.basicAuth?.password
+  );
+  return [cfg.apiToken, ...passwords].filter((s): s is string => !!s);
 }
 
 function setting(env: string): Setting {

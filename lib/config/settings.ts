@@ -16,7 +16,8 @@ export type SettingKind =
   | "backoff"
   | "dir"
   | "zone"
-  | "file";
+  | "file"
+  | "proxy";
 
 /** One configurable setting. */
 export interface Setting {
@@ -54,6 +55,20 @@ export const SETTINGS: readonly Setting[] = [
     flag: "crm-api-token",
     kind: "secret",
     doc: "sent as `Authorization: Bearer …`; never logged",
+  },
+  {
+    env: "CRM_PROXY",
+    flag: "crm-proxy",
+    kind: "proxy",
+    doc:
+      "proxy for every CRM request (`http://user:pass@host:port`), overriding HTTPS_PROXY, HTTP_PROXY and NO_PROXY; credentials never logged",
+  },
+  {
+    env: "CRM_CA_FILE",
+    flag: "crm-ca-file",
+    kind: "file",
+    doc:
+      "PEM file of one or more CA certificates trusted for the CRM besides the usual roots (a private CA)",
   },
   {
     env: "DEFAULT_CAMPAIGN_ID",
@@ -110,6 +125,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: "seconds",
     default: "30",
     doc: "a request with no progress for this long is abandoned",
+  },
+  {
+    env: "UPLOAD_DEADLINE_SECONDS",
+    flag: "upload-deadline-seconds",
+    kind: "seconds",
+    default: "900",
+    doc:
+      "a request not answered in full within this long is abandoned, progress or not",
   },
   {
     env: "MATCH_WINDOW_SECONDS",

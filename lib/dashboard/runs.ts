@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Config } from "../config/config.ts";
+import { type Config, configSecrets } from "../config/config.ts";
 import type { RunView } from "./model.ts";
 import { Logger } from "../core/log.ts";
 import { EXIT } from "../core/exit.ts";
@@ -95,7 +95,7 @@ export class DashboardRuns {
       format: "text",
       level: "info",
       timezone: cfg.timezone,
-      secrets: [cfg.apiToken ?? "", this.#opts.token ?? ""].filter(Boolean),
+      secrets: [...configSecrets(cfg), this.#opts.token ?? ""].filter(Boolean),
       sink: (line) => {
         if (view.lines.length < MAX_RUN_LINES) view.lines.push(line);
         else view.linesDropped++;

@@ -3,9 +3,11 @@ import { join } from "node:path";
 import {
   type Config,
   ConfigError,
+  configSecrets,
   loadConfig,
 } from "../../lib/config/config.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
+import { makeTestPki } from "../../testing/test_ca.ts";
 
 /** Everything a command that uploads needs. */
 const UPLOAD_ENV = {
@@ -263,4 +265,106 @@ Deno.test("loadConfig() validates values that come from the env file", async () 
     await Deno.writeTextFile(envFile, "TIMEZONE=UTC\nSTALE_SECONDS=soon\n");
     await rejectsNaming(load({}, { envFile }), "STALE_SECONDS");
   });
+});
+
+Deno.test("loadConfig() reads CRM_PROXY, keeping its credentials apart, and refuses a bad one without quoting them", async () => {
+  const cfg = await load({
+    TIMEZONE: "UTC",
+    CRM_PROXY: "http://ops:pa%24s@proxy.corp:3128",
+  });
+  deepStrictEqual(cfg.crmProxy, {
+    url: "http://proxy.corp:3128",
+    basicAuth: { username: "ops", password: "pa$s" },
+  });
+  equal(
+    (await load({ CRM_PROXY: "http://a:1" }, {
+      flags: { "crm-proxy": "http://b:2" },
+    })).crmProxy?.url,
+    "http://b:2",
+  );
+  await rejects(
+    load({ TIMEZONE: "UTC", CRM_PROXY: "ftp://ops:hunter2@proxy:21" }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.startsWith("CRM_PROXY") &&
+      !e.message.includes("hunter2"),
+  );
+});
+
+Deno.test("loadConfig() takes HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment, else the env file", async () => {
+  await withDir(async (dir) => {
+    const envFile = join(dir, "callsync.env");
+    await Deno.writeTextFile(
+      envFile,
+      "TIMEZONE=UTC\nHTTPS_PROXY=http://file-proxy:3128\nhttp_proxy=http://file-plain:3128\nNO_PROXY=.internal\n",
+    );
+    deepStrictEqual((await load({}, { envFile })).proxyVariables, {
+      HTTPS_PROXY: "http://file-proxy:3128",
+      HTTP_PROXY: "http://file-plain:3128",
+      NO_PROXY: ".internal",
+    });
+    deepStrictEqual(
+      (await load({ https_proxy: "http://env-proxy:8080" }, { envFile }))
+        .proxyVariables.HTTPS_PROXY,
+      "http://env-proxy:8080",
+    );
+    await Deno.writeTextFile(envFile, "HTTPS_PROXY=socks4://x:1\n");
+    await rejectsNaming(load({}, { envFile }), "HTTPS_PROXY");
+  });
+});
+
+Deno.test("loadConfig() reads CRM_CA_FILE (relative to baseDir, also from the env file) and refuses one without a certificate", async () => {
+  const pki = await makeTestPki();
+  await withDir(async (dir) => {
+    const other = await makeTestPki();
+    await Deno.writeTextFile(
+      join(dir, "ca.pem"),
+      `# our CAs\n${pki.caCert}\n${other.caCert}`,
+    );
+    const envFile = join(dir, "callsync.env");
+    await Deno.writeTextFile(envFile, "TIMEZONE=UTC\nCRM_CA_FILE=ca.pem\n");
+    const cfg = await load({}, { envFile, baseDir: dir });
+    equal(cfg.caFile, join(dir, "ca.pem"));
+    deepStrictEqual(cfg.caCerts, [pki.caCert.trim(), other.caCert.trim()]);
+
+    await Deno.writeTextFile(join(dir, "empty.pem"), "nothing here\n");
+    await rejectsNaming(
+      load({ TIMEZONE: "UTC", CRM_CA_FILE: "empty.pem" }, { baseDir: dir }),
+      "CRM_CA_FILE",
+    );
+    await rejectsNaming(
+      load({ TIMEZONE: "UTC", CRM_CA_FILE: "missing.pem" }, { baseDir: dir }),
+      "missing.pem",
+    );
+    await Deno.writeTextFile(
+      join(dir, "broken.pem"),
+      "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    await rejectsNaming(
+      load({ TIMEZONE: "UTC", CRM_CA_FILE: "broken.pem" }, { baseDir: dir }),
+      "does not parse",
+    );
+  });
+});
+
+Deno.test("loadConfig() defaults UPLOAD_DEADLINE_SECONDS to 900 and refuses 0", async () => {
+  equal((await load({ TIMEZONE: "UTC" })).deadlineSeconds, 900);
+  await rejectsNaming(
+    load({ TIMEZONE: "UTC", UPLOAD_DEADLINE_SECONDS: "0" }),
+    "UPLOAD_DEADLINE_SECONDS",
+  );
+});
+
+Deno.test("configSecrets() lists the token and every proxy password in force", async () => {
+  const cfg = await load({
+    TIMEZONE: "UTC",
+    CRM_API_TOKEN: "tok-1",
+    CRM_PROXY: "http://a:crm-pass@p:1",
+    HTTPS_PROXY: "http://b:https-pass@p:2",
+    HTTP_PROXY: "http://p:3",
+  });
+  deepStrictEqual(configSecrets(cfg).sort(), [
+    "crm-pass",
+    "https-pass",
+    "tok-1",
+  ]);
 });
