@@ -1,6 +1,6 @@
 /**
  * A fake CRM on 127.0.0.1 for the demo, the tests and the benchmarks. It
- * speaks just enough HTTP/1.1 over raw TCP to misbehave on purpose (reset a
+ * speaks just enough HTTP/1.1 over raw TCP (or TLS) to misbehave on purpose (reset a
  * connection mid-upload, hang with a body that never ends), records every
  * request, and answers like the real storage and call-data endpoints.
  * Uploads are counted as they stream in, never held in memory.
@@ -49,6 +49,8 @@ export interface FakeCrmOptions {
   delayMs?: number;
   /** Bearer token to require; 401 without it. */
   token?: string;
+  /** Serve HTTPS with this certificate (for `localhost`) and key. */
+  tls?: { cert: string; key: string };
 }
 
 const encoder = new TextEncoder();
@@ -58,6 +60,8 @@ const decoder = new TextDecoder();
 export class FakeCrm {
   /** Every request, in arrival order. */
   readonly requests: ReceivedRequest[] = [];
+  /** Connections accepted so far. */
+  connections = 0;
   /** The most requests being handled at the same moment so far. */
   maxInFlight = 0;
   #inFlight = 0;
@@ -79,17 +83,28 @@ export class FakeCrm {
 
   /** Start listening on 127.0.0.1 (a free port unless `port` is given). */
   static start(opts: FakeCrmOptions = {}, port = 0): FakeCrm {
-    return new FakeCrm(Deno.listen({ hostname: "127.0.0.1", port }), opts);
+    const addr = { hostname: "127.0.0.1", port };
+    return new FakeCrm(
+      opts.tls ? Deno.listenTls({ ...addr, ...opts.tls }) : Deno.listen(addr),
+      opts,
+    );
+  }
+
+  /** `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS. */
+  get origin(): string {
+    return this.#opts.tls
+      ? `https://localhost:${this.port}`
+      : `http://127.0.0.1:${this.port}`;
   }
 
   /** URL of the storage endpoint. */
   get uploadUrl(): string {
-    return `http://127.0.0.1:${this.port}/apis/api/public/upload`;
+    return `${this.origin}/apis/api/public/upload`;
   }
 
   /** URL of the call-data endpoint. */
   get callDataUrl(): string {
-    return `http://127.0.0.1:${this.port}/apis/api/public/call-data`;
+    return `${this.origin}/apis/api/public/call-data`;
   }
 
   /**
@@ -119,6 +134,7 @@ export class FakeCrm {
   async #accept(): Promise<void> {
     try {
       for await (const conn of this.#listener) {
+        this.connections++;
         this.#conns.add(conn);
         const h = this.#serve(conn).catch(() => {}).finally(() => {
           this.#conns.delete(conn);
@@ -278,7 +294,7 @@ export class FakeCrm {
             filename: id,
             originalName: req.fileName,
             size: req.fileSize,
-            url: `http://127.0.0.1:${this.port}/apis/uploads/recordings/${id}`,
+            url: `${this.origin}/apis/uploads/recordings/${id}`,
             relativeUrl: `/uploads/recordings/${id}`,
           },
         }),

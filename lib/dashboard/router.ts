@@ -98,6 +98,12 @@ export class DashboardApp {
     return this.#runs.idle();
   }
 
+  /** Once no run is going, close the CRM connections the runs kept open. */
+  async close(): Promise<void> {
+    await this.#runs.idle();
+    this.#runs.close();
+  }
+
   /** Answer `req`; an unexpected error is logged and answered with a 500. */
   async handle(req: Request): Promise<Response> {
     try {

@@ -10,6 +10,7 @@ import type { RunView } from "./model.ts";
 import { Logger } from "../core/log.ts";
 import { EXIT } from "../core/exit.ts";
 import { runAndReport } from "../report/after_run.ts";
+import { crmTransport, type Transport } from "../deliver/transport.ts";
 import { toUtcIso } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
 
@@ -51,12 +52,20 @@ export class DashboardRuns {
   #runs = new Map<string, RunEntry>();
   #seq = 0;
   #current?: RunEntry;
+  /** The CRM connections, kept alive from one run to the next. */
+  #transport: Transport;
 
   /** `log` gets a line when a run starts and when it ends. */
   constructor(cfg: Config, log: Logger, opts: DashboardRunsOptions) {
     this.#cfg = cfg;
     this.#log = log;
     this.#opts = opts;
+    this.#transport = crmTransport(cfg);
+  }
+
+  /** Close the CRM connections (call once no run is going). */
+  close(): void {
+    this.#transport.close();
   }
 
   /** The run going now, if any. */
@@ -127,7 +136,11 @@ export class DashboardRuns {
 
   /** One pass, as `callsync run` does it; says how it went in `view`. */
   async #run(view: RunView, runLog: Logger): Promise<void> {
-    const report = await runAndReport({ cfg: this.#cfg, log: runLog });
+    const report = await runAndReport({
+      cfg: this.#cfg,
+      log: runLog,
+      transport: this.#transport,
+    });
     view.endedAt = toUtcIso(report.endedMs);
     view.exitCode = report.exitCode;
     view.delivered = report.delivered;

@@ -122,7 +122,7 @@ export function serve(
         // already stopped by the signal
       }
       await server.finished;
-      await app.idle();
+      await app.close();
     })();
   return {
     url: app.url,

@@ -6,18 +6,24 @@
  * @module
  */
 import { basename } from "node:path";
-import { type HttpRequest, httpRequest, type HttpResponse } from "./http.ts";
-import { fileMultipart } from "./multipart.ts";
 import { FileChangedError } from "../source/files.ts";
+import { MultipartFile } from "./multipart.ts";
+import {
+  ProxyAuthError,
+  RedirectError,
+  type Transport,
+  type TransportAnswer,
+  type TransportRequest,
+} from "./transport.ts";
 import { errorMessage } from "../core/errors.ts";
 
 /** How a failed request should be handled. */
 export type FailureKind =
   /** Worth retrying in this run: network error, timeout, 408, 425, 429, 5xx. */
   | "transient"
-  /** The CRM refused this set (4xx, `success:false`, bad body): retry next run. */
+  /** The CRM refused this set (4xx, `success:false`, bad body, redirect): retry next run. */
   | "rejected"
-  /** 401/403: no set can succeed; the run stops (exit 3). */
+  /** 401/403, or a proxy's 407: no set can succeed; the run stops (exit 3). */
   | "unauthorized";
 
 /** A request to the CRM that did not succeed. */
@@ -46,7 +52,11 @@ export interface CrmEndpoints {
   uploadUrl: string;
   callDataUrl: string;
   apiToken?: string;
+  /** No progress for this long abandons a request (`UPLOAD_TIMEOUT_SECONDS`). */
   timeoutSeconds: number;
+  /** Longest a request may take in all (`UPLOAD_DEADLINE_SECONDS`). */
+  deadlineSeconds: number;
+  transport: Transport;
 }
 
 /** Injected delay, so tests need not wait. */
@@ -71,10 +81,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
+/** Longest recording URL accepted from the CRM. */
+const MAX_URL_LENGTH = 2048;
+
 /**
- * Upload a recording (multipart field `file`, original file name) and return
- * the URL the CRM stored it under. Rejects with {@link FileChangedError},
- * untried again, when the file shrinks while it is being sent.
+ * Upload a recording (multipart field `file`, original file name, with a
+ * `Content-Length`) and return the URL the CRM stored it under. Rejects with
+ * {@link FileChangedError}, untried again, when the file shrinks while it is
+ * being sent.
  */
 export async function uploadRecording(
   crm: CrmEndpoints,
@@ -84,28 +98,20 @@ export async function uploadRecording(
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<string> {
   const res = await withRetries(retry, () => {
-    const body = fileMultipart("file", basename(path), path, size, "audio/ogg");
+    const body = new MultipartFile({
+      field: "file",
+      fileName: basename(path),
+      path,
+      size,
+      mediaType: "audio/ogg",
+    });
     return send(crm, {
       url: crm.uploadUrl,
-      method: "POST",
-      headers: headers(crm, body.contentType, idempotencyKey),
+      headers: headers(crm, body.type, idempotencyKey),
       body,
-      idleTimeoutMs: crm.timeoutSeconds * 1000,
     });
   });
-  const json = successJson(res, "upload");
-  const data = json.data;
-  const url = data && typeof data === "object" && "url" in data
-    ? data.url
-    : undefined;
-  if (typeof url !== "string" || url === "") {
-    throw new CrmError(
-      `upload answered success without data.url: ${excerpt(res.body)}`,
-      "rejected",
-      res.status,
-    );
-  }
-  return url;
+  return recordingUrl(successJson(res, "upload"), crm.uploadUrl, res);
 }
 
 /** POST the call record. Resolves once the CRM accepted it. */
@@ -119,12 +125,66 @@ export async function postCallData(
   const res = await withRetries(retry, () =>
     send(crm, {
       url: crm.callDataUrl,
-      method: "POST",
       headers: headers(crm, "application/json", idempotencyKey),
       body,
-      idleTimeoutMs: crm.timeoutSeconds * 1000,
     }));
   if (res.body.trim() !== "") successJson(res, "call-data");
+}
+
+/**
+ * The URL a recording was stored under, from the upload's answer:
+ * `data.url` (the original design's answer), else a top-level `url`, else
+ * `data.relativeUrl` resolved against the upload URL. It must be http(s), at
+ * most 2,048 characters, without control characters.
+ *
+ * @example
+ * ```ts
+ * recordingUrl(
+ *   { success: true, data: { relativeUrl: "/uploads/recordings/1.ogg" } },
+ *   "https://crm.example/apis/api/public/upload",
+ * ); // "https://crm.example/uploads/recordings/1.ogg"
+ * ```
+ */
+export function recordingUrl(
+  answer: Record<string, unknown>,
+  uploadUrl: string,
+  res?: TransportAnswer,
+): string {
+  const data = answer.data && typeof answer.data === "object"
+    ? answer.data as Record<string, unknown>
+    : {};
+  const endpoint = new URL(uploadUrl).pathname;
+  const refuse = (why: string) =>
+    new CrmError(
+      `${endpoint} answered success ${why}: ${excerpt(JSON.stringify(answer))}`,
+      "rejected",
+      res?.status,
+    );
+  const given = [data.url, answer.url, data.relativeUrl].find((v) =>
+    typeof v === "string" && v !== ""
+  ) as string | undefined;
+  if (given === undefined) {
+    throw refuse("without data.url, url or data.relativeUrl");
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(given)) {
+    throw refuse("with a recording URL holding control characters");
+  }
+  let url: URL;
+  try {
+    url = new URL(given, uploadUrl);
+  } catch {
+    throw refuse("with a recording URL that does not parse");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw refuse(`with a recording URL that is not http(s) (${url.protocol})`);
+  }
+  if (url.href.length > MAX_URL_LENGTH) {
+    throw refuse(
+      `with a recording URL of ${url.href.length} characters (at most ${MAX_URL_LENGTH})`,
+    );
+  }
+  return url.href;
 }
 
 function headers(
@@ -141,24 +201,34 @@ function headers(
   };
 }
 
-/** One request, its status classified. Resolves only for 2xx. */
+/** One POST, its status classified. Resolves only for 2xx. */
 async function send(
   crm: CrmEndpoints,
-  req: HttpRequest,
-): Promise<HttpResponse> {
-  let res: HttpResponse;
+  req: Pick<TransportRequest, "url" | "headers" | "body">,
+): Promise<TransportAnswer> {
+  const endpoint = new URL(req.url).pathname;
+  let res: TransportAnswer;
   try {
-    res = await httpRequest(req);
+    res = await crm.transport.send({
+      ...req,
+      method: "POST",
+      idleTimeoutMs: crm.timeoutSeconds * 1000,
+      deadlineMs: crm.deadlineSeconds * 1000,
+    });
   } catch (e) {
     // Our file changed, not the CRM: the caller defers the set.
     if (e instanceof FileChangedError) throw e;
-    throw new CrmError(
-      `${new URL(req.url).pathname}: ${errorMessage(e)}`,
-      "transient",
-    );
+    const message = `${endpoint}: ${errorMessage(e)}`;
+    if (e instanceof ProxyAuthError) {
+      throw new CrmError(message, "unauthorized", 407);
+    }
+    if (e instanceof RedirectError) {
+      throw new CrmError(message, "rejected", e.status);
+    }
+    throw new CrmError(message, "transient");
   }
   if (res.status >= 200 && res.status < 300) return res;
-  const what = `${new URL(req.url).pathname} answered HTTP ${res.status}`;
+  const what = `${endpoint} answered HTTP ${res.status}`;
   if (res.status === 401 || res.status === 403) {
     throw new CrmError(
       `${what}: check CRM_API_TOKEN${crm.apiToken ? "" : " (none is set)"}: ${
@@ -176,7 +246,7 @@ async function send(
     `${what}${hint}: ${excerpt(res.body)}`,
     transient ? "transient" : "rejected",
     res.status,
-    retryAfter(res.headers["retry-after"]),
+    retryAfter(res.headers.get("retry-after") ?? undefined),
   );
 }
 
@@ -202,7 +272,10 @@ async function withRetries<T>(
 }
 
 /** Parse a 2xx body that must be JSON `{ success: true, … }`. */
-function successJson(res: HttpResponse, what: string): Record<string, unknown> {
+function successJson(
+  res: TransportAnswer,
+  what: string,
+): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(res.body);

@@ -17,6 +17,7 @@ import {
   uploadRecording,
 } from "./crm.ts";
 import type { Logger } from "../core/log.ts";
+import type { Transport } from "./transport.ts";
 import {
   buildCallRecord,
   idempotencyKey,
@@ -67,6 +68,8 @@ export interface DeliveryContext {
   log: Logger;
   store: StateStore;
   stats: RunStats;
+  /** The connections to the CRM, shared by every set of the run. */
+  transport: Transport;
   retry?: RetryPolicy;
 }
 
@@ -115,12 +118,15 @@ interface Attempt {
 }
 
 /** The CRM endpoints of the configuration. */
-function endpoints(cfg: Config): CrmEndpoints {
+function endpoints(ctx: DeliveryContext): CrmEndpoints {
+  const { cfg, transport } = ctx;
   return {
     uploadUrl: cfg.uploadUrl,
     callDataUrl: cfg.callDataUrl,
     apiToken: cfg.apiToken,
     timeoutSeconds: cfg.timeoutSeconds,
+    deadlineSeconds: cfg.deadlineSeconds,
+    transport,
   };
 }
 
@@ -149,7 +155,7 @@ async function uploadStep(
   const key = await idempotencyKey(set.name, "recording");
   const url = await counted(
     ctx.stats.recording,
-    uploadRecording(endpoints(cfg), rec.path, rec.size, key, ctx.retry),
+    uploadRecording(endpoints(ctx), rec.path, rec.size, key, ctx.retry),
   );
   await assertUnchanged(rec);
   log.info(
@@ -204,7 +210,7 @@ async function callDataStep(
   const key = await idempotencyKey(set.name, "call-data");
   await counted(
     ctx.stats.call_data,
-    postCallData(endpoints(cfg), record, key, ctx.retry),
+    postCallData(endpoints(ctx), record, key, ctx.retry),
   );
   log.info(`Call data uploaded successfully: ${callId}`, {
     set: set.name,

@@ -1,83 +1,160 @@
 /**
- * A `multipart/form-data` body with one file field, streamed from disk with
- * its exact length known up front (so it can be sent with Content-Length).
+ * A `multipart/form-data` body holding one file, read from disk only while
+ * fetch sends it: any size goes out with a `Content-Length` and memory stays
+ * flat.
+ *
+ * It is a `Blob` whose `size` and `stream()` are its own. Deno's fetch takes
+ * a Blob body's length from `size` and its bytes from `stream()`, so the file
+ * is streamed with a known length (a plain `ReadableStream` body would go out
+ * chunked). The transport checks after every answer that the whole body was
+ * handed over, so a fetch that read the Blob any other way fails loudly
+ * instead of sending an empty file.
  *
  * @module
  */
-import type { StreamBody } from "./http.ts";
 import { FileChangedError } from "../source/files.ts";
+import type { WatchedBody } from "./transport.ts";
 
 const encoder = new TextEncoder();
-/** Read size: large enough that a 2 GiB upload is ~2,000 reads and writes. */
+/** Read size: a 2 GiB upload is ~2,000 reads. */
 const CHUNK = 1024 * 1024;
 
-/** A streamed multipart body and its content type (with boundary). */
-export interface MultipartBody extends StreamBody {
-  contentType: string;
+/** What to put in the body. */
+export interface MultipartFileOptions {
+  /** Form field name, e.g. `file`. */
+  field: string;
+  /** File name sent in the part's `Content-Disposition`. */
+  fileName: string;
+  /** Where the bytes are. */
+  path: string;
+  /** Bytes to send: the size the scan saw. */
+  size: number;
+  /** The part's `Content-Type`, e.g. `audio/ogg`. */
+  mediaType: string;
 }
 
 /**
- * Build a multipart body holding `path` (exactly `size` bytes of it) as field
- * `field` with file name `fileName`. The file is read chunk by chunk when the
- * body is sent, never held in memory.
+ * One file as a multipart body, for `fetch`'s `body`. Its `type` is the
+ * request's `Content-Type` (with the boundary). Only `stream()` yields
+ * bytes; it reads exactly `size` bytes of the file, failing with
+ * {@link FileChangedError} if the file is shorter.
+ *
+ * @example
+ * ```ts
+ * const body = new MultipartFile({
+ *   field: "file", fileName: "a.ogg", path: "/rec/a.ogg", size: 5000,
+ *   mediaType: "audio/ogg",
+ * });
+ * await fetch(url, { method: "POST", body });
+ * ```
  */
-export function fileMultipart(
-  field: string,
-  fileName: string,
-  path: string,
-  size: number,
-  mediaType = "application/octet-stream",
-): MultipartBody {
-  const boundary = `----callsync${crypto.randomUUID().replaceAll("-", "")}`;
-  const head = encoder.encode(
-    `--${boundary}\r\n` +
-      `Content-Disposition: form-data; name="${escapeName(field)}"; filename="${
-        escapeName(fileName)
-      }"\r\n` +
-      `Content-Type: ${mediaType}\r\n\r\n`,
-  );
-  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
-  return {
-    contentType: `multipart/form-data; boundary=${boundary}`,
-    length: head.length + size + tail.length,
-    async *chunks() {
-      yield head;
-      yield* readExactly(path, size);
-      yield tail;
-    },
-  };
+export class MultipartFile extends Blob implements WatchedBody {
+  onChunk?: () => void;
+  #opts: MultipartFileOptions;
+  #head: Uint8Array<ArrayBuffer>;
+  #tail: Uint8Array<ArrayBuffer>;
+  #handedOver = 0;
+  #failure?: Error;
+  #closed: Promise<void> = Promise.resolve();
+
+  constructor(opts: MultipartFileOptions) {
+    const boundary = `----callsync${crypto.randomUUID().replaceAll("-", "")}`;
+    super([], { type: `multipart/form-data; boundary=${boundary}` });
+    this.#opts = opts;
+    this.#head = encoder.encode(
+      `--${boundary}\r\n` +
+        `Content-Disposition: form-data; name="${
+          escapeName(opts.field)
+        }"; filename="${escapeName(opts.fileName)}"\r\n` +
+        `Content-Type: ${opts.mediaType}\r\n\r\n`,
+    );
+    this.#tail = encoder.encode(`\r\n--${boundary}--\r\n`);
+  }
+
+  /** The whole body's length: part head, file, closing boundary. */
+  override get size(): number {
+    return this.#head.length + this.#opts.size + this.#tail.length;
+  }
+
+  /** Every byte has been handed to fetch. */
+  get complete(): boolean {
+    return this.#handedOver === this.size;
+  }
+
+  /** Why the file could not be sent, if it could not. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Resolves once the file is closed (at once when it is not open). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** The body's bytes; the file is opened at the first read. */
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const chunks = this.#chunks();
+    return new ReadableStream({
+      pull: async (controller) => {
+        try {
+          const next = await chunks.next();
+          if (next.done) return controller.close();
+          this.#handedOver += next.value.length;
+          controller.enqueue(next.value);
+          this.onChunk?.();
+        } catch (e) {
+          this.#failure = e instanceof Error ? e : new Error(String(e));
+          controller.error(this.#failure);
+        }
+      },
+      cancel: async () => {
+        await chunks.return(undefined);
+      },
+    });
+  }
+
+  /** Part head, the file in chunks of at most 1 MiB, closing boundary. */
+  async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+    const { path, size } = this.#opts;
+    yield this.#head;
+    if (size > 0) {
+      let closed!: () => void;
+      this.#closed = new Promise((r) => closed = r);
+      try {
+        using file = await Deno.open(path);
+        for (let left = size; left > 0;) {
+          const chunk = await readFull(file, Math.min(CHUNK, left));
+          if (!chunk) {
+            throw new FileChangedError(
+              `${path} shrank while being uploaded (expected ${size} bytes)`,
+            );
+          }
+          left -= chunk.length;
+          yield chunk;
+        }
+      } finally {
+        closed();
+      }
+    }
+    yield this.#tail;
+  }
+}
+
+/** Exactly `n` bytes from `file`, or undefined if it ends first. */
+async function readFull(
+  file: Deno.FsFile,
+  n: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const buf = new Uint8Array(n);
+  for (let got = 0; got < n;) {
+    const read = await file.read(buf.subarray(got));
+    if (read === null) return undefined;
+    got += read;
+  }
+  return buf;
 }
 
 /** Per the HTML form encoding: quote, CR and LF are percent-escaped. */
 function escapeName(name: string): string {
   return name.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-}
-
-/**
- * Chunks in flight at once: the one being sent, the next one being read,
- * and one spare (see {@link StreamBody}: a chunk's memory is reused once
- * two later chunks have been asked for).
- */
-const RING = 3;
-
-async function* readExactly(
-  path: string,
-  size: number,
-): AsyncGenerator<Uint8Array> {
-  using file = await Deno.open(path, { read: true });
-  // A few buffers, reused: a 2 GiB upload allocates 3 MiB, not 2 GiB of
-  // short-lived chunks for the garbage collector to catch up with.
-  const ring: Uint8Array[] = [];
-  let left = size;
-  for (let k = 0; left > 0; k = (k + 1) % RING) {
-    const buf = ring[k] ??= new Uint8Array(Math.min(CHUNK, size));
-    const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
-    if (n === null) {
-      throw new FileChangedError(
-        `${path} shrank while being uploaded (expected ${size} bytes)`,
-      );
-    }
-    left -= n;
-    yield buf.subarray(0, n);
-  }
 }

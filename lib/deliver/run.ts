@@ -21,6 +21,7 @@ import { archiveDelivered } from "./archive.ts";
 import { CrmError, type RetryPolicy } from "./crm.ts";
 import { deliverSet, newRunStats, type RunStats } from "./deliver.ts";
 import { ProgressLine } from "./progress.ts";
+import { crmTransport, type Transport } from "./transport.ts";
 
 /** Sets by state after a run. */
 export type SetCounts = Record<
@@ -53,6 +54,11 @@ export interface RunOptions {
   /** Only these sets (`--since`, `--until`, `--only`). */
   select?: Selection;
   retry?: RetryPolicy;
+  /**
+   * The CRM connections to use, kept open by a long-lived process across
+   * its runs; a run without one opens its own and closes it at the end.
+   */
+  transport?: Transport;
 }
 
 /** Where a set ended up after this run. */
@@ -153,7 +159,16 @@ async function deliverBatch(
   report: RunReport,
 ): Promise<Map<string, FinalState>> {
   const { cfg, log } = opts;
-  const ctx = { cfg, log, store, stats: report.stats, retry: opts.retry };
+  using own = opts.transport ? undefined : crmTransport(cfg);
+  const transport = opts.transport ?? own!;
+  const ctx = {
+    cfg,
+    log,
+    store,
+    stats: report.stats,
+    transport,
+    retry: opts.retry,
+  };
   const final = new Map<string, FinalState>();
   const progress = new ProgressLine(log, batch);
   const deadline = cfg.maxDurationSeconds > 0

@@ -9,7 +9,7 @@ import type { Config } from "../config/config.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { runOnce, type RunOptions, type RunReport } from "../deliver/run.ts";
-import { ping } from "./healthcheck.ts";
+import { ping, pingTransport } from "./healthcheck.ts";
 import { writeMetrics } from "./metrics.ts";
 
 /**
@@ -20,13 +20,14 @@ import { writeMetrics } from "./metrics.ts";
  */
 export async function runAndReport(opts: RunOptions): Promise<RunReport> {
   const { cfg, log } = opts;
-  if (cfg.healthcheckUrl) await ping(cfg.healthcheckUrl, "start", log);
+  using pings = pingTransport(cfg);
+  if (cfg.healthcheckUrl) await ping(cfg.healthcheckUrl, "start", log, pings);
   const report = await runOnce(opts);
   if (cfg.metricsFile && !report.skipped) {
     await writeRunMetrics(cfg.metricsFile, report, log);
   }
   if (cfg.healthcheckUrl) {
-    await ping(cfg.healthcheckUrl, String(report.exitCode), log);
+    await ping(cfg.healthcheckUrl, String(report.exitCode), log, pings);
   }
   return report;
 }

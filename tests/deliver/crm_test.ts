@@ -1,13 +1,24 @@
-import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
+import {
+  deepStrictEqual,
+  equal,
+  ok,
+  rejects,
+  throws,
+} from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import {
   type CrmEndpoints,
   CrmError,
   type FailureKind,
   postCallData,
+  recordingUrl,
   type RetryPolicy,
   uploadRecording,
 } from "../../lib/deliver/crm.ts";
+import { Transport } from "../../lib/deliver/transport.ts";
+import { parseProxy } from "../../lib/config/proxy.ts";
+import { startForwardProxy } from "../../testing/forward_proxy.ts";
 import {
   FakeCrm,
   type FakeCrmOptions,
@@ -37,12 +48,31 @@ function instantRetry(tries = 3): RetryPolicy & { sleeps: number[] } {
   };
 }
 
-function endpoints(crm: FakeCrm, extra: Partial<CrmEndpoints> = {}) {
+/** A fake CRM with the transport {@link withCrm} opened for its test. */
+type TestCrm = FakeCrm & { transport: Transport };
+
+function endpoints(
+  crm: TestCrm,
+  extra: Partial<CrmEndpoints> = {},
+): CrmEndpoints {
   return {
     uploadUrl: crm.uploadUrl,
     callDataUrl: crm.callDataUrl,
     timeoutSeconds: 5,
+    deadlineSeconds: 60,
+    transport: crm.transport,
     ...extra,
+  };
+}
+
+/** Endpoints at `origin` (no fake CRM), over `transport`. */
+function endpointsAt(origin: string, transport: Transport): CrmEndpoints {
+  return {
+    uploadUrl: `${origin}/apis/api/public/upload`,
+    callDataUrl: `${origin}/apis/api/public/call-data`,
+    timeoutSeconds: 5,
+    deadlineSeconds: 60,
+    transport,
   };
 }
 
@@ -54,7 +84,7 @@ interface TempRecording {
 
 /** uploadRecording() of `file` (its full size, key KEY) to the fake CRM. */
 function upload(
-  crm: FakeCrm,
+  crm: TestCrm,
   file: TempRecording,
   retry: RetryPolicy = instantRetry(),
   extra: Partial<CrmEndpoints> = {},
@@ -70,7 +100,7 @@ function upload(
 
 /** postCallData() of RECORD with key "k" to the fake CRM. */
 function post(
-  crm: FakeCrm,
+  crm: TestCrm,
   retry: RetryPolicy = instantRetry(),
   extra: Partial<CrmEndpoints> = {},
 ): Promise<void> {
@@ -80,11 +110,12 @@ function post(
 /** A temp recording of `size` bytes, a fake CRM, both cleaned up afterwards. */
 async function withCrm(
   opts: FakeCrmOptions,
-  fn: (crm: FakeCrm, file: TempRecording) => Promise<void>,
+  fn: (crm: TestCrm, file: TempRecording) => Promise<void>,
   size = 5000,
 ): Promise<void> {
   await using dir = await tempDir("callsync-crm-");
-  const crm = FakeCrm.start(opts);
+  using transport = new Transport({ proxyVariables: {}, caCerts: [] });
+  const crm = Object.assign(FakeCrm.start(opts), { transport });
   try {
     const path = join(dir.path, "number-_918655066243-1761720502.ogg");
     const bytes = new Uint8Array(size);
@@ -366,18 +397,15 @@ Deno.test("an unreachable CRM is a transient failure", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
+  using transport = new Transport({ proxyVariables: {}, caCerts: [] });
   await rejects(
     postCallData(
-      {
-        uploadUrl: `http://127.0.0.1:${port}/upload`,
-        callDataUrl: `http://127.0.0.1:${port}/call-data`,
-        timeoutSeconds: 5,
-      },
+      endpointsAt(`http://127.0.0.1:${port}`, transport),
       RECORD,
       "k",
       instantRetry(2),
     ),
-    crmError("transient", "/call-data"),
+    crmError("transient", "/apis/api/public/call-data"),
   );
 });
 
@@ -425,14 +453,9 @@ Deno.test("uploadRecording() sends a multipart body with Content-Length holding 
     const path = join(dir, name);
     await Deno.writeFile(path, bytes);
 
+    using transport = new Transport({ proxyVariables: {}, caCerts: [] });
     const url = await uploadRecording(
-      {
-        uploadUrl:
-          `http://127.0.0.1:${server.addr.port}/apis/api/public/upload`,
-        callDataUrl:
-          `http://127.0.0.1:${server.addr.port}/apis/api/public/call-data`,
-        timeoutSeconds: 5,
-      },
+      endpointsAt(`http://127.0.0.1:${server.addr.port}`, transport),
       path,
       size,
       KEY,
@@ -473,5 +496,131 @@ Deno.test("a recording that shrinks while being sent rejects with FileChangedErr
         e instanceof FileChangedError && e.message.includes("shrank"),
     );
     deepStrictEqual(retry.sleeps, [], "our file changed: no in-run retry");
+  });
+});
+
+Deno.test("recordingUrl() takes data.url, then url, then data.relativeUrl resolved against the upload URL", () => {
+  const upload = "https://crm.example/apis/api/public/upload";
+  equal(
+    recordingUrl({
+      success: true,
+      url: "https://x.example/c.ogg",
+      data: { url: "https://cdn.example/a.ogg", relativeUrl: "/b.ogg" },
+    }, upload),
+    "https://cdn.example/a.ogg",
+  );
+  equal(
+    recordingUrl({
+      success: true,
+      url: "https://x.example/c.ogg",
+      data: { relativeUrl: "/b.ogg" },
+    }, upload),
+    "https://x.example/c.ogg",
+  );
+  equal(
+    recordingUrl(
+      { data: { relativeUrl: "/uploads/recordings/1.ogg" } },
+      upload,
+    ),
+    "https://crm.example/uploads/recordings/1.ogg",
+  );
+  equal(
+    recordingUrl({ data: { relativeUrl: "r/1.ogg" } }, upload),
+    "https://crm.example/apis/api/public/r/1.ogg",
+  );
+});
+
+Deno.test("recordingUrl() refuses a missing, non-http(s), overlong or control-character URL, naming the endpoint", () => {
+  const upload = "https://crm.example/apis/api/public/upload";
+  for (
+    const data of [
+      {},
+      { url: "javascript:alert(1)" },
+      { url: "ftp://x/a.ogg" },
+      { url: `https://x/${"a".repeat(2040)}` },
+      { url: "https://x/a\n.ogg" },
+      { relativeUrl: "/a\u0085.ogg" },
+    ]
+  ) {
+    throws(
+      () => recordingUrl({ success: true, data }, upload),
+      (e: unknown) =>
+        crmError("rejected")(e) &&
+        (e as CrmError).message.startsWith("/apis/api/public/upload answered"),
+      JSON.stringify(data),
+    );
+  }
+});
+
+Deno.test("a gzip-compressed answer is decoded: the call record is sent once and accepted", async () => {
+  const seen: string[] = [];
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req) => {
+      seen.push(await req.text());
+      return new Response(new Uint8Array(gzipSync('{"success":true}')), {
+        headers: {
+          "content-type": "application/json",
+          "content-encoding": "gzip",
+        },
+      });
+    },
+  );
+  using transport = new Transport({ proxyVariables: {}, caCerts: [] });
+  await postCallData(
+    endpointsAt(`http://127.0.0.1:${server.addr.port}`, transport),
+    RECORD,
+    "k",
+    instantRetry(),
+  );
+  equal(seen.length, 1);
+});
+
+Deno.test("a redirect is refused (not retried in the run), naming where it points", async () => {
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response(null, {
+        status: 301,
+        headers: { location: "https://crm.example/new/call-data" },
+      }),
+  );
+  using transport = new Transport({ proxyVariables: {}, caCerts: [] });
+  const retry = instantRetry();
+  await rejects(
+    postCallData(
+      endpointsAt(`http://127.0.0.1:${server.addr.port}`, transport),
+      RECORD,
+      "k",
+      retry,
+    ),
+    crmError("rejected", "301", "https://crm.example/new/call-data"),
+  );
+  deepStrictEqual(retry.sleeps, []);
+});
+
+Deno.test("a proxy's 407 is unauthorized (the run stops), naming the proxy but not its password", async () => {
+  await withCrm({}, async (crm) => {
+    await using proxy = await startForwardProxy({
+      user: "ops",
+      password: "right",
+    });
+    using transport = new Transport({
+      proxy: parseProxy(
+        `http://ops:wrong-pw@127.0.0.1:${proxy.port}`,
+        "CRM_PROXY",
+      ),
+      proxyVariables: {},
+      caCerts: [],
+    });
+    await rejects(
+      post(crm, instantRetry(), { transport }),
+      (e: unknown) =>
+        crmError(
+          "unauthorized",
+          `via proxy ${proxy.url}: 407 Proxy Authentication Required`,
+        )(e) && !(e as Error).message.includes("wrong-pw"),
+    );
+    equal(crm.requests.length, 0);
   });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../lib/config/config.ts";
 import { Logger } from "../../lib/core/log.ts";
 import { CrmError, type RetryPolicy } from "../../lib/deliver/crm.ts";
+import { crmTransport } from "../../lib/deliver/transport.ts";
 import {
   deliverSet,
   type DeliveryContext,
@@ -50,11 +51,13 @@ async function setup(opts: FakeCrmOptions = {}) {
   await Deno.mkdir(cfg.processedDir);
   const store = await StateStore.open(cfg.processedDir, QUIET);
   const plan = makePlan(await scanBase(dir.path), store, cfg, Date.now());
+  const transport = crmTransport(cfg);
   const ctx: DeliveryContext = {
     cfg,
     log: QUIET,
     store,
     stats: newRunStats(),
+    transport,
     retry: NO_WAIT,
   };
   const set = (n: 1 | 2 | 3 | 4 | 5) =>
@@ -64,6 +67,7 @@ async function setup(opts: FakeCrmOptions = {}) {
     crm,
     set,
     async [Symbol.asyncDispose]() {
+      transport.close();
       await crm.close();
       await dir[Symbol.asyncDispose]();
     },

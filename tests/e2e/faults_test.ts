@@ -196,7 +196,7 @@ Deno.test("a storage answer without data.url fails the set with the body logged"
     new RegExp(
       `Upload failed for ${
         escape(FIRST)
-      } .*upload answered success without data\\.url: \\{"success":true,"data":\\{\\}\\}`,
+      } .*/apis/api/public/upload answered success without data\\.url, url or data\\.relativeUrl: \\{"success":true,"data":\\{\\}\\}`,
     ),
   );
   assert.equal(requests(box, "upload").length, 5);

@@ -1,0 +1,68 @@
+/**
+ * A real forward proxy (npm `proxy`, "think Squid") on 127.0.0.1 that
+ * records what passed it: CONNECT tunnels (https) and forwarded requests
+ * (plain http). It relays only to loopback addresses, and with `user` set
+ * answers 407 to requests without those Basic credentials.
+ *
+ * @module
+ */
+import * as http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { createProxy } from "proxy";
+
+/** A running proxy. */
+export interface ForwardProxy extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT` (no credentials). */
+  url: string;
+  port: number;
+  /** CONNECT targets (`host:port`), in order. */
+  connects: string[];
+  /** Absolute URLs of requests forwarded in the clear. */
+  forwarded: string[];
+  /** Requests answered 407 (or 403 for a non-loopback target). */
+  refused: number;
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+
+/** Start a proxy; `user`/`password` make it require Basic credentials. */
+export async function startForwardProxy(
+  opts: { user?: string; password?: string } = {},
+): Promise<ForwardProxy> {
+  const server = createProxy(http.createServer());
+  const sockets = new Set<Socket>();
+  const p: ForwardProxy = {
+    url: "",
+    port: 0,
+    connects: [],
+    forwarded: [],
+    refused: 0,
+    [Symbol.asyncDispose]: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+  const want = opts.user === undefined
+    ? undefined
+    : "Basic " + btoa(`${opts.user}:${opts.password ?? ""}`);
+  server.authenticate = (req: http.IncomingMessage) => {
+    const target = req.method === "CONNECT"
+      ? req.url ?? ""
+      : URL.parse(req.url ?? "")?.host ?? "";
+    const ok = LOOPBACK.test(target) &&
+      (want === undefined || req.headers["proxy-authorization"] === want);
+    if (!ok) p.refused++;
+    else if (req.method === "CONNECT") p.connects.push(target);
+    else p.forwarded.push(req.url ?? "");
+    return ok;
+  };
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  p.port = (server.address() as AddressInfo).port;
+  p.url = `http://127.0.0.1:${p.port}`;
+  return p;
+}
