@@ -24,6 +24,7 @@ export function scheduleCommand(
       command: callsyncCommand(Deno.execPath(), Deno.mainModule),
       baseDir: cfg.baseDir,
       envFile: cli.envFile ? resolve(cli.envFile) : undefined,
+      caFile: cfg.caFile,
     }));
     return Promise.resolve(EXIT.ok);
   } catch (e) {

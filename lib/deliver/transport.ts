@@ -25,23 +25,28 @@ import type { Config } from "../config/config.ts";
 import { concatBytes } from "../core/bytes.ts";
 import { type Proxy, proxyFor, type ProxyVariables } from "../config/proxy.ts";
 
+/** Why a request did not get a usable answer (see the subclasses). */
+export class TransportError extends Error {
+  override name = "TransportError";
+}
+
 /** The request failed on the way: connection, TLS, proxy, or reset. */
-export class NetworkError extends Error {
+export class NetworkError extends TransportError {
   override name = "NetworkError";
 }
 
 /** No progress for the idle timeout, or no full answer by the deadline. */
-export class RequestTimeoutError extends Error {
+export class RequestTimeoutError extends TransportError {
   override name = "RequestTimeoutError";
 }
 
 /** The proxy refused our credentials (HTTP 407). */
-export class ProxyAuthError extends Error {
+export class ProxyAuthError extends TransportError {
   override name = "ProxyAuthError";
 }
 
 /** The server answered with a redirect; `location` is where to. */
-export class RedirectError extends Error {
+export class RedirectError extends TransportError {
   override name = "RedirectError";
   readonly status: number;
   readonly location: string;
@@ -175,8 +180,7 @@ export class Transport implements Disposable {
     } catch (e) {
       if (body?.failure) throw body.failure;
       if (watch.timedOut) throw watch.timedOut;
-      if (e instanceof RedirectError || e instanceof NetworkError) throw e;
-      if (e instanceof ProxyAuthError) throw e;
+      if (e instanceof TransportError) throw e;
       throw networkError(e, via);
     } finally {
       watch.stop();
@@ -224,7 +228,8 @@ export function crmTransport(cfg: Config): Transport {
  * A client that goes exactly through `proxy` (or direct). Deno's client
  * also reads the proxy variables from the process environment when it is
  * made, and would apply them on top; they are hidden for that moment (the
- * call is synchronous, nothing else runs meanwhile).
+ * call is synchronous, nothing else runs meanwhile). On Windows, where names
+ * are case-insensitive, both spellings are the one variable: still restored.
  */
 function createClient(caCerts: string[], proxy?: Proxy): Deno.HttpClient {
   const saved = PROXY_ENV.map((name) => [name, Deno.env.get(name)] as const);

@@ -70,6 +70,8 @@ export interface ScheduleOptions {
   baseDir: string;
   /** `--env-file` for every run; left out when undefined. Absolute. */
   envFile?: string;
+  /** `--crm-ca-file` for every run (`CRM_CA_FILE`); left out when undefined. Absolute. */
+  caFile?: string;
   /** cron only: where output is appended (default {@link DEFAULT_LOG_FILE}). Absolute. */
   logFile?: string;
   /** cron only: the five schedule fields (default {@link DEFAULT_CRON}). */
@@ -204,9 +206,7 @@ export function windowsCommand(opts: ScheduleOptions): string {
     "run",
     "--base-dir",
     windowsPath("base dir", opts.baseDir),
-    ...(opts.envFile === undefined
-      ? []
-      : ["--env-file", windowsPath("env file", opts.envFile)]),
+    ...fileFlags(opts, windowsPath),
   ];
   for (const a of argv) noBreaks("argument", a);
   const tr = argv.map((a) => winQuote(a)).join(" ");
@@ -220,7 +220,7 @@ export function windowsCommand(opts: ScheduleOptions): string {
   } /sc minute /mo 5 /f`;
 }
 
-/** command + `run` + `--env-file FILE` (paths checked by `path`). */
+/** command + `run` + {@link fileFlags} (paths checked by `path`). */
 function runArgv(
   opts: ScheduleOptions,
   path: (what: string, p: string) => string,
@@ -234,9 +234,22 @@ function runArgv(
     path("command", exe),
     ...rest,
     "run",
+    ...fileFlags(opts, path),
+  ];
+}
+
+/** `--env-file FILE` and `--crm-ca-file FILE`, those given (paths checked by `path`). */
+function fileFlags(
+  opts: ScheduleOptions,
+  path: (what: string, p: string) => string,
+): string[] {
+  return [
     ...(opts.envFile === undefined
       ? []
       : ["--env-file", path("env file", opts.envFile)]),
+    ...(opts.caFile === undefined
+      ? []
+      : ["--crm-ca-file", path("CA file", opts.caFile)]),
   ];
 }
 

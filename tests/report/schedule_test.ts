@@ -398,3 +398,30 @@ function exists(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("every kind carries CRM_CA_FILE as --crm-ca-file after --env-file", () => {
+  const posix = {
+    envFile: "/etc/callsync.env",
+    caFile: "/etc/callsync/ca.pem",
+  };
+  assert.match(
+    cronLine({ command: BIN, baseDir: "/srv/bot", ...posix }),
+    / run --env-file \/etc\/callsync\.env --crm-ca-file \/etc\/callsync\/ca\.pem >> /,
+  );
+  assert.match(
+    systemdUnits({ command: BIN, baseDir: "/srv/bot", ...posix }).service,
+    /^ExecStart=\/usr\/local\/bin\/callsync run --env-file \/etc\/callsync\.env --crm-ca-file \/etc\/callsync\/ca\.pem$/m,
+  );
+  assert.match(
+    windowsCommand({
+      command: ["C:\\callsync\\callsync.exe"],
+      baseDir: "C:\\bot",
+      caFile: "C:\\callsync\\ca.pem",
+    }),
+    /--base-dir C:\\bot --crm-ca-file C:\\callsync\\ca\.pem/,
+  );
+  assert.throws(
+    () => cronLine({ command: BIN, baseDir: "/b", caFile: "ca.pem" }),
+    ScheduleError,
+  );
+});
