@@ -168,7 +168,10 @@ async function runCurl(
         const s = benchSet(i);
         const path = join(cfgDir, `${i}.cfg`);
         list.push(path);
-        await Deno.writeTextFile(path, curlConfig(dir, s, crm));
+        await Deno.writeTextFile(
+          path,
+          curlConfig(dir, s, crm.uploadUrl, crm.callDataUrl),
+        );
       }
       await Deno.writeTextFile(join(cfgDir, "list.txt"), list.join("\n"));
       args = ["-n", "1", "-a", join(cfgDir, "list.txt"), "curl", "-K"];
@@ -196,8 +199,18 @@ async function runCurl(
   }
 }
 
-/** One set's two requests as a curl config file. */
-function curlConfig(dir: string, s: BenchSet, crm: FakeCrm): string {
+/**
+ * One set's two requests as curl config lines (`next` between them), to
+ * `upload` and `callData`; `extra` lines go with each request (a config's
+ * options end at `next`).
+ */
+export function curlConfig(
+  dir: string,
+  s: BenchSet,
+  upload: string,
+  callData: string,
+  extra: readonly string[] = [],
+): string {
   const q = (v: string) => JSON.stringify(v);
   const common = [
     "silent",
@@ -205,16 +218,17 @@ function curlConfig(dir: string, s: BenchSet, crm: FakeCrm): string {
     "fail",
     'output = "/dev/null"',
     'header = "Idempotency-Key: bench"',
+    ...extra,
   ];
   return [
-    `url = ${q(crm.uploadUrl)}`,
+    `url = ${q(upload)}`,
     ...common,
     'header = "Expect:"',
     `form = ${
       q(`file=@${join(dir, "recordings", s.recording)};type=audio/ogg`)
     }`,
     "next",
-    `url = ${q(crm.callDataUrl)}`,
+    `url = ${q(callData)}`,
     ...common,
     'header = "Content-Type: application/json"',
     `data-binary = ${q(`@${join(dir, "conversations", s.conversation)}`)}`,

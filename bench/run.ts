@@ -7,6 +7,8 @@
  * deno run -A bench/run.ts backlog [--sets 5000] [--runs 3] [--levels 1,4,16] [--delay 20]
  * deno run -A bench/run.ts bigfile [--gib 2] [--runs 3] [--clean]
  * deno run -A bench/run.ts cold [--runs 20]
+ * deno run -A bench/run.ts network [--rtt 0,80] [--levels 1,4,16] [--calls 100,400,1000] [--runs 3]
+ * deno run -A bench/run.ts uploads [--sets 8] [--mib 50] [--concurrency 4] [--runs 3]
  * deno run -A bench/run.ts all
  * ```
  *
@@ -22,11 +24,15 @@ import { bigFile } from "./bigfile.ts";
 import { cold } from "./cold.ts";
 import { grouping } from "./grouping.ts";
 import { idle } from "./idle.ts";
+import { network } from "./network.ts";
+import { uploads } from "./uploads.ts";
 
 const [scenario = "help", ...rest] = Deno.args;
 const opts = options(rest);
 const dir = opts.get("dir") ?? DEFAULT_BENCH_DIR;
 const num = (name: string, dflt: number) => Number(opts.get(name) ?? dflt);
+const list = (name: string, dflt: string) =>
+  (opts.get(name) ?? dflt).split(",").map(Number);
 
 const SCENARIOS: Record<string, () => Promise<unknown>> = {
   idle: () =>
@@ -44,7 +50,7 @@ const SCENARIOS: Record<string, () => Promise<unknown>> = {
       benchDir: dir,
       sets: num("sets", 5000),
       runs: num("runs", 3),
-      levels: (opts.get("levels") ?? "1,4,16").split(",").map(Number),
+      levels: list("levels", "1,4,16"),
       delayMs: num("delay", 20),
       rebuild: opts.has("rebuild"),
     }),
@@ -57,6 +63,24 @@ const SCENARIOS: Record<string, () => Promise<unknown>> = {
       clean: opts.has("clean"),
     }),
   cold: () => cold(dir, num("runs", 20)),
+  network: () =>
+    network({
+      benchDir: dir,
+      rtts: list("rtt", "0,80"),
+      levels: list("levels", "1,4,16"),
+      calls: list("calls", "100,400,1000"),
+      runs: num("runs", 3),
+      rebuild: opts.has("rebuild"),
+    }),
+  uploads: () =>
+    uploads({
+      benchDir: dir,
+      sets: num("sets", 8),
+      mib: num("mib", 50),
+      concurrency: num("concurrency", 4),
+      runs: num("runs", 3),
+      rebuild: opts.has("rebuild"),
+    }),
 };
 
 if (!(scenario in SCENARIOS) && scenario !== "all") {
