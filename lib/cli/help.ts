@@ -53,6 +53,10 @@ General flags:
 Settings (flag beats environment, environment beats --env-file):
 ${settings}
 
+Proxies: HTTPS_PROXY (https URLs), HTTP_PROXY (http URLs) and NO_PROXY (hosts
+that go direct), upper or lower case, are honoured from the environment or
+--env-file; CRM_PROXY overrides all three for the CRM.
+
 Exit codes: 0 nothing due failed, 1 some sets failed (retried later),
 2 usage or configuration error, 3 fatal (credentials refused, state folder
 not writable).
