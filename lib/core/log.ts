@@ -2,10 +2,14 @@
  * Log lines in the original design's format
  * (`2025-10-29 12:30:00 [INFO] Processing: …`) or one JSON object per line.
  * Lines go to standard error, written synchronously so a kill never leaves
- * half a line, and in order.
+ * half a line, and in order. Secrets are masked before a line is encoded
+ * (see `redact.ts`), and a text line shows control characters escaped, so
+ * a file name cannot forge a line or drive the terminal.
  *
  * @module
  */
+import { redactor } from "./redact.ts";
+import { escapeControls, escapeJsonControls } from "./terminal.ts";
 import { localDateTime } from "./time.ts";
 
 /** Severity of a log line. */
@@ -34,7 +38,7 @@ export interface LoggerOptions {
   timezone: string;
   /** Where lines go; standard error by default. */
   sink?: (line: string) => void;
-  /** Secrets to mask wherever they appear. */
+  /** Secrets to mask wherever they appear (see `redact.ts`). */
   secrets?: string[];
   /**
    * The sink is a terminal a person watches: {@link Logger.status} may keep
@@ -47,11 +51,13 @@ export interface LoggerOptions {
 export class Logger {
   #opts: LoggerOptions;
   #sink: (line: string) => void;
+  #redact: (text: string) => string;
   #status = "";
 
   constructor(opts: LoggerOptions) {
     this.#opts = opts;
     this.#sink = opts.sink ?? writeStderr;
+    this.#redact = redactor(opts.secrets ?? []);
   }
 
   /** Log at debug level (shown with `-v`). */
@@ -74,16 +80,19 @@ export class Logger {
   #log(level: LogLevel, msg: string, fields?: LogFields): void {
     if (RANK[level] < RANK[this.#opts.level]) return;
     const now = Date.now();
+    const text = this.#redact(msg);
     const line = this.#opts.format === "json"
-      ? JSON.stringify({
+      ? escapeJsonControls(JSON.stringify({
         time: new Date(now).toISOString(),
         level,
-        msg,
-        ...fields,
-      })
-      : `${localDateTime(now, this.#opts.timezone)} [${LABEL[level]}] ${msg}`;
+        msg: text,
+        ...this.#redactFields(fields),
+      }))
+      : `${localDateTime(now, this.#opts.timezone)} [${LABEL[level]}] ${
+        escapeControls(text)
+      }`;
     if (this.#status) writeRaw("\r\x1b[K");
-    this.#sink(this.#mask(line));
+    this.#sink(line);
     if (this.#status) writeRaw(this.#status);
   }
 
@@ -103,10 +112,11 @@ export class Logger {
     writeRaw("\r\x1b[K" + this.#status);
   }
 
-  #mask(line: string): string {
-    let out = line;
-    for (const s of this.#opts.secrets ?? []) {
-      if (s) out = out.replaceAll(s, "***");
+  #redactFields(fields: LogFields | undefined): LogFields | undefined {
+    if (!fields) return undefined;
+    const out: LogFields = {};
+    for (const [k, v] of Object.entries(fields)) {
+      out[k] = typeof v === "string" ? this.#redact(v) : v;
     }
     return out;
   }

@@ -3,9 +3,12 @@
  *
  * @module
  */
+import { escapeControls } from "./terminal.ts";
 
 /**
- * Render rows under a header, columns padded to their widest cell.
+ * Render rows under a header, columns padded to their widest cell. Control
+ * characters in a cell (a file name's newline or escape sequence) are shown
+ * escaped.
  *
  * @example
  * ```ts
@@ -14,6 +17,7 @@
  * ```
  */
 export function renderTable(header: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(escapeControls));
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))
   );
