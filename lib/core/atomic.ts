@@ -1,20 +1,31 @@
 /**
  * Crash-safe file writes: a kill or power loss at any instant leaves either
- * the old content or the new, never a torn file.
+ * the old content or the new, never a torn file. What is written is private
+ * ({@link PRIVATE_FILE}) unless asked otherwise, and no link is followed.
  *
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import {
+  type FileHandle,
+  MODES_APPLY,
+  openNoFollow,
+  PRIVATE_FILE,
+  withHandle,
+} from "./safe_fs.ts";
 
 const encoder = new TextEncoder();
 
 /**
  * Write `text` to `path` via a temp file in the same folder: write, `sync()`,
- * rename over the target, then sync the folder so the rename is durable.
+ * rename over the target (a link there is replaced, never followed), then
+ * sync the folder so the rename is durable. The file gets `mode` (default
+ * {@link PRIVATE_FILE}) whatever the umask.
  */
 export async function writeFileAtomic(
   path: string,
   text: string,
+  mode: number = PRIVATE_FILE,
 ): Promise<void> {
   const dir = dirname(path);
   const tmp = join(
@@ -22,9 +33,11 @@ export async function writeFileAtomic(
     `.${basename(path)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
   );
   try {
-    using file = await Deno.open(tmp, { write: true, createNew: true });
-    await writeAll(file, encoder.encode(text));
-    await file.sync();
+    await withHandle(await openNoFollow(tmp, "create"), async (file) => {
+      if (mode !== PRIVATE_FILE && MODES_APPLY) await file.chmod(mode);
+      await writeAll(file, encoder.encode(text));
+      await file.sync();
+    });
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
@@ -34,20 +47,21 @@ export async function writeFileAtomic(
 }
 
 /**
- * Append one line to a journal file and `sync()` it. Readers skip a torn
- * last line (power loss mid-append); the journal's owner ends such a line
- * before appending again.
+ * Append one line to a journal file and `sync()` it; the file is created
+ * private, and a link in its place is refused. Readers skip a torn last line
+ * (power loss mid-append); the journal's owner ends such a line before
+ * appending again.
  */
 export async function appendLine(path: string, line: string): Promise<void> {
-  using file = await Deno.open(path, { append: true, create: true });
-  await writeAll(file, encoder.encode(line + "\n"));
-  await file.syncData();
+  await withHandle(await openNoFollow(path, "append"), async (file) => {
+    await writeAll(file, encoder.encode(line + "\n"));
+    await file.datasync();
+  });
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await file.write(bytes.subarray(written));
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) {
+    at += (await file.write(bytes, at, bytes.length - at)).bytesWritten;
   }
 }
 

@@ -21,6 +21,12 @@ export interface RunMetrics {
   stats: RunStats;
 }
 
+/**
+ * The metrics file's mode: it holds counts only, nothing personal, and
+ * node_exporter reads it as its own user.
+ */
+const METRICS_MODE = 0o644;
+
 const HELP: Record<string, [string, "gauge" | "counter"]> = {
   callsync_last_run_timestamp_seconds: ["When the last run ended.", "gauge"],
   callsync_last_success_timestamp_seconds: [
@@ -125,5 +131,5 @@ export async function writeMetrics(
   } catch {
     // first run, or an unreadable file: counters start again (Prometheus copes)
   }
-  await writeFileAtomic(path, renderMetrics(run, previous));
+  await writeFileAtomic(path, renderMetrics(run, previous), METRICS_MODE);
 }

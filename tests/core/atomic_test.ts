@@ -32,3 +32,46 @@ Deno.test("appendLine() appends whole lines, creating the file", async () => {
     assert.equal(await Deno.readTextFile(path), '{"a":1}\n{"b":2}\n');
   });
 });
+
+Deno.test({
+  name:
+    "writeFileAtomic() writes 0600 whatever the umask, or the mode asked for",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withTempDir("callsync-atomic-", async (dir) => {
+      const before = Deno.umask(0o000);
+      try {
+        await writeFileAtomic(join(dir, "a.json"), "{}");
+        await writeFileAtomic(join(dir, "m.prom"), "x 1\n", 0o644);
+      } finally {
+        Deno.umask(before);
+      }
+      assert.equal((await Deno.stat(join(dir, "a.json"))).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(join(dir, "m.prom"))).mode! & 0o777, 0o644);
+    });
+  },
+});
+
+Deno.test("writeFileAtomic() replaces a symlink in its place, never writes through it", async () => {
+  await withTempDir("callsync-atomic-", async (dir) => {
+    const victim = join(dir, "victim.conf");
+    await Deno.writeTextFile(victim, "keep");
+    await Deno.symlink(victim, join(dir, "x.json"));
+    await writeFileAtomic(join(dir, "x.json"), "new");
+    assert.equal(await Deno.readTextFile(victim), "keep");
+    assert.ok((await Deno.lstat(join(dir, "x.json"))).isFile);
+  });
+});
+
+Deno.test("appendLine() refuses a symlinked journal and leaves its target untouched", async () => {
+  await withTempDir("callsync-atomic-", async (dir) => {
+    const victim = join(dir, "victim.conf");
+    await Deno.writeTextFile(victim, "keep");
+    await Deno.symlink(victim, join(dir, "j.jsonl"));
+    await assert.rejects(
+      () => appendLine(join(dir, "j.jsonl"), "{}"),
+      /symbolic link/,
+    );
+    assert.equal(await Deno.readTextFile(victim), "keep");
+  });
+});

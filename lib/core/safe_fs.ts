@@ -1,0 +1,193 @@
+/**
+ * Opening files without following links, and keeping what callsync writes
+ * private.
+ *
+ * - {@link openNoFollow} opens a regular file and nothing else: on Linux and
+ *   macOS with `O_NOFOLLOW` (a symlink fails at the open, in the kernel) and
+ *   `O_NONBLOCK` (a FIFO swapped in cannot hang the open); on Windows, where
+ *   neither flag exists, the path is checked after the open and the handle
+ *   refused unless the path still names the very file opened.
+ * - Files opened for writing are made `0600` through the handle, folders made
+ *   with {@link makePrivateDir} `0700`, whatever the umask. (On Windows, modes
+ *   are not permissions: a folder's ACL, inherited from its parent, decides.)
+ *
+ * `Deno.open` follows links and cannot be given these flags, so this uses
+ * `node:fs/promises`, whose `FileHandle` reads at a position (a retry reads
+ * the same bytes again) and changes modes by handle.
+ *
+ * @example
+ * ```ts
+ * const h = await openNoFollow("processed_uploads/callsync-journal.jsonl", "append");
+ * try {
+ *   await h.write(new TextEncoder().encode("{}\n"));
+ * } finally {
+ *   await h.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { dirname } from "node:path";
+
+export type { FileHandle };
+
+/** Mode of every file callsync writes in its state and archive folders. */
+export const PRIVATE_FILE = 0o600;
+/** Mode of `PROCESSED_DIR`, `ARCHIVE_DIR` and the archive's day folders. */
+export const PRIVATE_DIR = 0o700;
+
+/** Modes are permissions here (not on Windows). */
+export const MODES_APPLY: boolean = Deno.build.os !== "windows";
+
+/** A path that is a symlink, or not a regular file, where one was required. */
+export class NotRegularFileError extends Error {
+  override name = "NotRegularFileError";
+}
+
+/** What a file is opened for. */
+export type OpenPurpose =
+  /** Read only. */
+  | "read"
+  /** Append to it, creating it (private) if missing. */
+  | "append"
+  /** Read and write it in place, creating it (private) if missing. */
+  | "update"
+  /** Create it (private); fails if anything is already there. */
+  | "create";
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
+const FLAGS: Record<OpenPurpose, number> = {
+  read: constants.O_RDONLY | NONBLOCK,
+  append: constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+  update: constants.O_RDWR | constants.O_CREAT,
+  create: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+};
+
+/**
+ * Open the regular file at `path` for `purpose` without following a link.
+ * Rejects with {@link NotRegularFileError} for a symlink, a FIFO or anything
+ * else that is not a regular file, and with `Deno.errors.NotFound` or
+ * `Deno.errors.PermissionDenied` as `Deno.open` would. A file opened to
+ * write is made {@link PRIVATE_FILE}.
+ */
+export async function openNoFollow(
+  path: string,
+  purpose: OpenPurpose,
+): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, FLAGS[purpose] | NOFOLLOW, PRIVATE_FILE);
+  } catch (e) {
+    throw denoError(path, e);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      throw new NotRegularFileError(`${path} is not a regular file`);
+    }
+    if (!NOFOLLOW) await assertSamePath(path, st);
+    if (
+      purpose !== "read" && MODES_APPLY && (st.mode & 0o777) !== PRIVATE_FILE
+    ) {
+      await handle.chmod(PRIVATE_FILE);
+    }
+    return handle;
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+/** The whole text of the regular file at `path`, read without following a link. */
+export async function readTextNoFollow(path: string): Promise<string> {
+  return await withHandle(
+    await openNoFollow(path, "read"),
+    async (h) => new TextDecoder().decode(await h.readFile()),
+  );
+}
+
+/** Run `fn` with `handle`, closing it afterwards. */
+export async function withHandle<T>(
+  handle: FileHandle,
+  fn: (handle: FileHandle) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A file's identity: the device it is on and its number there. */
+export interface FileIdentity {
+  dev: number;
+  ino: number | null;
+}
+
+/**
+ * Whether two stats describe the same file. Where a platform gives no inode
+ * number (`null`), only the device is compared.
+ */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev &&
+    (a.ino === null || b.ino === null || a.ino === b.ino);
+}
+
+/**
+ * Without `O_NOFOLLOW` (Windows): the path must not be a link and must still
+ * name the file the handle holds.
+ */
+async function assertSamePath(path: string, st: FileIdentity): Promise<void> {
+  const l = await Deno.lstat(path);
+  if (l.isSymlink || !sameFile(l, st)) {
+    throw new NotRegularFileError(`${path} is a symbolic link; not followed`);
+  }
+}
+
+/**
+ * Create `dir` and any missing parents, each created one {@link PRIVATE_DIR}
+ * whatever the umask. An existing folder is left as it is.
+ */
+export async function makePrivateDir(dir: string): Promise<void> {
+  try {
+    if ((await Deno.stat(dir)).isDirectory) return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) await makePrivateDir(parent);
+  try {
+    await Deno.mkdir(dir, { mode: PRIVATE_DIR });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return; // made meanwhile
+    throw e;
+  }
+  if (MODES_APPLY) await Deno.chmod(dir, PRIVATE_DIR);
+}
+
+/** A `node:fs` error as the `Deno.errors` class `Deno.open` would throw. */
+function denoError(path: string, e: unknown): unknown {
+  const code = (e as { code?: string }).code;
+  const why = e instanceof Error ? e.message : String(e);
+  switch (code) {
+    case "ELOOP":
+      return new NotRegularFileError(
+        `${path} is a symbolic link; not followed`,
+      );
+    case "ENOENT":
+      return new Deno.errors.NotFound(why);
+    case "EACCES":
+    case "EPERM":
+      return new Deno.errors.PermissionDenied(why);
+    case "EEXIST":
+      return new Deno.errors.AlreadyExists(why);
+    case "ENXIO":
+      // O_NONBLOCK write-open of a FIFO nobody reads.
+      return new NotRegularFileError(`${path} is not a regular file`);
+    default:
+      return e;
+  }
+}

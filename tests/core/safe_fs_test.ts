@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  makePrivateDir,
+  MODES_APPLY,
+  NotRegularFileError,
+  openNoFollow,
+  type OpenPurpose,
+  readTextNoFollow,
+  withHandle,
+} from "../../lib/core/safe_fs.ts";
+import { withTempDir } from "../../testing/fixtures.ts";
+
+const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
+
+/** Run `fn` under `umask`, then restore the process's umask. */
+async function underUmask<T>(umask: number, fn: () => Promise<T>): Promise<T> {
+  const before = Deno.umask(umask);
+  try {
+    return await fn();
+  } finally {
+    Deno.umask(before);
+  }
+}
+
+for (const purpose of ["read", "append", "update"] as OpenPurpose[]) {
+  Deno.test(`openNoFollow(${purpose}) refuses a symlink and leaves its target untouched`, async () => {
+    await withTempDir("callsync-safefs-", async (dir) => {
+      const victim = join(dir, "victim");
+      await Deno.writeTextFile(victim, "keep me");
+      await Deno.chmod(victim, 0o644);
+      await Deno.symlink(victim, join(dir, "link"));
+      await assert.rejects(
+        () => openNoFollow(join(dir, "link"), purpose),
+        NotRegularFileError,
+      );
+      assert.equal(await Deno.readTextFile(victim), "keep me");
+      if (MODES_APPLY) assert.equal(await modeOf(victim), 0o644);
+    });
+  });
+}
+
+Deno.test({
+  name: "openNoFollow() refuses a FIFO at once instead of hanging on it",
+  ignore: !MODES_APPLY,
+  async fn() {
+    await withTempDir("callsync-safefs-", async (dir) => {
+      const fifo = join(dir, "fifo.json");
+      const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+      assert.ok(made.success);
+      await assert.rejects(
+        () => openNoFollow(fifo, "read"),
+        NotRegularFileError,
+      );
+    });
+  },
+});
+
+Deno.test("openNoFollow() reports a missing file as Deno's NotFound", async () => {
+  await withTempDir("callsync-safefs-", async (dir) => {
+    await assert.rejects(
+      () => openNoFollow(join(dir, "none"), "read"),
+      Deno.errors.NotFound,
+    );
+  });
+});
+
+Deno.test({
+  name:
+    "a file opened to write is 0600 whatever the umask, and a looser one is tightened",
+  ignore: !MODES_APPLY,
+  async fn() {
+    await withTempDir("callsync-safefs-", async (dir) => {
+      const created = join(dir, "new.jsonl");
+      await underUmask(
+        0o000,
+        () => openNoFollow(created, "append").then((h) => h.close()),
+      );
+      assert.equal(await modeOf(created), 0o600);
+      const loose = join(dir, "old.jsonl");
+      await Deno.writeTextFile(loose, "x");
+      await Deno.chmod(loose, 0o644);
+      await withHandle(await openNoFollow(loose, "update"), async () => {});
+      assert.equal(await modeOf(loose), 0o600);
+      assert.equal(await readTextNoFollow(loose), "x");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "makePrivateDir() makes every missing level 0700 whatever the umask, and leaves existing ones",
+  ignore: !MODES_APPLY,
+  async fn() {
+    await withTempDir("callsync-safefs-", async (dir) => {
+      await Deno.chmod(dir, 0o755);
+      for (const umask of [0o022, 0o277, 0o000]) {
+        const leaf = join(dir, `u${umask}`, "2025", "10");
+        await underUmask(umask, () => makePrivateDir(leaf));
+        assert.equal(await modeOf(leaf), 0o700, `umask ${umask.toString(8)}`);
+        assert.equal(await modeOf(join(dir, `u${umask}`)), 0o700);
+      }
+      assert.equal(await modeOf(dir), 0o755, "an existing folder is left");
+    });
+  },
+});
