@@ -29,7 +29,7 @@
  */
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 
 export type { FileHandle };
 
@@ -190,4 +190,42 @@ function denoError(path: string, e: unknown): unknown {
     default:
       return e;
   }
+}
+
+/** What {@link tightenFolder} changed. */
+export interface Tightened {
+  /** The folder's mode before. */
+  was: number;
+  /** Files made {@link PRIVATE_FILE}. */
+  files: number;
+}
+
+/**
+ * Make a folder that others may enter {@link PRIVATE_DIR}, and (with
+ * `files`) each regular file in it that others may read {@link PRIVATE_FILE}
+ * (links are left alone). A folder already private is not looked into: what
+ * it holds is out of others' reach. Resolves to what changed, or undefined
+ * when nothing had to; rejects when the folder cannot be changed (another
+ * user's).
+ */
+export async function tightenFolder(
+  dir: string,
+  opts: { files: boolean },
+): Promise<Tightened | undefined> {
+  if (!MODES_APPLY) return undefined;
+  const was = (await Deno.stat(dir)).mode! & 0o777;
+  if ((was & 0o077) === 0) return undefined;
+  await Deno.chmod(dir, PRIVATE_DIR);
+  let files = 0;
+  if (opts.files) {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile) continue;
+      const path = join(dir, e.name);
+      const mode = (await Deno.lstat(path)).mode! & 0o777;
+      if ((mode & 0o077) === 0) continue;
+      await Deno.chmod(path, PRIVATE_FILE);
+      files++;
+    }
+  }
+  return { was, files };
 }

@@ -80,7 +80,7 @@ export async function runOnce(opts: RunOptions): Promise<RunReport> {
     endedMs: 0,
   };
   try {
-    await ensureStateDir(opts.cfg.processedDir);
+    await ensureStateDir(opts.cfg.processedDir, opts.log);
     const lock = await tryRunLock(opts.cfg.processedDir);
     if (!isHeld(lock)) return skipped(opts.log, report, lock);
     using _lock = lock;

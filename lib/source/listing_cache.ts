@@ -26,6 +26,7 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic.ts";
+import { readTextNoFollow } from "../core/safe_fs.ts";
 
 /** How long a folder must have been unchanged before a listing of it is reused. */
 export const SETTLED_MS = 2_000;
@@ -116,7 +117,7 @@ export class ListingCache {
   ): Promise<ListingCache> {
     const cache = new ListingCache(join(processedDir, FILE), delivered);
     try {
-      const data = JSON.parse(await Deno.readTextFile(cache.#path));
+      const data = JSON.parse(await readTextNoFollow(cache.#path));
       if (
         data?.version === VERSION && typeof data.folders === "object" &&
         typeof data.delivered === "number" && data.delivered <= delivered

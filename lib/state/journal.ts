@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type FileHandle, openNoFollow, withHandle } from "../core/safe_fs.ts";
+
 /** The journal's file name in `PROCESSED_DIR`. */
 export const JOURNAL_FILE = "callsync-journal.jsonl";
 
@@ -43,7 +45,17 @@ export async function forEachJournalLine(
   visit: JournalVisitor,
   torn: () => void,
 ): Promise<void> {
-  using file = await Deno.open(path, { read: true });
+  await withHandle(
+    await openNoFollow(path, "read"),
+    (file) => readLines(file, visit, torn),
+  );
+}
+
+async function readLines(
+  file: FileHandle,
+  visit: JournalVisitor,
+  torn: () => void,
+): Promise<void> {
   const buf = new Uint8Array(JOURNAL_CHUNK);
   const decoder = new TextDecoder();
   const all = visit.any !== undefined;
@@ -61,7 +73,8 @@ export async function forEachJournalLine(
   };
   let carry = "";
   while (true) {
-    const n = await file.read(buf);
+    const { bytesRead } = await file.read(buf, 0, buf.length, null);
+    const n = bytesRead === 0 ? null : bytesRead;
     const text = carry +
       (n === null
         ? decoder.decode()

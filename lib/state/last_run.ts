@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic.ts";
+import { readTextNoFollow } from "../core/safe_fs.ts";
 
 /** The outcome of the last run that held the lock (`callsync-last-run.json`). */
 export interface LastRun {
@@ -26,7 +27,7 @@ export async function writeLastRun(dir: string, run: LastRun): Promise<void> {
 /** The last run's outcome, if one was recorded and is readable. */
 export async function readLastRun(dir: string): Promise<LastRun | undefined> {
   try {
-    return JSON.parse(await Deno.readTextFile(join(dir, LAST_RUN)));
+    return JSON.parse(await readTextNoFollow(join(dir, LAST_RUN)));
   } catch {
     return undefined;
   }

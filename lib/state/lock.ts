@@ -6,6 +6,13 @@
  * @module
  */
 import { join } from "node:path";
+import {
+  NotRegularFileError,
+  openNoFollow,
+  readTextNoFollow,
+  sameFile,
+  withHandle,
+} from "../core/safe_fs.ts";
 import { StateError } from "./store.ts";
 import { errorMessage } from "../core/errors.ts";
 
@@ -32,10 +39,14 @@ export async function tryRunLock(dir: string): Promise<RunLock | LockBusy> {
   const path = join(dir, LOCK_FILE);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true, write: true, create: true });
+    file = await openLockFile(path);
   } catch (e) {
     throw new StateError(
-      `cannot open the run lock ${path}: ${errorMessage(e)}`,
+      `cannot open the run lock ${path}: ${errorMessage(e)}${
+        e instanceof NotRegularFileError
+          ? "; callsync never follows a link in PROCESSED_DIR: remove it"
+          : ""
+      }`,
     );
   }
   if (!(await file.tryLock(true))) {
@@ -60,6 +71,24 @@ export async function tryRunLock(dir: string): Promise<RunLock | LockBusy> {
   return { release, [Symbol.dispose]: release };
 }
 
+/**
+ * The lock file, created private or vetted as a regular file without
+ * following a link, then opened again as a `Deno.FsFile` (only that can be
+ * locked) and refused if the path was swapped in between.
+ */
+async function openLockFile(path: string): Promise<Deno.FsFile> {
+  const vetted = await withHandle(
+    await openNoFollow(path, "update"),
+    (h) => h.stat(),
+  );
+  const file = await Deno.open(path, { read: true, write: true });
+  if (!sameFile(await file.stat(), vetted)) {
+    file.close();
+    throw new NotRegularFileError(`${path} was replaced while being opened`);
+  }
+  return file;
+}
+
 /** True when {@link tryRunLock} got the lock. */
 export function isHeld(lock: RunLock | LockBusy): lock is RunLock {
   return "release" in lock;
@@ -69,7 +98,7 @@ async function readPid(path: string): Promise<number | undefined> {
   // A brand-new lock file is empty until its holder writes the pid.
   for (let tries = 0; tries < 20; tries++) {
     try {
-      const pid = parseInt(await Deno.readTextFile(path), 10);
+      const pid = parseInt(await readTextNoFollow(path), 10);
       if (Number.isFinite(pid)) return pid;
     } catch {
       return undefined;

@@ -29,7 +29,7 @@ export async function retrySets(
   log: Logger,
   names: readonly string[] | "failed",
 ): Promise<RetryResult> {
-  await ensureStateDir(cfg.processedDir);
+  await ensureStateDir(cfg.processedDir, log);
   const lock = await tryRunLock(cfg.processedDir);
   if (!isHeld(lock)) {
     return { busy: { pid: lock.pid }, scheduled: [], skipped: [] };

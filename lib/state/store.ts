@@ -17,6 +17,15 @@
 import { join } from "node:path";
 import { appendLine, writeFileAtomic } from "../core/atomic.ts";
 import {
+  makePrivateDir,
+  NotRegularFileError,
+  openNoFollow,
+  PRIVATE_DIR,
+  readTextNoFollow,
+  tightenFolder,
+  withHandle,
+} from "../core/safe_fs.ts";
+import {
   forEachJournalLine,
   JOURNAL_FILE,
   type JournalEvent,
@@ -30,15 +39,41 @@ export class StateError extends Error {
   override name = "StateError";
 }
 
-/** Create `PROCESSED_DIR` if missing; throws {@link StateError} if it cannot. */
-export async function ensureStateDir(dir: string): Promise<void> {
+/**
+ * Create `PROCESSED_DIR` (0700) if missing, or make one that others may
+ * read private, with one log line: it holds transcripts, names and phone
+ * numbers. Throws {@link StateError} if it cannot be created.
+ */
+export async function ensureStateDir(dir: string, log: Logger): Promise<void> {
   try {
-    await Deno.mkdir(dir, { recursive: true });
+    await makePrivateDir(dir);
   } catch (e) {
     throw new StateError(
       `cannot create PROCESSED_DIR ${dir}: ${errorMessage(e)}`,
     );
   }
+  try {
+    const t = await tightenFolder(dir, { files: true });
+    if (t) {
+      log.warn(
+        `Made PROCESSED_DIR ${dir} private: ${octal(t.was)} → ${
+          octal(PRIVATE_DIR)
+        }, ${t.files} file${
+          t.files === 1 ? "" : "s"
+        } → 0600 (it holds transcripts, names and phone numbers)`,
+      );
+    }
+  } catch (e) {
+    log.warn(
+      `PROCESSED_DIR ${dir} can be read by other users and cannot be made private (${
+        errorMessage(e)
+      }): chmod 700 it as its owner`,
+    );
+  }
+}
+
+function octal(mode: number): string {
+  return "0" + mode.toString(8).padStart(3, "0");
 }
 
 /** The delivery record `<set>.uploaded`. */
@@ -189,7 +224,7 @@ export class StateStore {
   async readRecord(set: string): Promise<Partial<DeliveryRecord> | undefined> {
     try {
       const v: unknown = JSON.parse(
-        await Deno.readTextFile(this.#path(set + UPLOADED)),
+        await readTextNoFollow(this.#path(set + UPLOADED)),
       );
       return v && typeof v === "object" && !Array.isArray(v)
         ? v as Partial<DeliveryRecord>
@@ -263,7 +298,7 @@ export class StateStore {
       await forEachJournalLine(path, visit, torn);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
-      throw new StateError(`cannot read ${path}: ${errorMessage(e)}`);
+      throw stateError(`cannot read ${path}`, e);
     }
   }
 
@@ -304,13 +339,11 @@ export class StateStore {
 
   async #readJson<T>(file: string): Promise<T | undefined> {
     try {
-      const value = JSON.parse(await Deno.readTextFile(this.#path(file)));
+      const value = JSON.parse(await readTextNoFollow(this.#path(file)));
       return value && typeof value === "object" ? value as T : undefined;
     } catch (e) {
       if (e instanceof SyntaxError) return undefined;
-      throw new StateError(
-        `cannot read ${this.#path(file)}: ${errorMessage(e)}`,
-      );
+      throw stateError(`cannot read ${this.#path(file)}`, e);
     }
   }
 
@@ -322,19 +355,21 @@ export class StateStore {
   }
 
   async #repairJournalEnd(): Promise<void> {
-    let file: Deno.FsFile;
+    const path = this.#path(JOURNAL_FILE);
+    let handle;
     try {
-      file = await Deno.open(this.#path(JOURNAL_FILE), { read: true });
-    } catch {
-      return;
+      handle = await openNoFollow(path, "read");
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw stateError(`cannot read ${path}`, e);
     }
-    using f = file;
-    const size = (await f.stat()).size;
-    if (size === 0) return;
-    await f.seek(size - 1, Deno.SeekMode.Start);
-    const last = new Uint8Array(1);
-    await f.read(last);
-    if (last[0] !== 0x0a) {
+    const last = await withHandle(handle, async (f) => {
+      const size = (await f.stat()).size;
+      const byte = new Uint8Array(1);
+      if (size > 0) await f.read(byte, 0, 1, size - 1);
+      return size === 0 ? 0x0a : byte[0];
+    });
+    if (last !== 0x0a) {
       await this.#write(() => appendLine(this.#path(JOURNAL_FILE), ""));
     }
   }
@@ -349,15 +384,24 @@ export class StateStore {
     try {
       await op();
     } catch (e) {
-      throw new StateError(
-        `cannot write to PROCESSED_DIR ${this.dir}: ${errorMessage(e)}`,
-      );
+      throw stateError(`cannot write to PROCESSED_DIR ${this.dir}`, e);
     }
   }
 
   #path(file: string): string {
     return join(this.dir, file);
   }
+}
+
+/**
+ * A {@link StateError} saying what failed and why; for a link where a state
+ * file should be, what to do about it.
+ */
+function stateError(what: string, e: unknown): StateError {
+  const hint = e instanceof NotRegularFileError
+    ? "; callsync never follows a link in PROCESSED_DIR: remove it"
+    : "";
+  return new StateError(`${what}: ${errorMessage(e)}${hint}`);
 }
 
 /** What the listing of `PROCESSED_DIR` found. */

@@ -7,6 +7,7 @@ import {
   openNoFollow,
   type OpenPurpose,
   readTextNoFollow,
+  tightenFolder,
   withHandle,
 } from "../../lib/core/safe_fs.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
@@ -101,6 +102,44 @@ Deno.test({
         assert.equal(await modeOf(join(dir, `u${umask}`)), 0o700);
       }
       assert.equal(await modeOf(dir), 0o755, "an existing folder is left");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "tightenFolder() makes a loose folder 0700 and its readable files 0600, links untouched",
+  ignore: !MODES_APPLY,
+  async fn() {
+    await withTempDir("callsync-safefs-", async (dir) => {
+      const state = join(dir, "state");
+      await Deno.mkdir(state);
+      await Deno.chmod(state, 0o755);
+      for (
+        const [name, mode] of [["a.pending", 0o644], [
+          "b.uploaded",
+          0o600,
+        ]] as const
+      ) {
+        await Deno.writeTextFile(join(state, name), "{}");
+        await Deno.chmod(join(state, name), mode);
+      }
+      const outside = join(dir, "outside.txt");
+      await Deno.writeTextFile(outside, "x");
+      await Deno.chmod(outside, 0o644);
+      await Deno.symlink(outside, join(state, "link"));
+      assert.deepEqual(await tightenFolder(state, { files: true }), {
+        was: 0o755,
+        files: 1,
+      });
+      assert.equal(await modeOf(state), 0o700);
+      assert.equal(await modeOf(join(state, "a.pending")), 0o600);
+      assert.equal(
+        await modeOf(outside),
+        0o644,
+        "a link's target is not touched",
+      );
+      assert.equal(await tightenFolder(state, { files: true }), undefined);
     });
   },
 });

@@ -671,7 +671,7 @@ Deno.test("POST /api/run delivers every set; status, recent deliveries and set p
 
 Deno.test("run now while another process holds the run lock says so and does nothing", async () => {
   await using b = await box({ token: DASH_TOKEN });
-  await ensureStateDir(b.state);
+  await ensureStateDir(b.state, testLogger());
   const lock = await tryRunLock(b.state);
   assert.ok(isHeld(lock));
   try {

@@ -1,6 +1,7 @@
-import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { isHeld, LOCK_FILE, tryRunLock } from "../../lib/state/lock.ts";
+import { StateError } from "../../lib/state/store.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
@@ -103,4 +104,41 @@ Deno.test("a lock held by a process killed with SIGKILL is free again", async ()
       await reader.cancel();
     }
   });
+});
+
+Deno.test("tryRunLock() refuses a symlinked lock file and never writes through it", async () => {
+  await withDir(async (dir) => {
+    const victim = join(dir, "victim.conf");
+    await Deno.writeTextFile(victim, "FIRST LINE OF ANOTHER PROGRAM'S FILE\n");
+    await Deno.symlink(victim, join(dir, LOCK_FILE));
+    await rejects(
+      tryRunLock(dir),
+      (e: unknown) =>
+        e instanceof StateError &&
+        /symbolic link.*never follows a link in PROCESSED_DIR: remove it/
+          .test(e.message),
+    );
+    equal(
+      await Deno.readTextFile(victim),
+      "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
+    );
+  });
+});
+
+Deno.test({
+  name: "tryRunLock() creates the lock file 0600 whatever the umask",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withDir(async (dir) => {
+      const before = Deno.umask(0o000);
+      try {
+        const lock = await tryRunLock(dir);
+        ok(isHeld(lock));
+        lock.release();
+      } finally {
+        Deno.umask(before);
+      }
+      equal((await Deno.stat(join(dir, LOCK_FILE))).mode! & 0o777, 0o600);
+    });
+  },
 });

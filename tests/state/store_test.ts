@@ -329,16 +329,61 @@ Deno.test("a .pending left next to a .uploaded (crash before removal) is dropped
 
 Deno.test("ensureStateDir() creates nested folders and throws StateError where it cannot", async () => {
   await withDir(async (dir) => {
+    const { log } = captureLog();
     const nested = join(dir, "a", "b", "processed_uploads");
-    await ensureStateDir(nested);
+    await ensureStateDir(nested, log);
     ok((await Deno.stat(nested)).isDirectory);
 
     const file = join(dir, "plain-file");
     await Deno.writeTextFile(file, "");
     const impossible = join(file, "processed_uploads");
     await rejects(
-      ensureStateDir(impossible),
+      ensureStateDir(impossible, log),
       (e: unknown) => e instanceof StateError && e.message.includes(impossible),
     );
   });
+});
+
+Deno.test("a symlinked journal is refused with a StateError saying to remove it; its target is untouched", async () => {
+  await withDir(async (dir) => {
+    const victim = join(dir, "victim.conf");
+    await Deno.writeTextFile(victim, "keep\n");
+    const state = join(dir, "state");
+    await Deno.mkdir(state);
+    await Deno.symlink(victim, join(state, JOURNAL));
+    const { log } = captureLog();
+    await rejects(
+      StateStore.open(state, log),
+      (e: unknown) =>
+        e instanceof StateError &&
+        /callsync-journal\.jsonl is a symbolic link.*remove it/.test(e.message),
+    );
+    equal(await Deno.readTextFile(victim), "keep\n");
+  });
+});
+
+Deno.test({
+  name:
+    "ensureStateDir() makes a readable PROCESSED_DIR private, with one log line, once",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withDir(async (dir) => {
+      const state = join(dir, "processed_uploads");
+      await Deno.mkdir(state);
+      await Deno.chmod(state, 0o755);
+      await Deno.writeTextFile(join(state, `${SET}.pending`), "{}");
+      await Deno.chmod(join(state, `${SET}.pending`), 0o644);
+      const { log, lines } = captureLog();
+      await ensureStateDir(state, log);
+      await ensureStateDir(state, log);
+      equal((await Deno.stat(state)).mode! & 0o777, 0o700);
+      equal(
+        (await Deno.stat(join(state, `${SET}.pending`))).mode! & 0o777,
+        0o600,
+      );
+      deepStrictEqual(lines.map((l) => l.replace(/^\S+ \S+ /, "")), [
+        `[WARNING] Made PROCESSED_DIR ${state} private: 0755 → 0700, 1 file → 0600 (it holds transcripts, names and phone numbers)`,
+      ]);
+    });
+  },
 });
