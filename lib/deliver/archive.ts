@@ -9,10 +9,15 @@
  * steps leaves an identical copy in both places, and the next run completes
  * the move by removing the source after comparing the bytes.
  *
+ * The archive holds the same personal data as the bot's folders: it and its
+ * day folders are created 0700, and an archive others may enter is made
+ * private, with one log line.
+ *
  * @module
  */
 import { basename, dirname, join } from "node:path";
 import { syncDir } from "../core/atomic.ts";
+import { makePrivateDir, tightenFolder } from "../core/safe_fs.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { DeliveredEntry, StateStore } from "../state/store.ts";
@@ -31,6 +36,7 @@ export async function archiveDelivered(
     recordings: await listNames(cfg.recordingsDir),
     leads: await listNames(cfg.leadsDir),
   };
+  await makeArchivePrivate(archiveDir, log);
   let moved = 0;
   const swept = new Set<string>();
   for (const [set, entry] of store.delivered) {
@@ -48,6 +54,23 @@ export async function archiveDelivered(
   }
   if (moved > 0) log.info(`Archived ${moved} files to ${archiveDir}`);
   return moved;
+}
+
+/** Create `ARCHIVE_DIR` private, or make an existing one private. */
+async function makeArchivePrivate(dir: string, log: Logger): Promise<void> {
+  try {
+    await makePrivateDir(dir);
+    const t = await tightenFolder(dir, { files: false });
+    if (t) {
+      log.warn(
+        `Made ARCHIVE_DIR ${dir} private (it was 0${
+          t.was.toString(8)
+        }): it holds transcripts, recordings and leads`,
+      );
+    }
+  } catch (e) {
+    log.warn(`Cannot make ARCHIVE_DIR ${dir} private: ${errorMessage(e)}`);
+  }
 }
 
 /** Names listed in each of the three folders. */
@@ -113,7 +136,7 @@ async function listNames(dir: string): Promise<Set<string>> {
  * archived.
  */
 export async function moveFile(src: string, dst: string): Promise<void> {
-  await Deno.mkdir(dirname(dst), { recursive: true });
+  await makePrivateDir(dirname(dst));
   const there = await Deno.stat(dst).catch(() => undefined);
   if (there) {
     // An earlier move copied the file but was killed before removing the source.
