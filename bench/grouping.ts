@@ -25,6 +25,8 @@ export function busyScan(
       path: `conversations/${key.name}`,
       size: 2000,
       mtimeMs,
+      dev: 0,
+      ino: 0,
       key,
       data: {},
     })),
@@ -33,6 +35,8 @@ export function busyScan(
       path: `recordings/${key.name}`,
       size: 200_000,
       mtimeMs,
+      dev: 0,
+      ino: 0,
       key,
       callerDigits: key.phone,
       ogg: {

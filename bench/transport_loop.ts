@@ -10,6 +10,7 @@
  */
 import { postCallData, uploadRecording } from "../lib/deliver/crm.ts";
 import { Transport } from "../lib/deliver/transport.ts";
+import { openSource } from "../lib/source/files.ts";
 
 const [origin, caFile, listFile, concurrency] = Deno.args;
 const calls = (await Deno.readTextFile(listFile)).trim().split("\n")
@@ -31,8 +32,8 @@ await Promise.all(
     while (next < calls.length) {
       const i = next++;
       const [recording, transcript] = calls[i];
-      const size = (await Deno.stat(recording)).size;
-      await uploadRecording(crm, recording, size, `bench-rec-${i}`);
+      await using file = await openSource(recording);
+      await uploadRecording(crm, file, `bench-rec-${i}`);
       const record = JSON.parse(await Deno.readTextFile(transcript));
       await postCallData(crm, record, `bench-call-${i}`);
     }

@@ -1,7 +1,8 @@
 /**
  * The detail of a delivered set: its `.uploaded` record, its files as they
- * are now (a plain file only, never through a link), read by the same reader
- * the scan uses, and the call record rebuilt from them.
+ * are now (a plain file only, never through a link, each read through one
+ * handle that must be the file checked), read by the same reader the scan
+ * uses, and the call record rebuilt from them.
  *
  * @module
  */
@@ -11,11 +12,14 @@ import { errorMessage } from "../core/errors.ts";
 import { toUtcIso } from "../core/time.ts";
 import { buildCallRecord } from "../deliver/payload.ts";
 import type { CallFiles } from "../pair/call_id.ts";
+import { NotRegularFileError } from "../core/safe_fs.ts";
 import {
+  FileChangedError,
   type FileInfo,
-  fileInfo,
   type Folder,
+  openSource,
   readSourceFile,
+  type SourceFile,
   type SourceFiles,
 } from "../source/files.ts";
 import type { DeliveryRecord, StateStore } from "../state/store.ts";
@@ -145,34 +149,53 @@ async function readPart<F extends Folder>(
   path: string,
 ): Promise<SourceFiles[F] | undefined> {
   const name = basename(path);
-  const info = await plainFile(path);
-  let file: SourceFiles[F] | undefined;
-  if (!info) {
-    found.problems.push(`${name} is no longer in the ${folder} folder`);
-  } else {
-    try {
-      file = await readSourceFile(folder, info, cfg.timezone);
-    } catch (e) {
-      found.problems.push(`${name}: ${errorMessage(e)}`);
-    }
+  const opened = await openPlain(path, folder);
+  if (typeof opened === "string") {
+    found.problems.push(`${name} ${opened}`);
+    found.files.push(fileEntry(folder, name, undefined, undefined));
+    return undefined;
   }
-  found.files.push(fileEntry(folder, name, info, file));
+  let file: SourceFiles[F] | undefined;
+  try {
+    file = await readSourceFile(folder, opened, cfg.timezone);
+  } catch (e) {
+    found.problems.push(`${name}: ${errorMessage(e)}`);
+  } finally {
+    await opened.close();
+  }
+  found.files.push(fileEntry(folder, name, opened.info, file));
   return file;
 }
 
 /**
- * A regular file's facts (not a symlink: the dashboard does not follow links
- * the scan's rules have not vetted), if it is there and not too large.
+ * The regular file at `path` (not a symlink: the dashboard does not follow
+ * links the scan's rules have not vetted), opened if it is there and not too
+ * large, and only if the handle holds the file checked; else why not.
  */
-async function plainFile(path: string): Promise<FileInfo | undefined> {
+async function openPlain(
+  path: string,
+  folder: Folder,
+): Promise<SourceFile | string> {
+  let st: Deno.FileInfo;
   try {
-    const st = await Deno.lstat(path);
-    return st.isFile && st.size <= MAX_FILE_BYTES
-      ? fileInfo(path, st)
-      : undefined;
+    st = await Deno.lstat(path);
   } catch {
-    return undefined;
+    return `is no longer in the ${folder} folder`;
   }
+  if (!st.isFile) return "is not a regular file; not read";
+  let file: SourceFile;
+  try {
+    file = await openSource(path, st);
+  } catch (e) {
+    return e instanceof FileChangedError || e instanceof NotRegularFileError
+      ? "was replaced (by another file or a link) while being read; not read"
+      : `could not be read: ${errorMessage(e)}`;
+  }
+  if (file.size > MAX_FILE_BYTES) {
+    await file.close();
+    return `is over ${MAX_FILE_BYTES / 1024 / 1024} MiB; not read`;
+  }
+  return file;
 }
 
 /** How a set's file is listed: its size and time (and length), or missing. */

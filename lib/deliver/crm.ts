@@ -7,7 +7,7 @@
  */
 import { basename } from "node:path";
 import { FileChangedError } from "../source/files.ts";
-import { MultipartFile } from "./multipart.ts";
+import { type BodySource, MultipartFile } from "./multipart.ts";
 import {
   ProxyAuthError,
   RedirectError,
@@ -85,24 +85,22 @@ export const DEFAULT_RETRY: RetryPolicy = {
 const MAX_URL_LENGTH = 2048;
 
 /**
- * Upload a recording (multipart field `file`, original file name, with a
- * `Content-Length`) and return the URL the CRM stored it under. Rejects with
- * {@link FileChangedError}, untried again, when the file shrinks while it is
- * being sent.
+ * Upload the open recording `file` (multipart field `file`, original file
+ * name) and return the URL the CRM stored it under; every try reads the same
+ * open file. Rejects with {@link FileChangedError}, untried again, when the
+ * file shrinks while it is being sent.
  */
 export async function uploadRecording(
   crm: CrmEndpoints,
-  path: string,
-  size: number,
+  file: BodySource,
   idempotencyKey: string,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<string> {
   const res = await withRetries(retry, () => {
     const body = new MultipartFile({
       field: "file",
-      fileName: basename(path),
-      path,
-      size,
+      fileName: basename(file.path),
+      file,
       mediaType: "audio/ogg",
     });
     return send(crm, {

@@ -24,11 +24,7 @@ import {
   type UploadedRecording,
 } from "./payload.ts";
 import type { CallSet } from "../pair/plan.ts";
-import {
-  assertUnchanged,
-  FileChangedError,
-  unchanged,
-} from "../source/files.ts";
+import { FileChangedError, openScanned, unchanged } from "../source/files.ts";
 import { type Progress, StateError, type StateStore } from "../state/store.ts";
 import { localDateTime } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -131,8 +127,8 @@ function endpoints(ctx: DeliveryContext): CrmEndpoints {
 }
 
 /**
- * Upload the set's recording (unchanged before and after), then freeze the
- * call record in the progress record with the URL. Throws
+ * Upload the set's recording (the file the scan read, unchanged while it is
+ * sent), then freeze the call record in the progress record with the URL. Throws
  * {@link FileChangedError} when the transcript or lead changed meanwhile:
  * the URL is kept, and the record is built on the next run.
  */
@@ -151,13 +147,15 @@ async function uploadStep(
       fields,
     );
   }
-  await assertUnchanged(rec);
+  // Opened once, and only if it is still the file the scan read: every try
+  // sends from this handle, never from the path again.
+  await using file = await openScanned(rec);
   const key = await idempotencyKey(set.name, "recording");
   const url = await counted(
     ctx.stats.recording,
-    uploadRecording(endpoints(ctx), rec.path, rec.size, key, ctx.retry),
+    uploadRecording(endpoints(ctx), file, key, ctx.retry),
   );
-  await assertUnchanged(rec);
+  await file.assertUnchanged();
   log.info(
     `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
     fields,
@@ -249,7 +247,9 @@ async function failedAttempt(
   const fields = { set: set.name };
   if (e instanceof StateError) throw e;
   if (e instanceof FileChangedError) {
-    ctx.log.info(`${set.name}: ${e.message}; will try again next run`, fields);
+    const line = `${set.name}: ${e.message}; will try again next run`;
+    if (e.replaced) ctx.log.warn(line, fields);
+    else ctx.log.info(line, fields);
     return { outcome: "deferred" };
   }
   const error = errorMessage(e);

@@ -1,7 +1,7 @@
 /**
- * A `multipart/form-data` body holding one file, read from disk only while
- * fetch sends it: any size goes out with a `Content-Length` and memory stays
- * flat.
+ * A `multipart/form-data` body holding one file, read from the file's open
+ * handle (never reopened by its path) only while fetch sends it: any size
+ * goes out with a `Content-Length` and memory stays flat.
  *
  * It is a `Blob` whose `size` and `stream()` are its own. Deno's fetch takes
  * a Blob body's length from `size` and its bytes from `stream()`, so the file
@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { FileChangedError } from "../source/files.ts";
+import { FileChangedError, type SourceFile } from "../source/files.ts";
 import type { WatchedBody } from "./transport.ts";
 
 const encoder = new TextEncoder();
@@ -25,25 +25,27 @@ export interface MultipartFileOptions {
   field: string;
   /** File name sent in the part's `Content-Disposition`. */
   fileName: string;
-  /** Where the bytes are. */
-  path: string;
-  /** Bytes to send: the size the scan saw. */
-  size: number;
+  /** The open file: its `size` bytes from its start are sent. */
+  file: BodySource;
   /** The part's `Content-Type`, e.g. `audio/ogg`. */
   mediaType: string;
 }
 
+/** What a body reads its file from: an open source file. */
+export type BodySource = Pick<SourceFile, "path" | "size" | "readInto">;
+
 /**
  * One file as a multipart body, for `fetch`'s `body`. Its `type` is the
  * request's `Content-Type` (with the boundary). Only `stream()` yields
- * bytes; it reads exactly `size` bytes of the file, failing with
- * {@link FileChangedError} if the file is shorter.
+ * bytes; it reads exactly the file's `size` bytes from its start (each
+ * stream, a retry's too, reads them again through the same handle), failing
+ * with {@link FileChangedError} if the file is shorter.
  *
  * @example
  * ```ts
+ * await using file = await openSource("/rec/a.ogg");
  * const body = new MultipartFile({
- *   field: "file", fileName: "a.ogg", path: "/rec/a.ogg", size: 5000,
- *   mediaType: "audio/ogg",
+ *   field: "file", fileName: "a.ogg", file, mediaType: "audio/ogg",
  * });
  * await fetch(url, { method: "POST", body });
  * ```
@@ -73,7 +75,7 @@ export class MultipartFile extends Blob implements WatchedBody {
 
   /** The whole body's length: part head, file, closing boundary. */
   override get size(): number {
-    return this.#head.length + this.#opts.size + this.#tail.length;
+    return this.#head.length + this.#opts.file.size + this.#tail.length;
   }
 
   /** Every byte has been handed to fetch. */
@@ -86,12 +88,12 @@ export class MultipartFile extends Blob implements WatchedBody {
     return this.#failure;
   }
 
-  /** Resolves once the file is closed (at once when it is not open). */
+  /** Resolves once the file is no longer read (at once before the first read). */
   get closed(): Promise<void> {
     return this.#closed;
   }
 
-  /** The body's bytes; the file is opened at the first read. */
+  /** The body's bytes, read from the open file as fetch asks for them. */
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
     const chunks = this.#chunks();
     return new ReadableStream({
@@ -115,43 +117,29 @@ export class MultipartFile extends Blob implements WatchedBody {
 
   /** Part head, the file in chunks of at most 1 MiB, closing boundary. */
   async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>> {
-    const { path, size } = this.#opts;
+    const { file } = this.#opts;
+    const { path, size } = file;
     yield this.#head;
     if (size > 0) {
-      let closed!: () => void;
-      this.#closed = new Promise((r) => closed = r);
+      let done!: () => void;
+      this.#closed = new Promise((r) => done = r);
       try {
-        using file = await Deno.open(path);
-        for (let left = size; left > 0;) {
-          const chunk = await readFull(file, Math.min(CHUNK, left));
-          if (!chunk) {
+        for (let at = 0; at < size;) {
+          const chunk = new Uint8Array(Math.min(CHUNK, size - at));
+          if (await file.readInto(chunk, at) < chunk.length) {
             throw new FileChangedError(
               `${path} shrank while being uploaded (expected ${size} bytes)`,
             );
           }
-          left -= chunk.length;
+          at += chunk.length;
           yield chunk;
         }
       } finally {
-        closed();
+        done();
       }
     }
     yield this.#tail;
   }
-}
-
-/** Exactly `n` bytes from `file`, or undefined if it ends first. */
-async function readFull(
-  file: Deno.FsFile,
-  n: number,
-): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const buf = new Uint8Array(n);
-  for (let got = 0; got < n;) {
-    const read = await file.read(buf.subarray(got));
-    if (read === null) return undefined;
-    got += read;
-  }
-  return buf;
 }
 
 /** Per the HTML form encoding: quote, CR and LF are percent-escaped. */

@@ -3,14 +3,17 @@
  * has finished writing it, and how long it is.
  *
  * Everything here is pure byte parsing except {@linkcode readOggInfo}, which
- * reads only the first and last few kilobytes of a file, so it stays cheap for
- * multi-gigabyte recordings that may still be growing.
+ * reads only the first and last few kilobytes of a file (through the handle
+ * it is given), so it stays cheap for multi-gigabyte recordings that may
+ * still be growing.
  *
  * @example Check a recording
  * ```ts
  * import { readOggInfo } from "./ogg.ts";
+ * import { openSource } from "./files.ts";
  *
- * const info = await readOggInfo("recordings/number-_918655066243-1761720502.ogg");
+ * await using file = await openSource("recordings/number-_918655066243-1761720502.ogg");
+ * const info = await readOggInfo(file);
  * if (info.complete) console.log(`finished, ${info.durationSeconds} s`);
  * ```
  *
@@ -25,7 +28,7 @@
  * import { OggFormatError, readOggInfo } from "./ogg.ts";
  *
  * try {
- *   await readOggInfo("notes.txt");
+ *   await readOggInfo(file);
  * } catch (error) {
  *   if (error instanceof OggFormatError) console.error(error.message);
  * }
@@ -357,48 +360,42 @@ export function inspectTail(tail: Uint8Array): TailInfo {
   return info;
 }
 
-/** Reads up to `length` bytes at `position`; fewer only if the file ends first. */
-async function readAt(
-  file: Deno.FsFile,
-  position: number,
-  length: number,
-): Promise<Uint8Array> {
-  const buffer = new Uint8Array(length);
-  await file.seek(position, Deno.SeekMode.Start);
-  let filled = 0;
-  while (filled < length) {
-    const n = await file.read(buffer.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return buffer.subarray(0, filled);
+/** An open file read at positions: the one handle a recording is read through. */
+export interface RandomAccess {
+  /** The file's path, for messages. */
+  readonly path: string;
+  /** Its size when it was opened. */
+  readonly size: number;
+  /** Up to `length` bytes at `position`; fewer only if the file ends first. */
+  read(position: number, length: number): Promise<Uint8Array>;
 }
 
 /**
- * Reports whether the Ogg Opus recording at `path` is complete and how long
- * it is, reading only its first 64 KiB and last 128 KiB (recordings can be
- * gigabytes and may still be growing).
+ * Reports whether the Ogg Opus recording open as `file` is complete and how
+ * long it is, reading only its first 64 KiB and last 128 KiB (recordings can
+ * be gigabytes and may still be growing).
  *
  * Throws {@linkcode OggFormatError}, naming the file, if it is empty or not
- * Ogg Opus; file system errors (e.g. `Deno.errors.NotFound`) pass through.
+ * Ogg Opus; file system errors pass through.
  *
  * @example
  * ```ts
  * import { readOggInfo } from "./ogg.ts";
+ * import { openSource } from "./files.ts";
  *
- * const { complete, durationSeconds } = await readOggInfo("call.ogg");
+ * await using file = await openSource("call.ogg");
+ * const { complete, durationSeconds } = await readOggInfo(file);
  * ```
  */
-export async function readOggInfo(path: string): Promise<OggInfo> {
-  using file = await Deno.open(path, { read: true });
-  const size = (await file.stat()).size;
+export async function readOggInfo(file: RandomAccess): Promise<OggInfo> {
+  const { path, size } = file;
   if (size === 0) {
     throw new OggFormatError(
       `${path} is empty (0 bytes), not an Ogg Opus recording. If the ` +
         "recorder is still starting, retry later; otherwise delete the file.",
     );
   }
-  const head = await readAt(file, 0, Math.min(size, HEAD_BYTES));
+  const head = await file.read(0, Math.min(size, HEAD_BYTES));
   let opusHead: OpusHead;
   try {
     opusHead = parseOpusHead(head);
@@ -409,7 +406,7 @@ export async function readOggInfo(path: string): Promise<OggInfo> {
   const tailStart = Math.max(0, size - TAIL_BYTES);
   const tail = tailStart === 0 && head.length === size
     ? head
-    : await readAt(file, tailStart, size - tailStart);
+    : await file.read(tailStart, size - tailStart);
   const { endsAtPage, eos, crcOk, granule } = inspectTail(tail);
   const info: OggInfo = {
     complete: endsAtPage && eos && crcOk,

@@ -8,9 +8,10 @@
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import {
   type ConversationFile,
-  fileInfo,
+  FileChangedError,
   type Folder,
   type LeadFile,
+  openSource,
   readSourceFile,
   type RecordingFile,
 } from "./files.ts";
@@ -18,6 +19,7 @@ import { type ListingCache, stampOf } from "./listing_cache.ts";
 import { OggFormatError } from "./ogg.ts";
 import { InputError } from "./transcript.ts";
 import { forEachLimited } from "../core/pool.ts";
+import { type FileIdentity, NotRegularFileError } from "../core/safe_fs.ts";
 
 /** A file callsync cannot use (yet). */
 export interface InputProblem {
@@ -190,6 +192,11 @@ function noteListError(
   }
 }
 
+/**
+ * Check one listed file (a link must lead where {@link checkLink} allows),
+ * then open it once and read it only through that handle: a file swapped
+ * between the check and the open is refused, and looked at again next run.
+ */
 async function readOne(
   folder: Folder,
   name: string,
@@ -198,25 +205,49 @@ async function readOne(
   timezone: string,
   result: ScanResult,
 ): Promise<void> {
-  const link = await Deno.lstat(path);
-  if (link.isSymlink) await checkLink(path, links);
-  const st = await Deno.stat(path);
-  if (!st.isFile) throw new InputError("is not a regular file");
-  const info = fileInfo(path, st);
+  const checked = await checkedFile(path, links);
+  let file;
+  try {
+    file = await openSource(path, checked);
+  } catch (e) {
+    if (!(e instanceof FileChangedError || e instanceof NotRegularFileError)) {
+      throw e;
+    }
+    throw new FileChangedError(
+      "was replaced (by another file or a link) while being read; not read, looked at again next run",
+      { replaced: true },
+    );
+  }
+  await using open = file;
   try {
     if (folder === "conversations") {
-      result.conversations.push(await readSourceFile(folder, info, timezone));
+      result.conversations.push(await readSourceFile(folder, open, timezone));
     } else if (folder === "recordings") {
-      result.recordings.push(await readSourceFile(folder, info, timezone));
+      result.recordings.push(await readSourceFile(folder, open, timezone));
     } else {
-      result.leads.push(await readSourceFile("leads", info, timezone));
+      result.leads.push(await readSourceFile("leads", open, timezone));
     }
   } catch (e) {
     result.problems.push({
       ...problemOf(folder, name, path, e),
-      mtimeMs: info.mtimeMs,
+      mtimeMs: open.info.mtimeMs,
     });
   }
+}
+
+/**
+ * What the file listed at `path` is, checked by its path: a regular file,
+ * or a link to one inside the configured folders (read through its target).
+ */
+async function checkedFile(
+  path: string,
+  links: LinkRules,
+): Promise<FileIdentity & { target?: string }> {
+  const link = await Deno.lstat(path);
+  const target = link.isSymlink ? await checkLink(path, links) : undefined;
+  const st = target ? await Deno.lstat(target) : link;
+  if (!st.isFile) throw new InputError("is not a regular file");
+  return { dev: st.dev, ino: st.ino, ...(target ? { target } : {}) };
 }
 
 /** Where symlinks may lead. */
@@ -234,9 +265,9 @@ interface LinkRules {
 /**
  * Follow a symlink only if it resolves inside one of the configured folders,
  * and not to a file of the same folder (that one is sent under its own name;
- * following the link would send the call twice).
+ * following the link would send the call twice). Resolves to its target.
  */
-async function checkLink(path: string, rules: LinkRules): Promise<void> {
+async function checkLink(path: string, rules: LinkRules): Promise<string> {
   let target: string;
   try {
     target = await Deno.realPath(path);
@@ -267,6 +298,7 @@ async function checkLink(path: string, rules: LinkRules): Promise<void> {
       { permanent: true },
     );
   }
+  return target;
 }
 
 /** Whether the folder's listing shows `name` (a regular, matching name). */
@@ -308,6 +340,8 @@ function problemOf(
     ? e.message
     : String(e);
   const permanent = denied ||
-    (e instanceof InputError ? e.permanent : !(e instanceof OggFormatError));
+    (e instanceof InputError
+      ? e.permanent
+      : !(e instanceof OggFormatError || e instanceof FileChangedError));
   return { folder, name, path, message, permanent };
 }

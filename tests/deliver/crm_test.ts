@@ -24,7 +24,7 @@ import {
   type FakeCrmOptions,
   type Fault,
 } from "../../testing/fake_crm.ts";
-import { FileChangedError } from "../../lib/source/files.ts";
+import { FileChangedError, openSource } from "../../lib/source/files.ts";
 import { tempDir } from "../../testing/fixtures.ts";
 
 const KEY = "callsync-recording-0123456789abcdef0123456789abcdef";
@@ -83,19 +83,14 @@ interface TempRecording {
 }
 
 /** uploadRecording() of `file` (its full size, key KEY) to the fake CRM. */
-function upload(
+async function upload(
   crm: TestCrm,
   file: TempRecording,
   retry: RetryPolicy = instantRetry(),
   extra: Partial<CrmEndpoints> = {},
 ): Promise<string> {
-  return uploadRecording(
-    endpoints(crm, extra),
-    file.path,
-    file.size,
-    KEY,
-    retry,
-  );
+  await using source = await openSource(file.path);
+  return await uploadRecording(endpoints(crm, extra), source, KEY, retry);
 }
 
 /** postCallData() of RECORD with key "k" to the fake CRM. */
@@ -454,10 +449,10 @@ Deno.test("uploadRecording() sends a multipart body with Content-Length holding 
     await Deno.writeFile(path, bytes);
 
     using transport = new Transport({ proxyVariables: {}, caCerts: [] });
+    await using source = await openSource(path);
     const url = await uploadRecording(
       endpointsAt(`http://127.0.0.1:${server.addr.port}`, transport),
-      path,
-      size,
+      source,
       KEY,
       instantRetry(),
     );
@@ -483,15 +478,15 @@ Deno.test("uploadRecording() sends a multipart body with Content-Length holding 
 Deno.test("a recording that shrinks while being sent rejects with FileChangedError, not retried", async () => {
   await withCrm({}, async (crm, file) => {
     const retry = instantRetry();
+    await using source = await openSource(file.path);
     // The scan saw more bytes than the file now has.
+    const bigger = {
+      path: source.path,
+      size: file.size + 4096,
+      readInto: source.readInto.bind(source),
+    };
     await rejects(
-      uploadRecording(
-        endpoints(crm),
-        file.path,
-        file.size + 4096,
-        KEY,
-        retry,
-      ),
+      uploadRecording(endpoints(crm), bigger, KEY, retry),
       (e: unknown) =>
         e instanceof FileChangedError && e.message.includes("shrank"),
     );

@@ -76,7 +76,7 @@ async function fixtureSets(): Promise<Map<string, CallSet>> {
   }
 }
 
-const FILE = { path: "/nonexistent", size: 1, mtimeMs: 0 };
+const FILE = { path: "/nonexistent", size: 1, mtimeMs: 0, dev: 0, ino: 0 };
 
 function conversation(
   name: string,

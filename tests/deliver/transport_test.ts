@@ -15,7 +15,7 @@ import {
   type TransportSettings,
 } from "../../lib/deliver/transport.ts";
 import { MultipartFile } from "../../lib/deliver/multipart.ts";
-import { FileChangedError } from "../../lib/source/files.ts";
+import { FileChangedError, openSource } from "../../lib/source/files.ts";
 import { parseProxy } from "../../lib/config/proxy.ts";
 import { makeTestPki, type TestPki } from "../../testing/test_ca.ts";
 import { startForwardProxy } from "../../testing/forward_proxy.ts";
@@ -90,20 +90,20 @@ async function tempFile(
   };
 }
 
-function upload(
+async function upload(
   t: Transport,
   url: string,
   file: { path: string; bytes: Uint8Array },
   size = file.bytes.length,
 ) {
+  await using source = await openSource(file.path);
   const body = new MultipartFile({
     field: "file",
     fileName: "number-_918655066243-1761720502.ogg",
-    path: file.path,
-    size,
+    file: { path: source.path, size, readInto: source.readInto.bind(source) },
     mediaType: "audio/ogg",
   });
-  return t.send({
+  return await t.send({
     url,
     method: "POST",
     headers: { "content-type": body.type, "idempotency-key": "key-1" },
@@ -410,11 +410,11 @@ Deno.test("a server that stops reading the upload times out and the file is clos
   }, pki);
   await using file = await tempFile(64 << 20);
   using t = transport();
+  await using source = await openSource(file.path);
   const body = new MultipartFile({
     field: "file",
     fileName: "a.ogg",
-    path: file.path,
-    size: file.bytes.length,
+    file: source,
     mediaType: "audio/ogg",
   });
   await rejects(

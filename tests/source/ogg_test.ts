@@ -16,6 +16,13 @@ import {
   writeOpusOggFile,
 } from "../../testing/ogg_writer.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
+import { openSource } from "../../lib/source/files.ts";
+
+/** readOggInfo() of the file at `path`, opened for it. */
+async function oggInfoOf(path: string) {
+  await using file = await openSource(path);
+  return await readOggInfo(file);
+}
 
 const EXAMPLE_RECORDING = "number-_918655066243-1761720502.ogg";
 
@@ -277,7 +284,7 @@ Deno.test("readOggInfo() reports a finished recording as complete with its durat
     const path = `${dir}/finished.ogg`;
     const bytes = makeOpusOgg({ durationSeconds: 43.2, preSkip: 312 });
     await Deno.writeFile(path, bytes);
-    assert.deepEqual(await readOggInfo(path), {
+    assert.deepEqual(await oggInfoOf(path), {
       complete: true,
       durationSeconds: 43.2,
       preSkip: 312,
@@ -293,7 +300,7 @@ Deno.test("readOggInfo() reports a recording without EOS page as incomplete but 
       path,
       makeOpusOgg({ durationSeconds: 12, eos: false }),
     );
-    const info = await readOggInfo(path);
+    const info = await oggInfoOf(path);
     assert.equal(info.complete, false);
     assert.equal(info.durationSeconds, 12);
   });
@@ -306,7 +313,7 @@ Deno.test("readOggInfo() reports a recording still being written as incomplete w
     const pages = pagesOf(bytes);
     const last = pages[pages.length - 1];
     await Deno.writeFile(path, bytes.subarray(0, last.offset + 40));
-    assert.deepEqual(await readOggInfo(path), {
+    assert.deepEqual(await oggInfoOf(path), {
       complete: false,
       durationSeconds: seconds(pages[pages.length - 2].granule),
       preSkip: 312,
@@ -324,7 +331,7 @@ Deno.test("readOggInfo() reports zero duration for a recording that has only its
       path,
       bytes.subarray(0, tags.offset + tags.headerSize + tags.bodySize),
     );
-    assert.deepEqual(await readOggInfo(path), {
+    assert.deepEqual(await oggInfoOf(path), {
       complete: false,
       durationSeconds: 0,
       preSkip: 312,
@@ -342,7 +349,7 @@ Deno.test("readOggInfo() reports a recording whose last page fails its CRC as in
     bytes[bytes.length - 1] ^= 0xff; // inside the last packet
     await Deno.writeFile(path, bytes);
     // A corrupt page's granule is not trusted: the duration comes from the page before.
-    assert.deepEqual(await readOggInfo(path), {
+    assert.deepEqual(await oggInfoOf(path), {
       complete: false,
       durationSeconds: seconds(previous.granule),
       preSkip: 312,
@@ -361,7 +368,7 @@ Deno.test("readOggInfo() rejects a zero-byte file, naming it", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/number-_910000000000-1761720000.ogg`;
     await Deno.writeFile(path, new Uint8Array(0));
-    await assert.rejects(readOggInfo(path), (error: unknown) => {
+    await assert.rejects(oggInfoOf(path), (error: unknown) => {
       assert.ok(error instanceof OggFormatError);
       assert.ok(error.message.includes(path), error.message);
       assert.match(error.message, /empty \(0 bytes\)/);
@@ -374,7 +381,7 @@ Deno.test("readOggInfo() rejects a file that is not Ogg, naming it", async () =>
   await withDir(async (dir) => {
     const path = `${dir}/not_audio.ogg`;
     await Deno.writeFile(path, new TextEncoder().encode('{"session_id": "x"}'));
-    await assert.rejects(readOggInfo(path), (error: unknown) => {
+    await assert.rejects(oggInfoOf(path), (error: unknown) => {
       assert.ok(error instanceof OggFormatError);
       assert.ok(
         error.message.startsWith(`${path}: Not an Ogg file`),
@@ -394,7 +401,7 @@ Deno.test("readOggInfo() handles a 5 MB recording full of fake capture patterns"
       packetFill: new TextEncoder().encode("OggS\0\x04"),
     });
     assert.ok(size > 5_000_000, `${size} bytes`);
-    assert.deepEqual(await readOggInfo(path), {
+    assert.deepEqual(await oggInfoOf(path), {
       complete: true,
       durationSeconds: 312.5,
       preSkip: 312,
@@ -415,26 +422,23 @@ Deno.test("readOggInfo() reads only the head and tail of a 2 GiB recording", asy
       await file.seek(size - 200_000, Deno.SeekMode.Start);
       await writeAll(file, bytes.subarray(bytes.length - 200_000));
     }
-    const read = Deno.FsFile.prototype.read;
+    await using file = await openSource(path);
     let bytesRead = 0;
-    Deno.FsFile.prototype.read = async function (
-      this: Deno.FsFile,
-      buffer: Uint8Array,
-    ) {
-      const n = await read.call(this, buffer);
-      bytesRead += n ?? 0;
-      return n;
+    const counted = {
+      path,
+      size: file.size,
+      read: async (position: number, length: number) => {
+        const bytes = await file.read(position, length);
+        bytesRead += bytes.length;
+        return bytes;
+      },
     };
-    try {
-      assert.deepEqual(await readOggInfo(path), {
-        complete: true,
-        durationSeconds: 300,
-        preSkip: 312,
-        size,
-      });
-    } finally {
-      Deno.FsFile.prototype.read = read;
-    }
+    assert.deepEqual(await readOggInfo(counted), {
+      complete: true,
+      durationSeconds: 300,
+      preSkip: 312,
+      size,
+    });
     assert.ok(
       bytesRead > 0 && bytesRead <= 64 * 1024 + 2 * 65307,
       `read ${bytesRead} bytes`,
@@ -444,7 +448,7 @@ Deno.test("readOggInfo() reads only the head and tail of a 2 GiB recording", asy
 
 Deno.test("readOggInfo() measures the fixture recordings as opusinfo and ffprobe do", async () => {
   for (const { file, opusinfo, ffprobe } of FIXTURE_DURATIONS) {
-    const info = await readOggInfo(fixture(file));
+    const info = await oggInfoOf(fixture(file));
     const [minutes, secs] = opusinfo.split(/[ms:]+/).map(Number);
     const opusinfoSeconds = minutes * 60 + secs;
     assert.equal(info.complete, true, file);
