@@ -2,11 +2,15 @@
  * Opening files without following links, and keeping what callsync writes
  * private.
  *
- * - {@link openNoFollow} opens a regular file and nothing else: on Linux and
- *   macOS with `O_NOFOLLOW` (a symlink fails at the open, in the kernel) and
- *   `O_NONBLOCK` (a FIFO swapped in cannot hang the open); on Windows, where
- *   neither flag exists, the path is checked after the open and the handle
- *   refused unless the path still names the very file opened.
+ * - {@link openNoFollow} opens a regular file and nothing else. The path is
+ *   checked with `lstat` first (a link or a FIFO is refused before anything
+ *   is opened), opened with `O_NONBLOCK` (a FIFO swapped in meanwhile cannot
+ *   hang the open), and the handle is refused unless it holds the very file
+ *   the path named (device and inode): a swap between the check and the open
+ *   is caught, not read or written. `O_NOFOLLOW` is passed too, but cannot be
+ *   relied on: under granular permissions (`--allow-read`, as the compiled
+ *   binary runs) Deno resolves an existing link before opening, so the flag
+ *   only holds under `-A`; and Windows has neither flag.
  * - Files opened for writing are made `0600` through the handle, folders made
  *   with {@link makePrivateDir} `0700`, whatever the umask. (On Windows, modes
  *   are not permissions: a folder's ACL, inherited from its parent, decides.)
@@ -59,24 +63,30 @@ export type OpenPurpose =
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const NONBLOCK = constants.O_NONBLOCK ?? 0;
+// O_NONBLOCK changes nothing for a regular file; a FIFO cannot block the open.
 const FLAGS: Record<OpenPurpose, number> = {
   read: constants.O_RDONLY | NONBLOCK,
-  append: constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
-  update: constants.O_RDWR | constants.O_CREAT,
-  create: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+  append: constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT |
+    NONBLOCK,
+  update: constants.O_RDWR | constants.O_CREAT | NONBLOCK,
+  create: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
+    NONBLOCK,
 };
 
 /**
  * Open the regular file at `path` for `purpose` without following a link.
+ * `checked` is what an `lstat` of `path` just said, when the caller has it.
  * Rejects with {@link NotRegularFileError} for a symlink, a FIFO or anything
- * else that is not a regular file, and with `Deno.errors.NotFound` or
- * `Deno.errors.PermissionDenied` as `Deno.open` would. A file opened to
- * write is made {@link PRIVATE_FILE}.
+ * else that is not a regular file, or a file swapped while being opened;
+ * with `Deno.errors.NotFound` or `Deno.errors.PermissionDenied` as
+ * `Deno.open` would. A file opened to write is made {@link PRIVATE_FILE}.
  */
 export async function openNoFollow(
   path: string,
   purpose: OpenPurpose,
+  checked?: FileIdentity,
 ): Promise<FileHandle> {
+  const before = checked ?? await regularOrAbsent(path);
   let handle: FileHandle;
   try {
     handle = await open(path, FLAGS[purpose] | NOFOLLOW, PRIVATE_FILE);
@@ -88,7 +98,13 @@ export async function openNoFollow(
     if (!st.isFile()) {
       throw new NotRegularFileError(`${path} is not a regular file`);
     }
-    if (!NOFOLLOW) await assertSamePath(path, st);
+    // A file that was not there before (just created) is checked after.
+    const named = before ?? await regularOrAbsent(path);
+    if (!named || !sameFile(named, st)) {
+      throw new NotRegularFileError(
+        `${path} was replaced (by a link or another file) while being opened`,
+      );
+    }
     if (
       purpose !== "read" && MODES_APPLY && (st.mode & 0o777) !== PRIVATE_FILE
     ) {
@@ -99,6 +115,30 @@ export async function openNoFollow(
     await handle.close();
     throw e;
   }
+}
+
+/**
+ * What `lstat` says `path` is: a regular file's identity, or undefined when
+ * nothing is there. Rejects with {@link NotRegularFileError} for a link or
+ * anything else.
+ */
+async function regularOrAbsent(
+  path: string,
+): Promise<FileIdentity | undefined> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  if (st.isSymlink) {
+    throw new NotRegularFileError(`${path} is a symbolic link; not followed`);
+  }
+  if (!st.isFile) {
+    throw new NotRegularFileError(`${path} is not a regular file`);
+  }
+  return st;
 }
 
 /** The whole text of the regular file at `path`, read without following a link. */
@@ -134,17 +174,6 @@ export interface FileIdentity {
 export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev &&
     (a.ino === null || b.ino === null || a.ino === b.ino);
-}
-
-/**
- * Without `O_NOFOLLOW` (Windows): the path must not be a link and must still
- * name the file the handle holds.
- */
-async function assertSamePath(path: string, st: FileIdentity): Promise<void> {
-  const l = await Deno.lstat(path);
-  if (l.isSymlink || !sameFile(l, st)) {
-    throw new NotRegularFileError(`${path} is a symbolic link; not followed`);
-  }
 }
 
 /**
