@@ -15,7 +15,7 @@ export async function planCommand(
   ctx: CommandContext<"plan">,
 ): Promise<number> {
   const { cfg, log, cli } = ctx;
-  const store = await StateStore.open(cfg.processedDir, log, {
+  const store = await StateStore.openFor(cfg, log, {
     readOnly: true,
   });
   const plan = await planRun(cfg, store, log);

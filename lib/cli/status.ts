@@ -14,7 +14,7 @@ export async function statusCommand(
   ctx: CommandContext<"status">,
 ): Promise<number> {
   const { cfg, log } = ctx;
-  const store = await StateStore.open(cfg.processedDir, log, {
+  const store = await StateStore.openFor(cfg, log, {
     readOnly: true,
   });
   const report = statusReport(await planRun(cfg, store, log), cfg.timezone);

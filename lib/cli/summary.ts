@@ -21,7 +21,7 @@ export async function summaryCommand(
   ctx: CommandContext<"summary">,
 ): Promise<number> {
   const { cfg, cli } = ctx;
-  const store = await StateStore.open(cfg.processedDir, ctx.log, {
+  const store = await StateStore.openFor(cfg, ctx.log, {
     readOnly: true,
   });
   const date = cli.date ?? localDate(Date.now(), cfg.timezone);

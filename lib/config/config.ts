@@ -16,6 +16,7 @@ import {
 import { type Setting, SETTINGS } from "./settings.ts";
 import { hostZone, isValidZone } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
+import { redact } from "../core/redact.ts";
 
 /** A missing or malformed setting; `main` exits 2 with its message. */
 export class ConfigError extends Error {
@@ -91,7 +92,7 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
     baseDir: v.baseDir,
     uploadUrl: v.url("CRM_UPLOAD_URL"),
     callDataUrl: v.url("CRM_CALL_DATA_URL"),
-    apiToken: v.get("CRM_API_TOKEN"),
+    apiToken: v.token("CRM_API_TOKEN"),
     crmProxy: v.proxy("CRM_PROXY"),
     proxyVariables: checkedProxyVariables(src.env, fileVars),
     caFile,
@@ -160,11 +161,13 @@ class Values {
     return v ?? "";
   }
 
-  /** An http(s) URL, or "" when unset. */
+  /** An http(s) URL, or "" when unset. Its password is never shown. */
   url(env: string): string {
     const v = this.text(env);
     if (v && !/^https?:\/\/[^/\s]+/i.test(v)) {
-      throw new ConfigError(`${env} must be an http(s) URL, got "${v}"`);
+      throw new ConfigError(
+        `${env} must be an http(s) URL, got "${redact(v, [])}"`,
+      );
     }
     return v;
   }
@@ -173,6 +176,12 @@ class Values {
   proxy(env: string): Proxy | undefined {
     const v = this.get(env);
     return v === undefined ? undefined : configProxy(v, env);
+  }
+
+  /** A token for an HTTP header (see {@link checkToken}), or undefined. */
+  token(env: string): string | undefined {
+    const v = this.get(env);
+    return v === undefined ? undefined : checkToken(env, v);
   }
 
   /** A whole number ≥ 0. */
@@ -259,8 +268,37 @@ async function caCerts(path: string): Promise<string[]> {
 }
 
 /**
- * What the logs must never show: the CRM token and the passwords of the
- * proxies in force.
+ * `value` if it can be sent as a bearer token: printable ASCII only. A line
+ * break (a token pasted with its newline) or a non-ASCII character would be
+ * refused by every request, so it is a configuration error at start-up
+ * instead. The message never shows the token.
+ *
+ * @example
+ * ```ts
+ * checkToken("CRM_API_TOKEN", "abc123"); // "abc123"
+ * checkToken("CRM_API_TOKEN", "abc\r\n"); // throws ConfigError
+ * ```
+ */
+export function checkToken(name: string, value: string): string {
+  const at = value.search(/[^\x20-\x7e]/);
+  if (at < 0) return value;
+  const code = value.charCodeAt(at);
+  const what = code === 0x0a || code === 0x0d
+    ? "a line break (CR or LF)"
+    : code < 0x20 || code === 0x7f
+    ? "a control character"
+    : "a non-ASCII character";
+  throw new ConfigError(
+    `${name} contains ${what} at position ${
+      at + 1
+    }: it is sent in an HTTP header, which takes printable ASCII only; check how the token was pasted`,
+  );
+}
+
+/**
+ * What no log line, state file, report or page may show: the CRM token, the
+ * passwords of the proxies in force, and the passwords in the configured URLs
+ * (URL user-info is masked anyway).
  */
 export function configSecrets(cfg: Config): string[] {
   const { HTTPS_PROXY, HTTP_PROXY } = cfg.proxyVariables;
@@ -270,7 +308,21 @@ export function configSecrets(cfg: Config): string[] {
   const passwords = [cfg.crmProxy, ...proxies].map((p) =>
     p?.basicAuth?.password
   );
-  return [cfg.apiToken, ...passwords].filter((s): s is string => !!s);
+  const urlPasswords = [cfg.uploadUrl, cfg.callDataUrl, cfg.healthcheckUrl]
+    .map(urlPassword);
+  return [cfg.apiToken, ...passwords, ...urlPasswords]
+    .filter((s): s is string => !!s);
+}
+
+/** The password in a URL's user-info, decoded, if any. */
+function urlPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const password = new URL(url).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function setting(env: string): Setting {

@@ -30,8 +30,12 @@ export function parseEnvFile(
     if (/^\s*(#|$)/.test(raw)) return;
     const m = LINE.exec(raw);
     if (!m) {
+      // Only the name is shown: the rest may be a token.
+      const name = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(raw)?.[1];
       throw new EnvFileError(
-        `${fileName}:${i + 1}: expected KEY=value, found "${raw.trim()}"`,
+        `${fileName}:${i + 1}: expected KEY=value, found ${
+          name ? `"${name} …" (the rest not shown)` : "a line that is not one"
+        }`,
       );
     }
     out[m[1]] = unquote(m[2]);

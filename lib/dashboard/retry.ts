@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from "../config/config.ts";
+import { type Config, configSecrets } from "../config/config.ts";
 import { Logger } from "../core/log.ts";
 import { type RetryResult, retrySets } from "../state/retry.ts";
 import { json, jsonError, MAX_BODY, readBody } from "./http.ts";
@@ -54,7 +54,7 @@ export async function retryFromDashboard(
     format: "text",
     level: "info",
     timezone: cfg.timezone,
-    secrets: opts.token ? [opts.token] : [],
+    secrets: [...configSecrets(cfg), opts.token ?? ""],
     sink: (line) => opts.echo?.(line),
   });
   const result = await retrySets(cfg, retryLog, target);

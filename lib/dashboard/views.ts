@@ -31,7 +31,7 @@ export async function snapshot(cfg: Config, log: Logger): Promise<Snapshot> {
 }
 
 function openStore(cfg: Config, log: Logger): Promise<StateStore> {
-  return StateStore.open(cfg.processedDir, log, { readOnly: true });
+  return StateStore.openFor(cfg, log, { readOnly: true });
 }
 
 /** The status the dashboard page and `GET /api/status` show. */

@@ -120,7 +120,7 @@ function isFatal(e: unknown): boolean {
 /** The pass proper, under the lock: plan, deliver the batch, archive. */
 async function pass(opts: RunOptions, report: RunReport): Promise<void> {
   const { cfg, log } = opts;
-  const store = await StateStore.open(cfg.processedDir, log);
+  const store = await StateStore.openFor(cfg, log);
   log.info("Directory scan started");
   const plan = await planRun(cfg, store, log);
   const batch = dueBatch(opts, plan);

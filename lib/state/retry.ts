@@ -35,7 +35,7 @@ export async function retrySets(
     return { busy: { pid: lock.pid }, scheduled: [], skipped: [] };
   }
   using _lock = lock;
-  const store = await StateStore.open(cfg.processedDir, log);
+  const store = await StateStore.openFor(cfg, log);
   const targets = names === "failed"
     ? [...store.progress.values()].filter((p) => p.failed).map((p) => p.set)
     : names;

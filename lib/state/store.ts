@@ -12,6 +12,10 @@
  * The `.uploaded` files are the truth; the journal is rebuilt from them where
  * it lags (a kill between the two writes).
  *
+ * The folder is private (0700, files 0600), no link in it is ever followed,
+ * and no secret is kept: errors are redacted as they are written, and as
+ * they are read (state written before redaction existed).
+ *
  * @module
  */
 import { join } from "node:path";
@@ -33,6 +37,8 @@ import {
 } from "./journal.ts";
 import type { Logger } from "../core/log.ts";
 import { errorMessage } from "../core/errors.ts";
+import { redactor } from "../core/redact.ts";
+import { type Config, configSecrets } from "../config/config.ts";
 
 /** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
 export class StateError extends Error {
@@ -118,6 +124,14 @@ export interface Progress {
   lead_file?: string;
 }
 
+/** Options of {@link StateStore.open}. */
+export interface StoreOptions {
+  /** Write nothing (for `plan`, `status`, `summary` and the dashboard). */
+  readOnly?: boolean;
+  /** Secrets no error written or read may hold (see `redact.ts`). */
+  secrets?: readonly string[];
+}
+
 /** What the journal and listing say about a delivered set. */
 export interface DeliveredEntry {
   callId: string;
@@ -138,12 +152,14 @@ export class StateStore {
   readonly dir: string;
   #log: Logger;
   #readOnly: boolean;
+  #redact: (text: string) => string;
   #recordsMissing = false;
 
-  private constructor(dir: string, log: Logger, readOnly: boolean) {
+  private constructor(dir: string, log: Logger, opts: StoreOptions) {
     this.dir = dir;
     this.#log = log;
-    this.#readOnly = readOnly;
+    this.#readOnly = opts.readOnly ?? false;
+    this.#redact = redactor(opts.secrets ?? []);
   }
 
   /**
@@ -154,11 +170,26 @@ export class StateStore {
   static async open(
     dir: string,
     log: Logger,
-    opts: { readOnly?: boolean } = {},
+    opts: StoreOptions = {},
   ): Promise<StateStore> {
-    const store = new StateStore(dir, log, opts.readOnly ?? false);
+    const store = new StateStore(dir, log, opts);
     await store.#load();
     return store;
+  }
+
+  /**
+   * Open the state of `cfg`'s `PROCESSED_DIR`, redacting `cfg`'s secrets
+   * (see {@link open}).
+   */
+  static openFor(
+    cfg: Config,
+    log: Logger,
+    opts: { readOnly?: boolean } = {},
+  ): Promise<StateStore> {
+    return StateStore.open(cfg.processedDir, log, {
+      ...opts,
+      secrets: configSecrets(cfg),
+    });
   }
 
   /** True for a store opened read-only: nothing is written. */
@@ -185,17 +216,30 @@ export class StateStore {
     return { recordings, leads };
   }
 
-  /** Save a set's progress atomically. */
-  async saveProgress(p: Progress): Promise<void> {
+  /** Save a set's progress atomically (its error redacted). */
+  async saveProgress(progress: Progress): Promise<void> {
+    const p = this.#redacted(progress);
     await this.#write(() =>
       writeFileAtomic(this.#path(p.set + PENDING), JSON.stringify(p, null, 2))
     );
     this.progress.set(p.set, p);
   }
 
-  /** Record a failed attempt in the journal (for `summary`). */
+  /** Record a failed attempt in the journal (for `summary`), redacted. */
   async journalFailure(set: string, error: string): Promise<void> {
-    await this.#append({ ev: "failed", t: Date.now(), set, error });
+    await this.#append({
+      ev: "failed",
+      t: Date.now(),
+      set,
+      error: this.#redact(error),
+    });
+  }
+
+  /** `p` with no secret in its error. */
+  #redacted(p: Progress): Progress {
+    return p.last_error === undefined
+      ? p
+      : { ...p, last_error: this.#redact(p.last_error) };
   }
 
   /**
@@ -234,10 +278,15 @@ export class StateStore {
     }
   }
 
-  /** Every journal event, oldest first (torn lines skipped). */
+  /** Every journal event, oldest first (torn lines skipped, errors redacted). */
   async readJournal(): Promise<JournalEvent[]> {
     const events: JournalEvent[] = [];
-    await this.#walkJournal({ any: (ev) => events.push(ev) });
+    await this.#walkJournal({
+      any: (ev) =>
+        events.push(
+          ev.ev === "failed" ? { ...ev, error: this.#redact(ev.error) } : ev,
+        ),
+    });
     return events;
   }
 
@@ -334,7 +383,7 @@ export class StateStore {
       await this.#setAside(file);
       return;
     }
-    this.progress.set(set, { ...p, set });
+    this.progress.set(set, this.#redacted({ ...p, set }));
   }
 
   async #readJson<T>(file: string): Promise<T | undefined> {

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import {
+  checkToken,
   type Config,
   ConfigError,
   configSecrets,
@@ -367,4 +368,43 @@ Deno.test("configSecrets() lists the token and every proxy password in force", a
     "https-pass",
     "tok-1",
   ]);
+});
+
+Deno.test("loadConfig() never shows the password of a URL it refuses", async () => {
+  await rejects(
+    load({
+      ...UPLOAD_ENV,
+      CRM_UPLOAD_URL: "ftp://user:PASSWORD123@x.example/up",
+    }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.message.includes("CRM_UPLOAD_URL") &&
+      e.message.includes("ftp://***@x.example/up") &&
+      !e.message.includes("PASSWORD123"),
+  );
+});
+
+Deno.test("loadConfig() refuses a CRM_API_TOKEN with a line break, a control or a non-ASCII character, never showing it", async () => {
+  for (const token of ["abc\r\nX-Evil: 1", "abc\u0000def", "tökén-123"]) {
+    await rejects(
+      load({ ...UPLOAD_ENV, CRM_API_TOKEN: token }, { requireUpload: true }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.message.includes("CRM_API_TOKEN") &&
+        !e.message.includes("abc") && !e.message.includes("tök"),
+      JSON.stringify(token),
+    );
+  }
+  equal(
+    checkToken("DASHBOARD_TOKEN", "Tok_en-1.2~+/= ok"),
+    "Tok_en-1.2~+/= ok",
+  );
+});
+
+Deno.test("configSecrets() holds the token and the passwords of the configured URLs", async () => {
+  const cfg = await load({
+    ...UPLOAD_ENV,
+    CRM_API_TOKEN: "tok-1",
+    CRM_UPLOAD_URL: "https://bot:p%40ss@crm.example/up",
+    HEALTHCHECK_URL: "https://hc.example/ping/abc",
+  });
+  deepStrictEqual(configSecrets(cfg), ["tok-1", "p@ss"]);
 });

@@ -67,10 +67,19 @@ Deno.test("parseEnvFile() names the file and line of a line that is not KEY=valu
     (e: unknown) =>
       e instanceof EnvFileError &&
       e.message.includes("/etc/callsync.env:3") &&
-      e.message.includes("not a setting"),
+      e.message.includes('"not …" (the rest not shown)'),
   );
   throws(
     () => parseEnvFile("1BAD=x", "x.env"),
     (e: unknown) => e instanceof EnvFileError && e.message.includes("x.env:1"),
+  );
+});
+
+Deno.test("parseEnvFile() never echoes the value of a malformed line (it may be a token)", () => {
+  throws(
+    () => parseEnvFile("CRM_API_TOKEN s3cret-token-value\n", "x.env"),
+    (e: unknown) =>
+      e instanceof EnvFileError && e.message.includes("CRM_API_TOKEN") &&
+      !e.message.includes("s3cret"),
   );
 });

@@ -387,3 +387,44 @@ Deno.test({
     });
   },
 });
+
+Deno.test("no secret is kept: errors are redacted as they are written, and as old state is read", async () => {
+  await withDir(async (dir) => {
+    const { log } = captureLog();
+    const secrets = ["tok-SECRET-1"];
+    // State written by a callsync that kept the error as the CRM sent it.
+    await Deno.writeTextFile(
+      join(dir, `${OTHER}.pending`),
+      JSON.stringify({
+        set: OTHER,
+        attempts: 1,
+        last_error: "HTTP 400: bad token tok-SECRET-1",
+      }),
+    );
+    await Deno.writeTextFile(
+      join(dir, JOURNAL),
+      JSON.stringify({
+        ev: "failed",
+        t: 1,
+        set: OTHER,
+        error: "echo tok-SECRET-1",
+      }) + "\n",
+    );
+    const store = await StateStore.open(dir, log, { secrets });
+    equal(store.progress.get(OTHER)?.last_error, "HTTP 400: bad token ***");
+    await store.saveProgress({
+      set: SET,
+      attempts: 1,
+      last_error: 'echo {"auth":"Bearer tok-SECRET-1"} via https://u:pw@proxy',
+    });
+    await store.journalFailure(SET, "again tok-SECRET-1");
+    const events = await store.readJournal();
+    ok(events.every((e) => !JSON.stringify(e).includes("tok-SECRET-1")));
+    const onDisk = await Deno.readTextFile(join(dir, `${SET}.pending`)) +
+      await Deno.readTextFile(join(dir, JOURNAL)).then((t) =>
+        t.split("\n").slice(1).join("\n")
+      );
+    ok(!onDisk.includes("tok-SECRET-1"), onDisk);
+    ok(!onDisk.includes(":pw@"), onDisk);
+  });
+});
