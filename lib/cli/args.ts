@@ -52,8 +52,14 @@ export type CommandLine =
   | { command: "summary"; date?: string; days?: number; json: boolean }
   /** `schedule --print KIND`. */
   | { command: "schedule"; print: ScheduleKind }
-  /** `serve [--host H] [--port P] [--token T]`. */
-  | { command: "serve"; host?: string; port?: string; token?: string };
+  /** `serve [--host H] [--port P] [--token T] [--public-url URL…]`. */
+  | {
+    command: "serve";
+    host?: string;
+    port?: string;
+    token?: string;
+    publicUrl: string[];
+  };
 
 /** A parsed command line. */
 export type Cli = GeneralFlags & CommandLine;
@@ -88,6 +94,7 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   token: { type: "string" },
+  "public-url": { type: "string", multiple: true },
 } as const;
 
 /** The flags as `parseArgs` gives them. */
@@ -215,7 +222,13 @@ function commandLine(
     case "schedule":
       return { command, print: scheduleKind(v.print) };
     case "serve":
-      return { command, host: v.host, port: v.port, token: v.token };
+      return {
+        command,
+        host: v.host,
+        port: v.port,
+        token: v.token,
+        publicUrl: [...(v["public-url"] ?? [])],
+      };
   }
 }
 

@@ -31,10 +31,15 @@ Commands:
                         print the cron line, systemd units or schtasks command
                         that runs callsync every 5 minutes on this host
 
-  serve [--host H] [--port P] [--token T]
+  serve [--host H] [--port P] [--token T] [--public-url URL]
                         the web dashboard (default 127.0.0.1:8787); POSTs need
                         the token (--token or DASHBOARD_TOKEN, safer: not in
-                        ps); without one it is read-only
+                        ps); without one it is read-only. A --host other
+                        machines can reach (0.0.0.0, ::, a LAN address) needs
+                        the token, for reads too (browsers ask for it: any
+                        user, the token as password). --public-url: the
+                        http(s) origin people open it at (behind a proxy);
+                        its host is accepted in Host (repeat for several)
 
 Selecting (run and plan):
   --since YYYY-MM-DD    only calls that started on or after this day

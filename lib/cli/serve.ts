@@ -15,8 +15,11 @@ import type { CommandContext } from "./context.ts";
 export async function serveCommand(
   ctx: CommandContext<"serve">,
 ): Promise<number> {
-  const { host, port, token } = ctx.cli;
-  const opts = serveOptions({ host, port, token }, Deno.env.toObject());
+  const { host, port, token, publicUrl } = ctx.cli;
+  const opts = serveOptions(
+    { host, port, token, publicUrl },
+    Deno.env.toObject(),
+  );
   const stop = new AbortController();
   let signals = 0;
   const onSignal = () => {

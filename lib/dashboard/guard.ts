@@ -1,8 +1,18 @@
 /**
- * Who may use the dashboard. On a named address the `Host` header must name
- * it (no DNS rebinding); every POST must come from the page's own origin and
- * carry the dashboard token as `Authorization: Bearer …`, compared in
- * constant time; without a token the dashboard is read-only.
+ * Who may use the dashboard.
+ *
+ * - The `Host` header must name the dashboard (no DNS rebinding): a loopback
+ *   name or the address listened on, the host of a `--public-url`, or, when
+ *   it listens beyond this machine, any IP address (rebinding needs a name).
+ * - Listening beyond this machine (any address but loopback, `0.0.0.0`,
+ *   `::` and `0` included), every request, reads too, needs the dashboard
+ *   token: `Authorization: Bearer …`, or Basic with the token as password
+ *   (so a browser asks for it once and sends it with every page).
+ * - Every POST must come from the page's own origin (or a `--public-url`'s)
+ *   and carry the token as `Authorization: Bearer …`; without a token the
+ *   dashboard is read-only (and may only listen on loopback).
+ *
+ * Tokens are compared in constant time.
  *
  * @module
  */
@@ -10,10 +20,18 @@ import { type ErrorCode, jsonError } from "./http.ts";
 
 const encoder = new TextEncoder();
 
-/** Is `host` this machine only (a loopback name or address)? */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host === "[::1]" ||
-    /^127\.\d+\.\d+\.\d+$/.test(host);
+/** Is the address `addr` (as listened on) reachable from this machine only? */
+export function isLoopbackAddress(addr: string): boolean {
+  const a = addr.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return a === "::1" || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(a);
+}
+
+/** Options of {@link Guard}. */
+export interface GuardOptions {
+  /** The dashboard token; without one every POST is refused. */
+  token?: string;
+  /** Origins people reach the dashboard at (`--public-url`). */
+  publicUrls?: readonly URL[];
 }
 
 /** Refuses requests the dashboard must not answer. */
@@ -21,11 +39,14 @@ export class Guard {
   /** `http://host:port/` as reachable from this machine, once listening. */
   url = "";
   #tokenHash?: Promise<Uint8Array>;
-  #hosts?: Set<string>;
+  #publicUrls: readonly URL[];
+  #hosts = new Set<string>();
+  #port = 0;
+  #local = true;
 
-  /** Without a `token` every POST is refused: the dashboard is read-only. */
-  constructor(token: string | undefined) {
-    if (token) this.#tokenHash = sha256(token);
+  constructor(opts: GuardOptions) {
+    if (opts.token) this.#tokenHash = sha256(opts.token);
+    this.#publicUrls = opts.publicUrls ?? [];
   }
 
   /** A token is configured: runs and retries are possible. */
@@ -33,32 +54,78 @@ export class Guard {
     return this.#tokenHash !== undefined;
   }
 
+  /** Reads need the token too: the dashboard listens beyond this machine. */
+  get readsNeedToken(): boolean {
+    return !this.#local;
+  }
+
   /**
-   * Learn the address listened on: sets {@link url} and, unless listening on
-   * all interfaces, the `Host` headers answered to.
+   * Learn the address listened on: sets {@link url}, whether reads need the
+   * token, and the `Host` headers answered to.
    */
-  listening(host: string, port: number): void {
+  listening(addr: Deno.NetAddr): void {
     const bracket = (h: string) => h.includes(":") ? `[${h}]` : h;
-    const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-    this.url = `http://${bracket(shown)}:${port}/`;
-    if (host === "0.0.0.0" || host === "::") return; // any Host: see the warning
-    const names = [bracket(host).toLowerCase()];
-    if (isLoopback(host)) names.push("127.0.0.1", "localhost", "[::1]");
+    const wildcard = addr.hostname === "0.0.0.0" || addr.hostname === "::";
+    const shown = wildcard ? "127.0.0.1" : addr.hostname;
+    this.url = `http://${bracket(shown)}:${addr.port}/`;
+    this.#port = addr.port;
+    this.#local = isLoopbackAddress(addr.hostname);
+    const names = ["127.0.0.1", "localhost", "[::1]"];
+    if (!wildcard) names.push(bracket(addr.hostname).toLowerCase());
     // Browsers leave the default port out of Host.
-    this.#hosts = new Set(
-      names.flatMap((h) => port === 80 ? [h, `${h}:80`] : [`${h}:${port}`]),
-    );
+    for (const h of names) {
+      this.#hosts.add(`${h}:${addr.port}`);
+      if (addr.port === 80) this.#hosts.add(h);
+    }
+    for (const u of this.#publicUrls) {
+      this.#hosts.add(u.host.toLowerCase());
+      this.#hosts.add(`${u.hostname}:${defaultPort(u)}`.toLowerCase());
+    }
   }
 
   /** A 421 for a `Host` other than the dashboard's own; else undefined. */
   async refuseHost(req: Request): Promise<Response | undefined> {
     const host = (req.headers.get("host") ?? "").toLowerCase();
-    if (!this.#hosts || this.#hosts.has(host)) return undefined;
+    if (this.#hosts.has(host) || (!this.#local && this.#ipAddress(host))) {
+      return undefined;
+    }
     await req.body?.cancel();
+    const named = this.#publicUrls.length
+      ? ` or ${this.#publicUrls.map((u) => u.origin).join(", ")}`
+      : "";
     return jsonError(
       421,
       "bad-host",
-      `this dashboard answers only as ${this.url}`,
+      `this dashboard answers only as ${this.url}${named}${
+        this.#local ? "" : ", or by IP address"
+      }; start it with --public-url for the name you use`,
+    );
+  }
+
+  /** `host` is an IP address with the port listened on (not a name). */
+  #ipAddress(host: string): boolean {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\])(?::(\d+))?$/.exec(
+      host,
+    );
+    return m !== null && Number(m[2] ?? 80) === this.#port;
+  }
+
+  /**
+   * Listening beyond this machine, the refusal of a request without the
+   * token (a 401 that makes a browser ask for it); else undefined.
+   */
+  async refuseRead(req: Request): Promise<Response | undefined> {
+    if (this.#local) return undefined;
+    const given = presentedToken(req);
+    if (given !== undefined && this.#tokenHash) {
+      if (await tokenMatches(given, await this.#tokenHash)) return undefined;
+    }
+    await req.body?.cancel();
+    return jsonError(
+      401,
+      given === undefined ? "token-missing" : "token-refused",
+      "this dashboard listens beyond this machine: every request needs the dashboard token (Authorization: Bearer <token>, or any user name and the token as password)",
+      { "www-authenticate": 'Basic realm="callsync", charset="UTF-8"' },
     );
   }
 
@@ -78,7 +145,10 @@ export class Guard {
     };
     const own = new URL(req.url).origin;
     const origin = req.headers.get("origin");
-    if (origin !== null && origin !== own) {
+    if (
+      origin !== null && origin !== own &&
+      !this.#publicUrls.some((u) => u.origin === origin)
+    ) {
       return refuse(
         403,
         "cross-origin",
@@ -116,6 +186,30 @@ export class Guard {
     }
     return undefined;
   }
+}
+
+/**
+ * The token a request presents: `Authorization: Bearer <token>`, or Basic
+ * with the token as password (any user name); undefined if none.
+ */
+function presentedToken(req: Request): string | undefined {
+  const auth = req.headers.get("authorization") ?? "";
+  const bearer = /^Bearer[ \t]+(\S.*)$/i.exec(auth);
+  if (bearer) return bearer[1].trim();
+  const basic = /^Basic[ \t]+([A-Za-z0-9+/]+=*)$/i.exec(auth);
+  if (!basic) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(basic[1]), (c) => c.charCodeAt(0));
+    const pair = new TextDecoder().decode(bytes);
+    return pair.slice(pair.indexOf(":") + 1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The port a URL's scheme implies when it names none. */
+function defaultPort(u: URL): string {
+  return u.port || (u.protocol === "https:" ? "443" : "80");
 }
 
 async function sha256(text: string): Promise<Uint8Array> {

@@ -78,7 +78,8 @@ export function layout(
 ): string {
   const token = writable
     ? html`
-      <form id="token-form" class="token" autocomplete="off">
+      <form id="token-form" class="token" method="post" action="/token"
+        autocomplete="off">
         <label for="token-input">Dashboard token</label>
         <input id="token-input" name="token" type="password" autocomplete="off"
           spellcheck="false" placeholder="DASHBOARD_TOKEN" required>

@@ -1,7 +1,8 @@
 /**
- * The dashboard's request handling: the Host check, then each path to its
- * handler, which reads the view it needs and answers with a page or JSON.
- * POSTs pass the {@link Guard} first.
+ * The dashboard's request handling: the Host check, the token for reads
+ * when listening beyond this machine, then each path to its handler, which
+ * reads the view it needs and answers with a page or JSON. POSTs pass the
+ * {@link Guard} first.
  *
  * @module
  */
@@ -27,10 +28,10 @@ const ROW_LIMIT = 1000;
 
 /** Options of {@link DashboardApp}. */
 export interface DashboardAppOptions {
-  /** The address listened on (an IPv6 one without brackets). */
-  host: string;
   /** The dashboard token; without one the dashboard is read-only. */
   token?: string;
+  /** Origins people reach the dashboard at (`--public-url`). */
+  publicUrls?: readonly URL[];
   /** Recent deliveries listed. */
   recentLimit: number;
   /** Also hand each log line of a dashboard run or retry here. */
@@ -74,7 +75,7 @@ export class DashboardApp {
       timezone: cfg.timezone,
       sink: () => {},
     });
-    this.#guard = new Guard(opts.token);
+    this.#guard = new Guard(opts);
     this.#runs = new DashboardRuns(cfg, log, opts);
   }
 
@@ -88,9 +89,14 @@ export class DashboardApp {
     return this.#runs.current !== undefined;
   }
 
-  /** Learn the port listened on. */
-  listening(port: number): void {
-    this.#guard.listening(this.#opts.host, port);
+  /** Learn the address listened on. */
+  listening(addr: Deno.NetAddr): void {
+    this.#guard.listening(addr);
+  }
+
+  /** Reads need the token too: the dashboard listens beyond this machine. */
+  get readsNeedToken(): boolean {
+    return this.#guard.readsNeedToken;
   }
 
   /** Resolves once no run started from the dashboard is going. */
@@ -119,7 +125,8 @@ export class DashboardApp {
   }
 
   async #route(req: Request): Promise<Response> {
-    const refused = await this.#guard.refuseHost(req);
+    const refused = await this.#guard.refuseHost(req) ??
+      await this.#guard.refuseRead(req);
     if (refused) return refused;
     const url = new URL(req.url);
     const path = url.pathname;
@@ -170,6 +177,10 @@ export class DashboardApp {
       },
       { path: ["/api/runs/"], methods: { GET: (id) => this.#run(id) } },
       {
+        path: "/token",
+        methods: { POST: () => this.#tokenWithoutScript(req) },
+      },
+      {
         path: "/api/retry",
         methods: {
           POST: guarded(() =>
@@ -178,6 +189,19 @@ export class DashboardApp {
         },
       },
     ];
+  }
+
+  /**
+   * The token form, posted without the page's script (which keeps the token
+   * in the tab instead): the token is dropped, never echoed or put in a URL.
+   */
+  async #tokenWithoutScript(req: Request): Promise<Response> {
+    await req.body?.cancel();
+    return this.#page(
+      400,
+      "JavaScript needed",
+      "The token was not kept: this page keeps it in the tab with its script, which did not run. Allow JavaScript for this page and enter the token again.",
+    );
   }
 
   #run(raw: string): Response {

@@ -8,23 +8,27 @@
  * - JSON: `GET /api/status`, `GET /api/summary?days=N`, `GET /api/sets/<name>`,
  *   `POST /api/run`, `GET /api/run`, `GET /api/runs/<id>`, `POST /api/retry`.
  *
- * Safety: listens on 127.0.0.1 unless told otherwise; every POST needs the
- * dashboard token as `Authorization: Bearer …` (compared in constant time)
- * and comes from the page's own origin; without a token the dashboard is
- * read-only. On a loopback address the `Host` header must name it (no DNS
- * rebinding). Pages carry a strict CSP with a per-response nonce.
+ * Safety: listens on 127.0.0.1 unless told otherwise, and beyond this
+ * machine only with a token, which every request then needs (see
+ * `guard.ts`); every POST needs the token as `Authorization: Bearer …` and
+ * comes from the page's own origin; without a token the dashboard is
+ * read-only. The `Host` header must name the dashboard (no DNS rebinding).
+ * Pages carry a strict CSP with a per-response nonce. The server itself
+ * (`http_server.ts`) has deadlines and connection caps, and survives running
+ * out of file descriptors.
  *
- * This module runs the server; requests are answered by `serve_router.ts`,
- * checked by `serve_guard.ts`, read from the state by `serve_views.ts` and
- * `serve_set_detail.ts`, acted on by `serve_runs.ts` and `serve_retry.ts`,
- * and rendered by `dashboard.ts`.
+ * This module runs the server; requests are answered by `router.ts`,
+ * checked by `guard.ts`, read from the state by `views.ts` and
+ * `set_detail.ts`, acted on by `runs.ts` and `retry.ts`, and rendered by
+ * `home_page.ts` and `set_page.ts`.
  *
  * @module
  */
-import type { Config } from "../config/config.ts";
+import { checkToken, type Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
-import { isLoopback } from "./guard.ts";
-import { jsonError } from "./http.ts";
+import { isLoopbackAddress } from "./guard.ts";
+import { type ErrorCode, jsonError } from "./http.ts";
+import { type HttpLimits, type HttpServer, serveHttp } from "./http_server.ts";
 import { DashboardApp } from "./router.ts";
 import { errorMessage, UsageError } from "../core/errors.ts";
 
@@ -41,8 +45,15 @@ export interface ServeOptions {
   host?: string;
   /** Port; default {@link DEFAULT_PORT}; 0 picks a free one. */
   port?: number;
-  /** The dashboard token; without one the dashboard is read-only. */
+  /**
+   * The dashboard token; without one the dashboard is read-only and may
+   * listen on loopback only.
+   */
   token?: string;
+  /** Origins people reach the dashboard at (`--public-url`). */
+  publicUrls?: readonly URL[];
+  /** The server's deadlines and caps (tests make them small). */
+  limits?: Partial<HttpLimits>;
   /** Stops the server when aborted. */
   signal?: AbortSignal;
   /** Recent deliveries listed; default {@link RECENT_LIMIT}. */
@@ -71,16 +82,26 @@ export interface ServeFlags {
   host?: string;
   port?: string | number;
   token?: string;
+  publicUrl?: readonly string[];
+}
+
+/** What {@link serveOptions} resolves. */
+export interface ServeSettings {
+  host: string;
+  port: number;
+  token?: string;
+  publicUrls: URL[];
 }
 
 /**
- * Resolve `--host`, `--port` and `--token` (else `DASHBOARD_TOKEN`).
- * Throws {@link UsageError} for a bad port.
+ * Resolve `--host`, `--port`, `--token` (else `DASHBOARD_TOKEN`) and
+ * `--public-url`. Throws {@link UsageError} for a bad port or URL, and
+ * `ConfigError` for a token no header can carry.
  */
 export function serveOptions(
   flags: ServeFlags,
   env: Record<string, string | undefined>,
-): { host: string; port: number; token?: string } {
+): ServeSettings {
   const host = flags.host?.trim() || DEFAULT_HOST;
   const portText = String(flags.port ?? DEFAULT_PORT).trim();
   const port = Number(portText);
@@ -91,12 +112,38 @@ export function serveOptions(
   }
   const token = flags.token?.trim() || env.DASHBOARD_TOKEN?.trim() ||
     undefined;
-  return { host, port, token };
+  return {
+    host,
+    port,
+    token: token && checkToken("DASHBOARD_TOKEN (--token)", token),
+    publicUrls: (flags.publicUrl ?? []).flatMap((v) => v.split(","))
+      .map((v) => v.trim()).filter(Boolean).map(publicUrl),
+  };
+}
+
+/** A `--public-url`: the http(s) origin people reach the dashboard at. */
+function publicUrl(text: string): URL {
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    // refused below
+  }
+  if (
+    !u || !/^https?:$/.test(u.protocol) || u.username || u.password ||
+    u.pathname !== "/" || u.search || u.hash
+  ) {
+    throw new UsageError(
+      `--public-url must be the http(s) origin people open the dashboard at, like https://calls.example.com (no path), got "${text}"`,
+    );
+  }
+  return u;
 }
 
 /**
  * Start the dashboard over `cfg`. Never listens on all interfaces unless
- * `host` says so. Throws {@link UsageError} when the address cannot be used.
+ * `host` says so, and listens beyond this machine only with a token. Throws
+ * {@link UsageError} when the address cannot (or may not) be used.
  */
 export function serve(
   cfg: Config,
@@ -105,28 +152,36 @@ export function serve(
 ): Dashboard {
   // `[::1]` as typed in a URL is `::1` to the socket.
   const host = (opts.host ?? DEFAULT_HOST).replace(/^\[(.*)\]$/, "$1");
+  const listener = listen(host, opts);
+  const addr = listener.addr as Deno.NetAddr;
+  if (!isLoopbackAddress(addr.hostname) && !opts.token) {
+    listener.close();
+    throw new UsageError(
+      `--host ${host} listens on ${addr.hostname}, which other machines can reach, and there is no dashboard token: anyone could read every transcript and phone number. Set DASHBOARD_TOKEN (or --token): every request, reads included, then needs it; or keep the default --host 127.0.0.1`,
+    );
+  }
   const app = new DashboardApp(cfg, log, {
     ...opts,
-    host,
     recentLimit: opts.recentLimit ?? RECENT_LIMIT,
   });
-  const server = listen(app, log, host, opts);
-  app.listening(server.addr.port);
-  announce(app, log, host, opts);
+  app.listening(addr);
+  const server = serveHttp(listener, {
+    limits: opts.limits,
+    refusal: (status, message) =>
+      jsonError(status, refusalCode(status), message),
+    warn: (line) => log.warn(line),
+  }, (req) => app.handle(req));
+  announce(app, log, addr, opts);
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
-      try {
-        await server.shutdown();
-      } catch {
-        // already stopped by the signal
-      }
-      await server.finished;
+      await server.close();
       await app.close();
     })();
+  stopOnAbort(server, opts.signal);
   return {
     url: app.url,
-    addr: server.addr,
+    addr,
     finished: server.finished,
     get running() {
       return app.running;
@@ -138,24 +193,10 @@ export function serve(
 }
 
 /** Listen on `host` and the port asked for, or say why it cannot. */
-function listen(
-  app: DashboardApp,
-  log: Logger,
-  host: string,
-  opts: ServeOptions,
-): Deno.HttpServer<Deno.NetAddr> {
+function listen(host: string, opts: ServeOptions): Deno.Listener {
   const port = opts.port ?? DEFAULT_PORT;
   try {
-    return Deno.serve({
-      hostname: host,
-      port,
-      signal: opts.signal,
-      onListen: () => {},
-      onError: (e) => {
-        log.error(`Dashboard: ${errorMessage(e)}`);
-        return jsonError(500, "internal", "internal error");
-      },
-    }, (req) => app.handle(req));
+    return Deno.listen({ hostname: host, port });
   } catch (e) {
     throw new UsageError(
       `cannot listen on ${host}:${port}: ${
@@ -165,23 +206,44 @@ function listen(
   }
 }
 
-/** Log where the dashboard is, and warn when more than this machine may reach it. */
+/** Stop accepting once `signal` aborts (Ctrl-C). */
+function stopOnAbort(server: HttpServer, signal: AbortSignal | undefined) {
+  if (!signal) return;
+  if (signal.aborted) void server.close();
+  else {signal.addEventListener("abort", () => void server.close(), {
+      once: true,
+    });}
+}
+
+/** The JSON error code of a request the server refused itself. */
+function refusalCode(status: number): ErrorCode {
+  return status === 413 || status === 431
+    ? "too-large"
+    : status >= 500
+    ? "internal"
+    : "bad-request";
+}
+
+/** Log where the dashboard is, and what reaching it takes. */
 function announce(
   app: DashboardApp,
   log: Logger,
-  host: string,
+  addr: Deno.NetAddr,
   opts: ServeOptions,
 ): void {
+  const also = opts.publicUrls?.length
+    ? ` and ${opts.publicUrls.map((u) => u.origin).join(", ")}`
+    : "";
   log.info(
-    `Dashboard on ${app.url}${
+    `Dashboard on ${app.url}${also}${
       opts.token
         ? ""
         : " (read-only: set DASHBOARD_TOKEN or --token to run and retry)"
     }`,
   );
-  if (!isLoopback(host)) {
+  if (app.readsNeedToken) {
     log.warn(
-      `The dashboard listens on ${host}, not only this machine: anyone who can reach it can read call details; runs and retries still need the token`,
+      `The dashboard listens on ${addr.hostname}, beyond this machine: every request, reads included, needs the token (a browser asks for it: any user name, the token as password). Over the internet, put it behind HTTPS and name that address with --public-url`,
     );
   }
 }

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError } from "../../lib/core/errors.ts";
-import { type Config, loadConfig } from "../../lib/config/config.ts";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+} from "../../lib/config/config.ts";
 import { escapeHtml, html, trusted } from "../../lib/core/html.ts";
 import { FakeCrm, type FakeCrmOptions } from "../../testing/fake_crm.ts";
 import { isHeld, tryRunLock } from "../../lib/state/lock.ts";
@@ -272,6 +276,7 @@ Deno.test("serveOptions: loopback:8787 by default, flag beats DASHBOARD_TOKEN, b
     host: "127.0.0.1",
     port: 8787,
     token: undefined,
+    publicUrls: [],
   });
   assert.equal(serveOptions({}, { DASHBOARD_TOKEN: " env-t " }).token, "env-t");
   assert.equal(
@@ -280,11 +285,39 @@ Deno.test("serveOptions: loopback:8787 by default, flag beats DASHBOARD_TOKEN, b
   );
   assert.deepEqual(
     serveOptions({ host: "0.0.0.0", port: "9000" }, {}),
-    { host: "0.0.0.0", port: 9000, token: undefined },
+    { host: "0.0.0.0", port: 9000, token: undefined, publicUrls: [] },
   );
   assert.throws(() => serveOptions({ port: "http" }, {}), UsageError);
   assert.throws(() => serveOptions({ port: "70000" }, {}), UsageError);
   assert.throws(() => serveOptions({ port: "-1" }, {}), UsageError);
+});
+
+Deno.test("serveOptions: --public-url takes http(s) origins, repeated or comma-separated; a token no header can carry is refused", () => {
+  assert.deepEqual(
+    serveOptions({
+      publicUrl: ["https://calls.example.com", "http://10.0.0.5:8787/,"],
+    }, {}).publicUrls.map((u) => u.origin),
+    ["https://calls.example.com", "http://10.0.0.5:8787"],
+  );
+  for (
+    const bad of [
+      "calls.example.com",
+      "ftp://x.example",
+      "https://x.example/dash",
+      "https://u:p@x.example",
+    ]
+  ) {
+    assert.throws(
+      () => serveOptions({ publicUrl: [bad] }, {}),
+      UsageError,
+      bad,
+    );
+  }
+  assert.throws(
+    () => serveOptions({}, { DASHBOARD_TOKEN: "tok\u001b[2J" }),
+    (e: unknown) =>
+      e instanceof ConfigError && /DASHBOARD_TOKEN/.test(e.message),
+  );
 });
 
 Deno.test("serve refuses an address in use with a usage error naming it", async () => {
