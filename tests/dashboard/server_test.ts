@@ -30,10 +30,12 @@ import type { LastRun } from "../../lib/state/last_run.ts";
 import { ensureStateDir, type Progress } from "../../lib/state/store.ts";
 import { crmEnv, ROOT } from "../../testing/cli.ts";
 import { copyTree } from "../../testing/tree.ts";
+import { testSeam } from "../../lib/source/files.ts";
 
 const CRM_TOKEN = "crm-secret-4f1c9a77e2";
 const DASH_TOKEN = "dash-token-0b6e3d51c8a9";
 const CALL1 = "transcript_session_2025-10-29T06-49-07.351452.json";
+const LEAD1 = "leads_session_2025-10-29T06-49-07.351452.json";
 const CALL3 = "transcript_session_2025-10-29T07-23-03.616272.json";
 const CALL5 = "number-_919820012345-1761732314.ogg";
 const HOSTILE = "<img src=x onerror=alert(1)>.json";
@@ -959,4 +961,51 @@ Deno.test("neither the CRM token nor the dashboard token appears in any response
     assert.ok(!text.includes(DASH_TOKEN), text.slice(0, 200));
   }
   assert.ok(!b.lines.join("\n").includes(DASH_TOKEN));
+});
+
+Deno.test("a delivered set's lead swapped for a link to a key at the moment it is opened is not shown (test seam)", async () => {
+  await using b = await box({ token: DASH_TOKEN });
+  const start = await post<RunStarted>(b, "/api/run", {}, bearer(DASH_TOKEN));
+  assert.equal((await waitForRun(b, start.json.id)).delivered, 6);
+  const key = join(b.dir, "service-account.json");
+  await Deno.writeTextFile(
+    key,
+    JSON.stringify({ private_key: "PRIVATE-KEY-0xDEADBEEF" }),
+  );
+  const lead = join(b.dir, "leads", LEAD1);
+  // Checked as a regular file, then swapped before it is opened.
+  testSeam.beforeOpen = async (path) => {
+    if (path !== lead) return;
+    await Deno.symlink(key, `${lead}.swap`);
+    await Deno.rename(`${lead}.swap`, lead);
+  };
+  let d: Got<SetDetail>;
+  try {
+    d = await call<SetDetail>(b, `/api/sets/${encodeURIComponent(CALL1)}`);
+  } finally {
+    testSeam.beforeOpen = undefined;
+  }
+  assert.equal(d.status, 200, d.text);
+  assert.ok(!d.text.includes("PRIVATE-KEY"), d.text);
+  assert.match(
+    d.json.reason,
+    /leads_session_.* was replaced \(by another file or a link\) while being read; not read/,
+  );
+  assert.equal(d.json.payload, null, "no call record from a file not read");
+});
+
+Deno.test("the token form posts to /token: without the page's script the token never lands in a URL and is not echoed", async () => {
+  await using b = await box({ token: DASH_TOKEN });
+  const page = await call(b, "/");
+  const form = /<form id="token-form"[^>]*>/.exec(page.flat)?.[0] ?? "";
+  assert.match(form, /method="post"/);
+  assert.match(form, /action="\/token"/);
+  const res = await call(b, "/token", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: `token=${DASH_TOKEN}`,
+  });
+  assert.equal(res.status, 400);
+  assert.match(res.text, /JavaScript needed/);
+  assert.ok(!res.text.includes(DASH_TOKEN));
 });

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { testSeam } from "../../lib/source/files.ts";
+import { ROOT } from "../../testing/cli.ts";
+import { fixtureCall, withTempDir } from "../../testing/fixtures.ts";
+import { scanBase } from "../../testing/scan.ts";
+import { copyTree } from "../../testing/tree.ts";
+
+Deno.test("scan() does not read a file swapped for a link between its check and its open; it is looked at again next time", async () => {
+  await withTempDir("callsync-scan-", async (dir) => {
+    await copyTree(join(ROOT, "fixtures"), dir);
+    const name = fixtureCall(1).conversation!;
+    const path = join(dir, "conversations", name);
+    // A transcript outside the configured folders, which a scan must never read.
+    const outside = join(dir, "elsewhere.json");
+    await Deno.copyFile(path, outside);
+    testSeam.beforeOpen = async (p) => {
+      if (p !== path) return;
+      await Deno.symlink(outside, `${path}.swap`);
+      await Deno.rename(`${path}.swap`, path);
+    };
+    let result;
+    try {
+      result = await scanBase(dir);
+    } finally {
+      testSeam.beforeOpen = undefined;
+    }
+    assert.ok(!result.conversations.some((c) => c.name === name));
+    const problem = result.problems.find((p) => p.name === name);
+    assert.ok(problem, JSON.stringify(result.problems));
+    assert.match(problem.message, /was replaced .* while being read; not read/);
+    assert.equal(problem.permanent, false, "looked at again next run");
+    // The next scan sees the link for what it is.
+    const again = await scanBase(dir);
+    assert.match(
+      again.problems.find((p) => p.name === name)?.message ?? "",
+      /is a symlink to .*outside the configured folders; not followed/,
+    );
+  });
+});
