@@ -192,5 +192,9 @@ export async function writeTree(dir: string, opts: TreeOptions): Promise<void> {
       join(dir, "processed_uploads", "callsync-journal.jsonl"),
       journal.join("\n") + "\n",
     );
+    // Private, as callsync keeps it: no run starts by making it so.
+    if (Deno.build.os !== "windows") {
+      await Deno.chmod(join(dir, "processed_uploads"), 0o700);
+    }
   }
 }

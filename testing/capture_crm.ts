@@ -6,6 +6,8 @@
  * @module
  */
 
+import { crmEnv } from "./cli.ts";
+
 /** One uploaded file, as the CRM received it. */
 export interface Upload {
   fileName: string;
@@ -62,19 +64,19 @@ export class CaptureCrm implements AsyncDisposable {
     return new Response("not found", { status: 404 });
   }
 
+  /** URL of the storage endpoint. */
+  get uploadUrl(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}/upload`;
+  }
+
+  /** URL of the call-data endpoint. */
+  get callDataUrl(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}/call-data`;
+  }
+
   /** The environment that points callsync here. */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    const base = `http://127.0.0.1:${this.#server.addr.port}`;
-    return {
-      CRM_UPLOAD_URL: `${base}/upload`,
-      CRM_CALL_DATA_URL: `${base}/call-data`,
-      DEFAULT_CAMPAIGN_ID: "campaign-1",
-      DEFAULT_VOICE_AGENT_ID: "agent-1",
-      DEFAULT_CLIENT_ID: "client-1",
-      TIMEZONE: "UTC",
-      UPLOAD_BATCH_SIZE: "0",
-      ...extra,
-    };
+    return crmEnv(this, extra);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -25,7 +25,7 @@ export interface CliResult {
 
 /** Environment pointing callsync at a fake CRM, with test-friendly timing. */
 export function crmEnv(
-  crm: FakeCrm,
+  crm: Pick<FakeCrm, "uploadUrl" | "callDataUrl">,
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {

@@ -93,3 +93,19 @@ export async function withTempDir<T>(
   await using dir = await tempDir(prefix);
   return await fn(dir.path);
 }
+
+/**
+ * Run `fn` with the process umask set to `umask` (child processes started
+ * meanwhile inherit it), then restore it.
+ */
+export async function underUmask<T>(
+  umask: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const before = Deno.umask(umask);
+  try {
+    return await fn();
+  } finally {
+    Deno.umask(before);
+  }
+}

@@ -10,19 +10,9 @@ import {
   tightenFolder,
   withHandle,
 } from "../../lib/core/safe_fs.ts";
-import { withTempDir } from "../../testing/fixtures.ts";
+import { underUmask, withTempDir } from "../../testing/fixtures.ts";
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
-
-/** Run `fn` under `umask`, then restore the process's umask. */
-async function underUmask<T>(umask: number, fn: () => Promise<T>): Promise<T> {
-  const before = Deno.umask(umask);
-  try {
-    return await fn();
-  } finally {
-    Deno.umask(before);
-  }
-}
 
 for (const purpose of ["read", "append", "update"] as OpenPurpose[]) {
   Deno.test(`openNoFollow(${purpose}) refuses a symlink and leaves its target untouched`, async () => {

@@ -16,7 +16,12 @@ import {
   ROOT,
   runCli,
 } from "../../testing/cli.ts";
-import { fixtureCall, type TempDir, tempDir } from "../../testing/fixtures.ts";
+import {
+  fixtureCall,
+  type TempDir,
+  tempDir,
+  underUmask,
+} from "../../testing/fixtures.ts";
 import { processedPath } from "../../testing/status.ts";
 import { copyTree } from "../../testing/tree.ts";
 
@@ -148,16 +153,6 @@ Deno.test({
     assert.deepEqual(leaked(crm), []);
   },
 });
-
-/** Run `fn` with the process umask set to `umask` (children inherit it). */
-async function underUmask<T>(umask: number, fn: () => Promise<T>): Promise<T> {
-  const before = Deno.umask(umask);
-  try {
-    return await fn();
-  } finally {
-    Deno.umask(before);
-  }
-}
 
 /** Each entry of `dir` (and `dir` itself as ".") with its mode, octal. */
 async function modesIn(dir: string): Promise<Record<string, string>> {
