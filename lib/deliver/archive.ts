@@ -17,7 +17,13 @@
  */
 import { basename, dirname, join } from "node:path";
 import { syncDir } from "../core/atomic.ts";
-import { makePrivateDir, tightenFolder } from "../core/safe_fs.ts";
+import {
+  type FileHandle,
+  makePrivateDir,
+  openNoFollow,
+  tightenFolder,
+  withHandle,
+} from "../core/safe_fs.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { DeliveredEntry, StateStore } from "../state/store.ts";
@@ -136,6 +142,9 @@ async function listNames(dir: string): Promise<Set<string>> {
  * archived.
  */
 export async function moveFile(src: string, dst: string): Promise<void> {
+  if (!(await Deno.lstat(src)).isFile) {
+    throw new Error(`${src} is not a regular file (a link?); not archived`);
+  }
   await makePrivateDir(dirname(dst));
   const there = await Deno.stat(dst).catch(() => undefined);
   if (there) {
@@ -153,11 +162,7 @@ export async function moveFile(src: string, dst: string): Promise<void> {
   } catch (e) {
     if (!isCrossDevice(e)) throw e;
     const tmp = `${dst}.partial-${Deno.pid}`;
-    await Deno.copyFile(src, tmp);
-    {
-      using f = await Deno.open(tmp, { read: true, write: true });
-      await f.sync();
-    }
+    await copyNoFollow(src, tmp);
     await Deno.rename(tmp, dst);
     await syncDir(dirname(dst));
     await Deno.remove(src);
@@ -182,28 +187,62 @@ function isCrossDevice(e: unknown): boolean {
     /EXDEV|cross-device/i.test(`${(e as { code?: string }).code} ${e.message}`);
 }
 
+/**
+ * Copy the regular file `src` (never through a link) to a new private file
+ * `dst`, synced.
+ */
+async function copyNoFollow(src: string, dst: string): Promise<void> {
+  await withHandle(await openNoFollow(src, "read"), async (from) => {
+    await withHandle(await openNoFollow(dst, "create"), async (to) => {
+      const buf = new Uint8Array(1 << 20);
+      for (let at = 0;;) {
+        const n = await readFull(from, buf, at);
+        if (n === 0) break;
+        for (let w = 0; w < n;) {
+          w += (await to.write(buf, w, n - w)).bytesWritten;
+        }
+        at += n;
+      }
+      await to.sync();
+    });
+  });
+}
+
+/** Whether two regular files (neither read through a link) hold the same bytes. */
 async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+  const fa = await openNoFollow(a, "read");
+  return await withHandle(fa, async () => {
+    const fb = await openNoFollow(b, "read");
+    return await withHandle(fb, () => sameContent(fa, fb));
+  });
+}
+
+async function sameContent(fa: FileHandle, fb: FileHandle): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fa.stat(), fb.stat()]);
   if (sa.size !== sb.size) return false;
-  using fa = await Deno.open(a);
-  using fb = await Deno.open(b);
   const ba = new Uint8Array(1 << 16);
   const bb = new Uint8Array(1 << 16);
-  for (;;) {
-    const na = await readFull(fa, ba);
-    const nb = await readFull(fb, bb);
+  for (let at = 0;;) {
+    const na = await readFull(fa, ba, at);
+    const nb = await readFull(fb, bb, at);
     if (na !== nb) return false;
     if (na === 0) return true;
     for (let i = 0; i < na; i++) if (ba[i] !== bb[i]) return false;
+    at += na;
   }
 }
 
-async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<number> {
+/** Fill `buf` from `position`; fewer bytes only at the end of the file. */
+async function readFull(
+  f: FileHandle,
+  buf: Uint8Array,
+  position: number,
+): Promise<number> {
   let n = 0;
   while (n < buf.length) {
-    const r = await f.read(buf.subarray(n));
-    if (r === null) break;
-    n += r;
+    const { bytesRead } = await f.read(buf, n, buf.length - n, position + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
   }
   return n;
 }
