@@ -38,25 +38,33 @@ export interface GuardOptions {
 export class Guard {
   /** `http://host:port/` as reachable from this machine, once listening. */
   url = "";
-  #tokenHash?: Promise<Uint8Array>;
+  #token?: string;
+  #hash?: Promise<Uint8Array>;
   #publicUrls: readonly URL[];
   #hosts = new Set<string>();
   #port = 0;
   #local = true;
 
   constructor(opts: GuardOptions) {
-    if (opts.token) this.#tokenHash = sha256(opts.token);
+    this.#token = opts.token || undefined;
     this.#publicUrls = opts.publicUrls ?? [];
   }
 
   /** A token is configured: runs and retries are possible. */
   get writable(): boolean {
-    return this.#tokenHash !== undefined;
+    return this.#token !== undefined;
   }
 
   /** Reads need the token too: the dashboard listens beyond this machine. */
   get readsNeedToken(): boolean {
     return !this.#local;
+  }
+
+  /** Whether `given` is the token (its hash worked out at first use). */
+  async #matches(given: string): Promise<boolean> {
+    if (this.#token === undefined) return false;
+    this.#hash ??= sha256(this.#token);
+    return await tokenMatches(given, await this.#hash);
   }
 
   /**
@@ -117,9 +125,7 @@ export class Guard {
   async refuseRead(req: Request): Promise<Response | undefined> {
     if (this.#local) return undefined;
     const given = presentedToken(req);
-    if (given !== undefined && this.#tokenHash) {
-      if (await tokenMatches(given, await this.#tokenHash)) return undefined;
-    }
+    if (given !== undefined && await this.#matches(given)) return undefined;
     await req.body?.cancel();
     return jsonError(
       401,
@@ -163,7 +169,7 @@ export class Guard {
         `cross-site request refused (Sec-Fetch-Site: ${site})`,
       );
     }
-    if (!this.#tokenHash) {
+    if (!this.#token) {
       return refuse(
         403,
         "read-only",
@@ -181,7 +187,7 @@ export class Guard {
         { "www-authenticate": 'Bearer realm="callsync"' },
       );
     }
-    if (!(await tokenMatches(m[1].trim(), await this.#tokenHash))) {
+    if (!(await this.#matches(m[1].trim()))) {
       return refuse(403, "token-refused", "wrong dashboard token");
     }
     return undefined;
