@@ -27,7 +27,7 @@ export async function planRun(
       log.debug(`Cannot save the folder listings: ${errorMessage(e)}`)
     );
   }
-  logMissing(result, log);
+  logScanWarnings(result, log);
   const plan = makePlan(result, store, cfg, Date.now());
   logWaiting(plan, log);
   return plan;
@@ -59,11 +59,15 @@ function scanOptions(
   };
 }
 
-function logMissing(result: ScanResult, log: Logger): void {
+/** Folders that are not there, and files swapped while being read. */
+function logScanWarnings(result: ScanResult, log: Logger): void {
   for (const m of result.missing) {
     log.warn(
       `Folder ${m.path} (${m.folder}) does not exist; nothing to read there`,
     );
+  }
+  for (const p of result.problems) {
+    if (p.replaced) log.warn(`${p.folder}/${p.name}: ${p.message}`);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   openSource,
   readSourceFile,
   type RecordingFile,
+  type SourceFile,
 } from "./files.ts";
 import { type ListingCache, stampOf } from "./listing_cache.ts";
 import { OggFormatError } from "./ogg.ts";
@@ -35,6 +36,8 @@ export interface InputProblem {
    * JSON, no Ogg header yet), which only count once the file is stale.
    */
   permanent: boolean;
+  /** Another file or a link took its place while it was being read. */
+  replaced?: boolean;
 }
 
 /** Everything one scan found. */
@@ -206,7 +209,7 @@ async function readOne(
   result: ScanResult,
 ): Promise<void> {
   const checked = await checkedFile(path, links);
-  let file;
+  let file: SourceFile;
   try {
     file = await openSource(path, checked);
   } catch (e) {
@@ -343,5 +346,13 @@ function problemOf(
     (e instanceof InputError
       ? e.permanent
       : !(e instanceof OggFormatError || e instanceof FileChangedError));
-  return { folder, name, path, message, permanent };
+  const replaced = e instanceof FileChangedError && e.replaced;
+  return {
+    folder,
+    name,
+    path,
+    message,
+    permanent,
+    ...(replaced ? { replaced } : {}),
+  };
 }

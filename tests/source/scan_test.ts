@@ -30,6 +30,7 @@ Deno.test("scan() does not read a file swapped for a link between its check and 
     assert.ok(problem, JSON.stringify(result.problems));
     assert.match(problem.message, /was replaced .* while being read; not read/);
     assert.equal(problem.permanent, false, "looked at again next run");
+    assert.equal(problem.replaced, true, "warned about by the plan");
     // The next scan sees the link for what it is.
     const again = await scanBase(dir);
     assert.match(
