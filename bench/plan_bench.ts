@@ -5,6 +5,7 @@
  * @module
  */
 import { makePlan } from "../lib/pair/plan.ts";
+import { HOST_PLAN_CONFIG } from "../testing/host_plan.ts";
 import { busyScan } from "./grouping.ts";
 
 for (const gap of [20, 2]) {
@@ -15,12 +16,12 @@ for (const gap of [20, 2]) {
     n: 5,
     warmup: 1,
     fn() {
-      makePlan(scan, { delivered: new Map(), progress: new Map() }, {
-        matchWindowSeconds: 300,
-        staleSeconds: 600,
-        orphanAfterSeconds: 1800,
-        timezone: "UTC",
-      }, Date.UTC(2025, 0, 2));
+      makePlan(
+        scan,
+        { delivered: new Map(), progress: new Map() },
+        HOST_PLAN_CONFIG,
+        Date.UTC(2030, 0, 1),
+      );
     },
   });
 }

@@ -33,7 +33,7 @@ await Promise.all(
       const i = next++;
       const [recording, transcript] = calls[i];
       await using file = await openSource(recording);
-      await uploadRecording(crm, file, `bench-rec-${i}`);
+      await uploadRecording(crm, file, "audio/ogg", `bench-rec-${i}`);
       const record = JSON.parse(await Deno.readTextFile(transcript));
       await postCallData(crm, record, `bench-call-${i}`);
     }

@@ -43,8 +43,8 @@ export interface GeneralFlags {
 export type CommandLine =
   /** `run`: `--since`, `--until`, `--only NAME…`. */
   | { command: "run"; select: Selection }
-  /** `plan`: the same selection as `run`. */
-  | { command: "plan"; select: Selection }
+  /** `plan [--json]`: the same selection as `run`. */
+  | { command: "plan"; select: Selection; json: boolean }
   | { command: "status"; json: boolean }
   /** `retry [NAME…] [--failed]`. */
   | { command: "retry"; names: string[]; failed: boolean }
@@ -206,8 +206,13 @@ function commandLine(
 ): CommandLine {
   switch (command) {
     case "run":
-    case "plan":
       return { command, select: { since: v.since, until: v.until, only } };
+    case "plan":
+      return {
+        command,
+        select: { since: v.since, until: v.until, only },
+        json: v.json ?? false,
+      };
     case "status":
       return { command, json: v.json ?? false };
     case "retry":

@@ -18,8 +18,10 @@ Usage: callsync [command] [flags]
 
 Commands:
   run                   one scan-and-upload pass (the default; what cron runs)
-  plan                  show how files group into calls and what a run would do;
-                        no network, no writes
+  plan [--json]         show how files group into calls (the learned recorder
+                        offset, each pair's start/end/length differences and
+                        how sure), and what a run would do; no network, no
+                        writes; exits 2 when TIMEZONE does not fit the files
   status [--json]       counts by state and every set not delivered, with why
   retry [NAME…] [--failed]
                         make failed sets (or the named ones) due again now
@@ -63,7 +65,8 @@ that go direct), upper or lower case, are honoured from the environment or
 --env-file; CRM_PROXY overrides all three for the CRM.
 
 Exit codes: 0 nothing due failed, 1 some sets failed (retried later),
-2 usage or configuration error, 3 fatal (credentials refused, state folder
+2 usage or configuration error (also: the files show TIMEZONE is not the
+bot's zone; nothing is sent), 3 fatal (credentials refused, state folder
 not writable).
 `;
 }

@@ -50,6 +50,7 @@ export interface Config {
   matchWindowSeconds: number;
   staleSeconds: number;
   orphanAfterSeconds: number;
+  leadWaitSeconds: number;
   timezone: string;
   conversationsDir: string;
   recordingsDir: string;
@@ -109,6 +110,7 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
     matchWindowSeconds: v.count("MATCH_WINDOW_SECONDS"),
     staleSeconds: v.count("STALE_SECONDS"),
     orphanAfterSeconds: v.count("ORPHAN_AFTER_SECONDS"),
+    leadWaitSeconds: v.count("LEAD_WAIT_SECONDS"),
     timezone,
     conversationsDir: v.dir("CONVERSATIONS_DIR"),
     recordingsDir: v.dir("RECORDINGS_DIR"),

@@ -156,6 +156,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: "deliver a call missing its other half after this long (0 = never)",
   },
   {
+    env: "LEAD_WAIT_SECONDS",
+    flag: "lead-wait-seconds",
+    kind: "seconds",
+    default: "300",
+    doc:
+      "a transcript that says `lead_generated: true` waits this long (after it was saved) for its lead file; a lead that comes later is sent as an update",
+  },
+  {
     env: "TIMEZONE",
     flag: "timezone",
     kind: "zone",

@@ -38,6 +38,45 @@ export function toEpochMs(text: string, zone: string): number {
   }
 }
 
+/**
+ * Every instant (epoch ms, ascending) that `text` can mean in `zone`: one,
+ * or two when the zone repeats that wall-clock time (the hour after a
+ * daylight-saving fall-back). A time with an offset or `Z` is absolute; a
+ * naive time the zone skips (spring forward) has one reading, moved forward
+ * as {@linkcode toEpochMs} does.
+ *
+ * @example
+ * ```ts
+ * localReadings("2026-11-01T01:30:00", "America/New_York");
+ * // [Date.UTC(2026, 10, 1, 5, 30), Date.UTC(2026, 10, 1, 6, 30)]
+ * localReadings("2026-11-01T03:30:00", "America/New_York"); // one reading
+ * ```
+ *
+ * @throws {TimestampError} When `text` is not an ISO-8601 date-time.
+ */
+export function localReadings(text: string, zone: string): number[] {
+  const trimmed = text.trim().replace(" ", "T");
+  try {
+    if (HAS_OFFSET.test(trimmed)) {
+      return [Temporal.Instant.from(trimmed).epochMilliseconds];
+    }
+    const plain = Temporal.PlainDateTime.from(trimmed);
+    const earlier = plain.toZonedDateTime(zone, { disambiguation: "earlier" });
+    const later = plain.toZonedDateTime(zone, { disambiguation: "later" });
+    // In a gap both name a wall time the clock never showed: keep the later.
+    const repeated = earlier.toPlainDateTime().equals(plain) &&
+      later.toPlainDateTime().equals(plain) &&
+      earlier.epochMilliseconds !== later.epochMilliseconds;
+    return repeated
+      ? [earlier.epochMilliseconds, later.epochMilliseconds]
+      : [later.epochMilliseconds];
+  } catch {
+    throw new TimestampError(
+      `"${text}" is not an ISO-8601 timestamp (expected e.g. 2025-10-29T06:49:07.351452)`,
+    );
+  }
+}
+
 /** UTC ISO-8601 with millisecond precision and `Z`, e.g. `2025-10-29T06:49:07.351Z`. */
 export function toUtcIso(epochMs: number): string {
   return new Date(epochMs).toISOString();

@@ -23,6 +23,7 @@ import {
   type SourceFiles,
 } from "../source/files.ts";
 import type { DeliveryRecord, StateStore } from "../state/store.ts";
+import { recordingFormat } from "../source/media.ts";
 import type { SetDetail, SetFile } from "./model.ts";
 
 /** Largest file the dashboard reads. */
@@ -52,7 +53,7 @@ export async function deliveredDetail(
   const entry = store.delivered.get(name)!;
   const record = await store.readRecord(name);
   const kind = record?.kind ??
-    (name.toLowerCase().endsWith(".ogg") ? "recording-only" : "call");
+    (recordingFormat(name) ? "recording-only" : "call");
   const recName = record?.recording_file ?? entry.recording;
   const leadName = record?.lead_file ?? entry.lead;
   const found: Found = { files: [], problems: [] };
@@ -127,7 +128,8 @@ function rebuilt(
     ? {
       url: record.recording_url,
       size: record.recording_size ?? 0,
-      durationSeconds: call.recording?.ogg.durationSeconds,
+      durationSeconds: record.recording_duration ??
+        call.recording?.media.durationSeconds,
     }
     : undefined;
   return {
@@ -213,9 +215,10 @@ function fileEntry(
     modifiedAt: toUtcIso(info.mtimeMs),
   };
   if (folder === "recordings") {
-    const ogg = file && "ogg" in file ? file.ogg : undefined;
-    entry.durationSeconds = ogg?.durationSeconds;
-    entry.complete = ogg?.complete;
+    const media = file && "media" in file ? file.media : undefined;
+    entry.durationSeconds = media?.durationSeconds;
+    entry.complete = media?.complete;
+    entry.contentType = media?.contentType;
   }
   return entry;
 }

@@ -52,6 +52,7 @@ const RECENT_COLUMNS = [
 /** The dashboard page. */
 export function renderDashboard(v: DashboardView): string {
   const body = html`
+    ${renderWarnings(v.warnings)}
     ${renderCards(v)}
     ${renderChartPanel(v.summaries)}
     ${renderActions(v)}
@@ -145,6 +146,17 @@ function renderChartPanel(summaries: readonly DailySummary[]): Html {
         </span>
       </div>
       ${renderChart(summaries)}
+    </section>
+  `;
+}
+
+/** What needs a person, above everything else (hidden when nothing does). */
+function renderWarnings(warnings: readonly string[]): Html | "" {
+  if (warnings.length === 0) return "";
+  return html`
+    <section class="panel warnings" id="warnings">
+      <h2>Needs attention</h2>
+      <ul>${warnings.map((w) => html`<li class="err">${w}</li>`)}</ul>
     </section>
   `;
 }

@@ -32,6 +32,8 @@ export function kindTag(kind: string): Html | "" {
   return tag(
     kind === "recording-only"
       ? "recording only"
+      : kind === "lead-update"
+      ? "lead update"
       : kind === "file"
       ? "file"
       : undefined,

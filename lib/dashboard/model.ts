@@ -21,7 +21,7 @@ export interface RecentDelivery {
   callId: string;
   /** ISO-8601 UTC. */
   deliveredAt: string;
-  kind?: "call" | "recording-only";
+  kind?: "call" | "recording-only" | "lead-update";
   recordingFile?: string;
   recordingUrl?: string;
   leadFile?: string;
@@ -63,6 +63,8 @@ export interface DashboardView {
   /** The CRM endpoints and ids are configured: a run can upload. */
   uploadReady: boolean;
   counts: Record<"delivered" | "pending" | "waiting" | "failed", number>;
+  /** What needs a person: a zone mismatch (nothing is sent), files kept apart, clock changes. */
+  warnings: string[];
   lastRun?: LastRun;
   oldestPending?: OldestPending;
   /** Not-delivered rows to render (maybe a capped subset). */
@@ -82,10 +84,12 @@ export interface SetFile {
   size?: number;
   /** ISO-8601 UTC. */
   modifiedAt?: string;
-  /** Recordings: length read from the Ogg file. */
+  /** Recordings: length read from the container (Ogg, MP4/M4A, WebM). */
   durationSeconds?: number;
-  /** Recordings: the last page has the end-of-stream flag. */
+  /** Recordings: the recorder has finished the file. */
   complete?: boolean;
+  /** Recordings: the Content-Type it is uploaded with. */
+  contentType?: string;
   /** The file is no longer where it was (archived or removed). */
   missing?: boolean;
 }
@@ -94,8 +98,10 @@ export interface SetFile {
 export interface SetDetail {
   name: string;
   state: "delivered" | "pending" | "waiting" | "failed";
-  kind: "call" | "recording-only" | "file";
+  kind: "call" | "recording-only" | "lead-update" | "file";
   reason: string;
+  /** `lead-update`: the callId (and set) of the delivered call this lead updates. */
+  updateOf?: { set: string; callId: string };
   /** When the CRM accepted it, ISO-8601 UTC. */
   deliveredAt?: string;
   callId?: string;
@@ -110,17 +116,42 @@ export interface SetDetail {
       name: string;
       /** Recording start minus transcript start, seconds. */
       startDiffSeconds?: number;
+      /** Recording end (name epoch + duration) minus transcript end, seconds. */
+      endDiffSeconds?: number;
+      /** Recording modification time minus transcript end, seconds. */
+      mtimeEndDiffSeconds?: number;
       /** Recording length minus transcript length, seconds. */
       durationDiffSeconds?: number;
+      /** The learned recorder offset the start was held against, seconds. */
+      expectedOffsetSeconds?: number;
       cost?: number;
+      /** 0…1: how clearly this pair beat every other explanation. */
+      confidence?: number;
+      /** Files whose ends fit as well (the set waits for them to settle). */
+      rivals?: string[];
       /** Kept from an earlier upload, not matched again. */
       pinned: boolean;
     };
     lead?: {
       name: string;
       /** Which rule attached it (unknown once delivered). */
-      reason?: "session-timestamp" | "session-id" | "nearest-end";
-      endDiffSeconds?: number;
+      reason?: "session-timestamp" | "session-id" | "time";
+      /** For "time": lead time − the call's save time (or end), seconds. */
+      diffSeconds?: number;
+      against?: "saved" | "end";
+      confidence?: number;
+    };
+    /** Files this set was kept apart from, for lack of a clear winner. */
+    keptApartFrom?: { files: string[]; reason: string };
+    /** A local time repeated by a clock change, and how it was read. */
+    localTime?: { basis: "recording" | "file-time" | "rule"; readings: number };
+    /** The host's timing as learned now (recorder offset and spreads, seconds). */
+    timing?: {
+      pairs: number;
+      offsetSeconds: number;
+      offsetSpreadSeconds: number;
+      endBiasSeconds: number;
+      endSpreadSeconds: number;
     };
   };
   /** `<set>.uploaded`, once delivered. */

@@ -11,6 +11,7 @@ import type { Logger } from "../core/log.ts";
 import { buildCallRecord } from "../deliver/payload.ts";
 import { setCallId } from "../pair/call_id.ts";
 import type { CallSet } from "../pair/plan.ts";
+import type { HostTiming } from "../pair/timing.ts";
 import type {
   ConversationFile,
   LeadFile,
@@ -32,7 +33,7 @@ export async function readSetDetail(
   if (!name || name.length > 1024 || name.includes("\0")) return undefined;
   const { store, plan } = await snapshot(cfg, log);
   const set = plan.sets.find((s) => s.name === name);
-  if (set) return pendingDetail(cfg, set);
+  if (set) return pendingDetail(cfg, set, plan.timing);
   const stray = plan.strays.find((f) => `${f.folder}/${f.name}` === name);
   if (stray) {
     return {
@@ -56,20 +57,25 @@ export async function readSetDetail(
 }
 
 /** A set not delivered yet: its files as planned, its progress so far. */
-function pendingDetail(cfg: Config, set: CallSet): SetDetail {
+function pendingDetail(
+  cfg: Config,
+  set: CallSet,
+  timing: HostTiming,
+): SetDetail {
   const p = set.progress;
   return {
     name: set.name,
     state: set.state,
     kind: set.kind,
     reason: set.reason,
-    callId: setCallId(set, cfg.timezone),
+    updateOf: set.updateOf,
+    callId: set.updateOf?.callId ?? setCallId(set, cfg.timezone),
     startedAt: toUtcIso(set.startMs),
     attempts: p?.attempts ?? 0,
     lastError: p?.last_error,
     nextAttemptAt: set.nextAttemptAt ? toUtcIso(set.nextAttemptAt) : undefined,
     files: plannedFiles(set),
-    pairing: pendingPairing(set),
+    pairing: pendingPairing(set, timing),
     delivery: null,
     progress: p ? withoutCallRecord(p) : null,
     payload: pendingPayload(cfg, set),
@@ -89,8 +95,12 @@ function plannedFiles(set: CallSet): SetFile[] {
       name: f.name,
       size: f.size,
       modifiedAt: toUtcIso(f.mtimeMs),
-      ...("ogg" in f
-        ? { durationSeconds: f.ogg.durationSeconds, complete: f.ogg.complete }
+      ...("media" in f
+        ? {
+          durationSeconds: f.media.durationSeconds,
+          complete: f.media.complete,
+          contentType: f.media.contentType,
+        }
         : {}),
     });
   };
@@ -104,27 +114,56 @@ function plannedFiles(set: CallSet): SetFile[] {
   return files;
 }
 
-/** Why this recording and lead go with the set. */
-function pendingPairing(set: CallSet): SetDetail["pairing"] {
+/** Why this recording and lead go with the set, and what was learned. */
+function pendingPairing(
+  set: CallSet,
+  timing: HostTiming,
+): SetDetail["pairing"] {
   const p = set.progress;
+  const m = set.recordingMatch;
   const recordingName = set.recording?.name ?? p?.recording_file;
+  const lm = set.leadMatch;
   return {
     recording: recordingName
       ? {
         name: recordingName,
-        startDiffSeconds: set.recordingMatch?.startDiffSeconds,
-        durationDiffSeconds: set.recordingMatch?.durationDiffSeconds,
-        cost: set.recordingMatch?.cost,
-        pinned: !set.recordingMatch && p?.recording_file === recordingName,
+        startDiffSeconds: m?.startDiffSeconds,
+        endDiffSeconds: m?.endDiffSeconds,
+        mtimeEndDiffSeconds: m?.mtimeEndDiffSeconds,
+        durationDiffSeconds: m?.durationDiffSeconds,
+        expectedOffsetSeconds: m?.expectedOffsetSeconds,
+        cost: m?.cost,
+        confidence: m?.confidence,
+        rivals: m?.rivals,
+        pinned: !m && p?.recording_file === recordingName,
       }
       : undefined,
-    lead: set.leadMatch
+    lead: lm
       ? {
-        name: set.leadMatch.lead,
-        reason: set.leadMatch.reason,
-        endDiffSeconds: set.leadMatch.endDiffSeconds,
+        name: lm.lead,
+        reason: lm.reason,
+        diffSeconds: lm.diffSeconds,
+        against: lm.against,
+        confidence: lm.confidence,
       }
       : undefined,
+    keptApartFrom: set.ambiguity
+      ? {
+        files: [...set.ambiguity.conversations, ...set.ambiguity.recordings]
+          .filter((n) => n !== set.name),
+        reason: set.ambiguity.reason,
+      }
+      : undefined,
+    localTime: set.timeChoice
+      ? { basis: set.timeChoice.basis, readings: set.timeChoice.of }
+      : undefined,
+    timing: {
+      pairs: timing.anchors,
+      offsetSeconds: timing.offsetSeconds,
+      offsetSpreadSeconds: timing.offsetSpreadSeconds,
+      endBiasSeconds: timing.endBiasSeconds,
+      endSpreadSeconds: timing.endSpreadSeconds,
+    },
   };
 }
 

@@ -27,8 +27,13 @@ export interface SetPageOptions {
 const LEAD_REASON: Record<string, string> = {
   "session-timestamp": "same session timestamp in both file names",
   "session-id": "the lead's session_id is the transcript's",
-  "nearest-end":
-    "legacy lead saved nearest the call's end, within the match window",
+  time: "the time in its name fits this call's (learned band) and no other",
+};
+
+const TIME_BASIS: Record<string, string> = {
+  recording: "read by the recording it pairs with (its name is UTC)",
+  "file-time": "read by the transcript's own file time (UTC)",
+  rule: "nothing tells which pass: read as the first (the stated rule)",
 };
 
 const FILE_COLUMNS = ["Folder", "Name", "Size", "Modified", "Recording"];
@@ -55,13 +60,31 @@ function recordingPairing(d: SetDetail): Html {
     facts.push(
       `started ${Math.abs(round2(s))} s ${
         s <= 0 ? "before" : "after"
-      } the transcript`,
+      } the transcript` +
+        (rm.expectedOffsetSeconds !== undefined
+          ? ` (the recorder's learned offset here: ${
+            signed(rm.expectedOffsetSeconds)
+          } s)`
+          : ""),
     );
+  }
+  if (rm.endDiffSeconds !== undefined) {
+    facts.push(
+      `ended ${signed(rm.endDiffSeconds)} s from the transcript's end`,
+    );
+  }
+  if (rm.mtimeEndDiffSeconds !== undefined) {
+    facts.push(`last written ${signed(rm.mtimeEndDiffSeconds)} s after it`);
   }
   if (rm.durationDiffSeconds !== undefined) {
     facts.push(`length difference ${signed(rm.durationDiffSeconds)} s`);
   }
-  if (rm.cost !== undefined) facts.push(`cost ${round2(rm.cost)}`);
+  if (rm.confidence !== undefined) {
+    facts.push(`confidence ${Math.round(rm.confidence * 1000) / 10} %`);
+  }
+  if (rm.rivals?.length) {
+    facts.push(`also fit by ${rm.rivals.join(", ")}`);
+  }
   const how = d.state === "delivered"
     ? "delivered with this call"
     : rm.pinned
@@ -73,15 +96,54 @@ function recordingPairing(d: SetDetail): Html {
 
 /** How the set's lead was attached, in words. */
 function leadPairing(d: SetDetail): Html {
+  if (d.updateOf) {
+    return html`<code>${d.name}</code>: came after ${d.updateOf.callId} was delivered; sent as an update of it (same callId, its own Idempotency-Key).`;
+  }
   const lm = d.pairing.lead;
   if (!lm) return html`<span class="muted">no lead</span>`;
   const why = lm.reason
     ? LEAD_REASON[lm.reason] ?? lm.reason
     : "delivered with this call";
-  const diff = lm.endDiffSeconds !== undefined
-    ? ` (${signed(lm.endDiffSeconds)} s from the call's end)`
+  const diff = lm.diffSeconds !== undefined
+    ? ` (${signed(lm.diffSeconds)} s from the call's ${
+      lm.against === "end" ? "end" : "save time"
+    })`
     : "";
   return html`<code>${lm.name}</code>: ${why}${diff}.`;
+}
+
+/** The host's learned timing, ambiguity and clock changes, in words. */
+function pairingContext(d: SetDetail): Html {
+  const t = d.pairing.timing;
+  const apart = d.pairing.keptApartFrom;
+  const time = d.pairing.localTime;
+  return html`
+    ${apart
+      ? html`
+        <dt>Kept apart</dt>
+        <dd class="err">from ${apart.files.join(", ")}: ${apart.reason}</dd>
+      `
+      : ""} ${time
+      ? html`
+        <dt>Local time</dt>
+        <dd>repeated by a clock change (${time
+          .readings} readings); ${TIME_BASIS[
+            time.basis
+          ]}</dd>
+      `
+      : ""} ${t
+      ? html`
+        <dt>Learned</dt>
+        <dd>${t.pairs
+          ? `recorder offset ${signed(t.offsetSeconds)} s ± ${
+            round2(t.offsetSpreadSeconds)
+          } s, ends ${signed(t.endBiasSeconds)} s ± ${
+            round2(t.endSpreadSeconds)
+          } s, from ${t.pairs} unambiguous pairs`
+          : "nothing yet (no unambiguous pair): wide priors"}</dd>
+      `
+      : ""}
+  `;
 }
 
 /** The page of one set. */
@@ -103,8 +165,8 @@ export function renderSetPage(d: SetDetail, o: SetPageOptions): string {
   const files = d.files.map((f) => {
     const recording = f.folder === "recordings" && !f.missing
       ? `${formatSeconds(f.durationSeconds)}${
-        f.complete === false ? " · no end-of-stream page" : ""
-      }`
+        f.complete === false ? " · not finished" : ""
+      }${f.contentType ? ` · ${f.contentType}` : ""}`
       : "";
     return html`
       <tr>
@@ -162,6 +224,7 @@ export function renderSetPage(d: SetDetail, o: SetPageOptions): string {
         <dd>${recordingPairing(d)}</dd>
         <dt>Lead</dt>
         <dd>${leadPairing(d)}</dd>
+        ${pairingContext(d)}
       </dl>
     </section>
     <section class="panel">

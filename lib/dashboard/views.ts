@@ -39,6 +39,8 @@ export interface StatusView extends Snapshot {
   /** When it was read, epoch milliseconds. */
   now: number;
   counts: Record<"delivered" | "pending" | "waiting" | "failed", number>;
+  /** What needs a person: a zone mismatch, files kept apart, clock changes. */
+  warnings: string[];
   /** Every set and stray file not delivered. */
   rows: DashboardRow[];
   lastRun?: LastRun;
@@ -70,6 +72,7 @@ export async function readStatus(
     store,
     plan,
     counts: report.counts,
+    warnings: report.warnings,
     rows,
     lastRun: await readLastRun(cfg.processedDir),
     oldestPending: oldestSet

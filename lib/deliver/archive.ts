@@ -119,6 +119,19 @@ async function tryMove(
   }
 }
 
+/**
+ * Where the archive keeps file `name` of the call `callId`, if the archive
+ * is on (`ARCHIVE_DIR/YYYY/MM/DD/name`).
+ */
+export function archivedPath(
+  cfg: Pick<Config, "archiveDir">,
+  callId: string,
+  name: string,
+): string | undefined {
+  const day = dayOf(callId);
+  return cfg.archiveDir && day ? join(cfg.archiveDir, day, name) : undefined;
+}
+
 /** `YYYY/MM/DD` from a call id `CALL-YYYYMMDD-…`. */
 function dayOf(callId: string): string | undefined {
   const m = /^CALL-(\d{4})(\d{2})(\d{2})-/.exec(callId);

@@ -86,13 +86,14 @@ const MAX_URL_LENGTH = 2048;
 
 /**
  * Upload the open recording `file` (multipart field `file`, original file
- * name) and return the URL the CRM stored it under; every try reads the same
+ * name, `contentType`: `audio/ogg`, `audio/mp4` …) and return the URL the CRM stored it under; every try reads the same
  * open file. Rejects with {@link FileChangedError}, untried again, when the
  * file shrinks while it is being sent.
  */
 export async function uploadRecording(
   crm: CrmEndpoints,
   file: BodySource,
+  contentType: string,
   idempotencyKey: string,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<string> {
@@ -101,7 +102,7 @@ export async function uploadRecording(
       field: "file",
       fileName: basename(file.path),
       file,
-      mediaType: "audio/ogg",
+      mediaType: contentType,
     });
     return send(crm, {
       url: crm.uploadUrl,

@@ -23,6 +23,7 @@ import {
   idempotencyKey,
   type UploadedRecording,
 } from "./payload.ts";
+import { leadUpdateRecord } from "./lead_update.ts";
 import type { CallSet } from "../pair/plan.ts";
 import { FileChangedError, openScanned, unchanged } from "../source/files.ts";
 import { type Progress, StateError, type StateStore } from "../state/store.ts";
@@ -89,6 +90,10 @@ export async function deliverSet(
   };
   ctx.log.info(`Processing: ${set.name}`, fields);
   try {
+    if (set.kind === "lead-update") {
+      await leadUpdateStep(ctx, set, attempt);
+      return { outcome: "delivered", bytes: 0 };
+    }
     attempt.recording = uploadedBefore(attempt.progress);
     if (!attempt.recording && set.recording) {
       await uploadStep(ctx, set, attempt);
@@ -96,7 +101,14 @@ export async function deliverSet(
       await assertFilesUnchanged(set);
     }
     if (set.lead) ctx.log.info(`Found lead file: ${set.lead.name}`, fields);
+    if (set.leadMissing) {
+      ctx.log.warn(
+        `${set.name} says lead_generated but no lead file came within ${ctx.cfg.leadWaitSeconds} s (LEAD_WAIT_SECONDS); sending it without one (a lead that comes later is sent as an update)`,
+        fields,
+      );
+    }
     await callDataStep(ctx, set, attempt);
+    rememberEvidence(ctx, set);
     ctx.log.info(`File marked as processed: ${set.name}`, fields);
     return { outcome: "delivered", bytes: attempt.bytes };
   } catch (e) {
@@ -153,7 +165,13 @@ async function uploadStep(
   const key = await idempotencyKey(set.name, "recording");
   const url = await counted(
     ctx.stats.recording,
-    uploadRecording(endpoints(ctx), file, key, ctx.retry),
+    uploadRecording(
+      endpoints(ctx),
+      file,
+      rec.media.contentType,
+      key,
+      ctx.retry,
+    ),
   );
   await file.assertUnchanged();
   log.info(
@@ -165,7 +183,7 @@ async function uploadStep(
   attempt.recording = {
     url,
     size: rec.size,
-    durationSeconds: rec.ogg.durationSeconds,
+    durationSeconds: rec.media.durationSeconds,
   };
   const current = await unchanged([set.conversation, set.lead]);
   attempt.progress = {
@@ -173,7 +191,7 @@ async function uploadStep(
     recording_file: rec.name,
     recording_url: url,
     recording_size: rec.size,
-    recording_duration: rec.ogg.durationSeconds,
+    recording_duration: rec.media.durationSeconds,
     truncated: set.truncated,
     call_record: current
       ? buildCallRecord(set, attempt.recording, cfg)
@@ -226,11 +244,62 @@ async function callDataStep(
     recording_file: progress.recording_file,
     recording_url: recording?.url,
     recording_size: recording?.size,
+    recording_duration: recording?.durationSeconds,
     truncated: progress.truncated || undefined,
     call_data_uploaded: true,
     lead_uploaded: record.lead !== undefined,
     lead_file: progress.call_record ? progress.lead_file : set.lead?.name,
     upload_attempts: progress.attempts + 1,
+  });
+}
+
+/**
+ * A lead that came after its call was delivered: POST the call's record
+ * again, now with the lead, under the call's callId and the update's own
+ * `Idempotency-Key`, and record it as delivered (kind `lead-update`).
+ */
+async function leadUpdateStep(
+  ctx: DeliveryContext,
+  set: CallSet,
+  attempt: Attempt,
+): Promise<void> {
+  const { cfg, log } = ctx;
+  const of = set.updateOf!;
+  const record = await leadUpdateRecord(cfg, ctx.store, set);
+  const key = await idempotencyKey(set.name, "call-data");
+  await counted(
+    ctx.stats.call_data,
+    postCallData(endpoints(ctx), record, key, ctx.retry),
+  );
+  log.info(
+    `Lead ${set.lead!.name} sent as an update of ${of.callId} (${of.set})`,
+    { set: set.name, callId: of.callId },
+  );
+  await ctx.store.markDelivered({
+    uploaded_at: new Date().toISOString(),
+    original_path: relative(cfg.baseDir, set.lead!.path),
+    set: set.name,
+    kind: "lead-update",
+    update_of: of.set,
+    call_id: of.callId,
+    idempotency_key: key,
+    recording_uploaded: false,
+    call_data_uploaded: true,
+    lead_uploaded: true,
+    lead_file: set.lead!.name,
+    upload_attempts: attempt.progress.attempts + 1,
+  });
+}
+
+/** Keep a delivered pair's timing as evidence for pairing the next calls. */
+function rememberEvidence(ctx: DeliveryContext, set: CallSet): void {
+  const m = set.recordingMatch;
+  if (!m || m.endDiffSeconds === undefined || !set.conversation) return;
+  ctx.store.evidence.push({
+    atMs: set.conversation.key.startMs,
+    startDiff: m.startDiffSeconds,
+    endDiff: m.endDiffSeconds,
+    mtimeDiff: m.mtimeEndDiffSeconds ?? NaN,
   });
 }
 

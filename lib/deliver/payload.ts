@@ -7,7 +7,7 @@
  */
 import type { JsonObject } from "../source/transcript.ts";
 import { callerDigits, type CallFiles, setCallId } from "../pair/call_id.ts";
-import { toEpochMs, toUtcIso } from "../core/time.ts";
+import { localReadings, toUtcIso } from "../core/time.ts";
 
 /** The ids every call record carries, from configuration. */
 export interface PayloadConfig {
@@ -74,7 +74,12 @@ export function buildCallRecord(
     callDetails,
     caller: { phoneNumber: phone },
   };
-  if (conv) record.transcription = normaliseTranscript(conv.data, cfg.timezone);
+  if (conv) {
+    record.transcription = normaliseTranscript(conv.data, cfg.timezone, {
+      startMs: set.startMs,
+      endMs,
+    });
+  }
   if (set.lead) record.lead = set.lead.data;
   return record;
 }
@@ -82,15 +87,24 @@ export function buildCallRecord(
 /**
  * The transcript with its timestamps (`start_time`, `end_time`, each item's
  * `timestamp`) as UTC ISO-8601 with `Z`. Values that do not parse are kept.
+ * A naive time the zone repeats (daylight saving ends) is read as the
+ * instant within `call` (± 2 min), the call's times as pairing read them;
+ * failing that, the first.
  */
 export function normaliseTranscript(
   data: JsonObject,
   timezone: string,
+  call?: { startMs: number; endMs: number },
 ): JsonObject {
   const utc = (v: unknown) => {
     if (typeof v !== "string") return v;
     try {
-      return toUtcIso(toEpochMs(v, timezone));
+      const readings = localReadings(v, timezone);
+      const inCall = call &&
+        readings.find((ms) =>
+          ms >= call.startMs - SLACK_MS && ms <= call.endMs + SLACK_MS
+        );
+      return toUtcIso(inCall ?? readings[0]);
     } catch {
       return v;
     }
@@ -112,3 +126,6 @@ export function normaliseTranscript(
   }
   return out;
 }
+
+/** Slack around a call for its transcript's own times. */
+const SLACK_MS = 120_000;

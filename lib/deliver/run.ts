@@ -12,6 +12,7 @@ import { EXIT } from "../core/exit.ts";
 import type { Logger } from "../core/log.ts";
 import { forEachLimited } from "../core/pool.ts";
 import type { CallSet, Plan } from "../pair/plan.ts";
+import { zoneMismatchLine } from "../pair/zone.ts";
 import { planRun } from "../pair/plan_run.ts";
 import { type Selection, selector } from "../pair/select.ts";
 import { writeLastRun } from "../state/last_run.ts";
@@ -84,8 +85,11 @@ export async function runOnce(opts: RunOptions): Promise<RunReport> {
     const lock = await tryRunLock(opts.cfg.processedDir);
     if (!isHeld(lock)) return skipped(opts.log, report, lock);
     using _lock = lock;
-    await pass(opts, report);
-    const result = done(report, report.failed > 0 ? EXIT.failed : EXIT.ok);
+    const sent = await pass(opts, report);
+    const result = done(
+      report,
+      !sent ? EXIT.usage : report.failed > 0 ? EXIT.failed : EXIT.ok,
+    );
     await recordOutcome(opts, result);
     return result;
   } catch (e) {
@@ -117,19 +121,29 @@ function isFatal(e: unknown): boolean {
     (e instanceof CrmError && e.kind === "unauthorized");
 }
 
-/** The pass proper, under the lock: plan, deliver the batch, archive. */
-async function pass(opts: RunOptions, report: RunReport): Promise<void> {
+/**
+ * The pass proper, under the lock: plan, deliver the batch, keep the pairs'
+ * evidence, archive. False (nothing sent) when the files show TIMEZONE is
+ * wrong: every time sent would be off, and calls would come apart.
+ */
+async function pass(opts: RunOptions, report: RunReport): Promise<boolean> {
   const { cfg, log } = opts;
   const store = await StateStore.openFor(cfg, log);
   log.info("Directory scan started");
   const plan = await planRun(cfg, store, log);
+  if (plan.zoneMismatch) {
+    log.error(zoneMismatchLine(plan.zoneMismatch, cfg.timezone));
+    return false;
+  }
   const batch = dueBatch(opts, plan);
   const final = await deliverBatch(opts, store, batch, report);
   Object.assign(report, finalCounts(plan, final));
+  if (report.delivered > 0) await store.saveEvidence();
   if (cfg.archiveDir) await archiveDelivered(cfg, store, log);
   log.info(
     `Directory scan completed: ${report.delivered} processed, ${report.failed} failed`,
   );
+  return true;
 }
 
 /** The due sets this run sends: selected, oldest first, at most the batch size. */

@@ -1,6 +1,8 @@
 /**
  * Sparse minimum-cost one-to-one assignment between two sets ("left" and
- * "right") where only some pairs are allowed.
+ * "right") where only some pairs are allowed, with how clearly each chosen
+ * pair won — also against rivals: pairings that may not be chosen but that
+ * the evidence does not rule out.
  *
  * @module
  */
@@ -13,63 +15,67 @@ export interface Edge {
   right: number;
   /** Cost of pairing the two; any finite number. */
   cost: number;
+  /**
+   * Never chosen, but counted as an alternative when judging how clearly a
+   * chosen pair won.
+   */
+  rival?: boolean;
 }
 
 /** Options for {@linkcode assign}. */
 export interface AssignOptions {
   /**
-   * Largest connected component (counted in nodes, left plus right) that is
-   * solved exactly; larger components are solved greedily.
+   * Largest connected component (left plus right nodes) solved exactly;
+   * larger ones are solved greedily.
    *
    * @default {300}
    */
   maxExact?: number;
 }
 
-/** Default for {@linkcode AssignOptions.maxExact}. */
+/** The chosen pairs and how clearly each won. */
+export interface Assignment {
+  /** For each left node, the index in `edges` of its chosen edge, or −1. */
+  edgeOf: Int32Array;
+  /**
+   * For each paired left node: the cost of the best assignment without its
+   * edge minus the cost of the best one with it (rivals allowed in both);
+   * `NaN` when unpaired. Small or negative: a rival was nearly as good.
+   */
+  margin: Float64Array;
+}
+
 const DEFAULT_MAX_EXACT = 300;
+/** Components with at most this many edges are solved by listing every matching. */
+const SMALL_COMPONENT_EDGES = 12;
 
 /**
- * Pairs left nodes with right nodes, each node at most once, at minimum
- * total cost.
+ * Pairs left nodes with right nodes, each at most once, over the edges that
+ * are not rivals, minimising
+ * `Σ cost(chosen edges) + unmatchedCost × (unpaired left + unpaired right)`
+ * (an edge costing `2 × unmatchedCost` or more is never worth taking), and
+ * tells each chosen edge's margin.
  *
- * The objective is `Σ cost(paired edges) + unmatchedCost × (#unmatched left +
- * #unmatched right)`, so an edge is only worth taking when its cost is below
- * `2 × unmatchedCost`; edges at or above that are ignored.
- *
- * How it is solved:
- * - duplicate edges collapse to their cheapest cost and edges are put in a
- *   canonical order, so the result depends only on the set of edges, never on
- *   their order in `edges`;
- * - the bipartite graph is split into connected components (union-find);
- * - a component of at most `maxExact` nodes is solved exactly with the
- *   Hungarian algorithm on its `min(l, r) × max(l, r)` matrix of savings
- *   (`cost − 2 × unmatchedCost` for an edge, `0` for "stay unmatched"):
- *   `O(min(l, r)² × max(l, r))` time;
- * - a larger component falls back to greedy: edges by ascending cost, ties
- *   broken by left then right index, each taken when both ends are still
- *   free. The greedy result is not always optimal, so keep components small
- *   through tight candidate edges.
+ * The result depends only on the set of edges, never on their order:
+ * duplicates collapse to the cheapest (a non-rival first). The graph is split
+ * into connected components; a component with at most 12 edges is solved by
+ * listing its matchings, one of at most `maxExact` nodes with the Hungarian
+ * algorithm (again per chosen edge, with the edge removed and with it forced,
+ * for its margin), a larger one (only on extreme hosts) greedily, cheapest
+ * edge first, with margins from each end's runner-up.
  *
  * @example Greedy would take the cheapest edge 0–0; the optimum does not
  * ```ts
  * import { assign } from "./assign.ts";
- * import { deepStrictEqual } from "node:assert/strict";
  *
- * const edges = [
+ * const { edgeOf } = assign(2, 2, [
  *   { left: 0, right: 0, cost: 1 },
  *   { left: 0, right: 1, cost: 2 },
  *   { left: 1, right: 0, cost: 2 },
- * ];
- * deepStrictEqual([...assign(2, 2, edges, 10)], [1, 0]);
+ * ], 10);
+ * [...edgeOf]; // [1, 2]: left 0 – right 1, left 1 – right 0
  * ```
  *
- * @param leftCount Number of left nodes.
- * @param rightCount Number of right nodes.
- * @param edges Allowed pairings; indices must be in range and costs finite.
- * @param unmatchedCost Cost charged for each node left unpaired.
- * @param opts Tuning, see {@linkcode AssignOptions}.
- * @returns For each left index, the right index it is paired with, or `-1`.
  * @throws {RangeError} When an edge index is out of range or a cost is not finite.
  */
 export function assign(
@@ -78,64 +84,46 @@ export function assign(
   edges: readonly Edge[],
   unmatchedCost: number,
   opts: AssignOptions = {},
-): Int32Array {
+): Assignment {
   const maxExact = opts.maxExact ?? DEFAULT_MAX_EXACT;
-  const result = new Int32Array(leftCount).fill(-1);
-  const useful = canonicalEdges(leftCount, rightCount, edges, unmatchedCost);
-  if (useful.length === 0) return result;
-
-  // Union-find over nodes: left i is node i, right j is node leftCount + j.
-  const parent = new Int32Array(leftCount + rightCount);
-  for (let i = 0; i < parent.length; i++) parent[i] = i;
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
-  for (const e of useful) {
-    const a = find(e.left);
-    const b = find(leftCount + e.right);
-    if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
-  }
-
-  // Group edges by component; edges stay in canonical (left, right) order.
-  const byRoot = new Map<number, Edge[]>();
-  for (const e of useful) {
-    const root = find(e.left);
-    const group = byRoot.get(root);
-    if (group) group.push(e);
-    else byRoot.set(root, [e]);
-  }
-
-  const oversized: Edge[] = [];
-  for (const group of byRoot.values()) {
+  const edgeOf = new Int32Array(leftCount).fill(-1);
+  const margin = new Float64Array(leftCount).fill(NaN);
+  const useful = usefulEdges(leftCount, rightCount, edges, unmatchedCost);
+  for (const group of components(leftCount, rightCount, useful, edges)) {
     if (group.length === 1) {
-      result[group[0].left] = group[0].right;
-      continue;
-    }
-    const lefts = distinctSorted(group.map((e) => e.left));
-    const rights = distinctSorted(group.map((e) => e.right));
-    if (lefts.length + rights.length > maxExact) {
-      for (const e of group) oversized.push(e);
+      const e = edges[group[0]];
+      if (e.rival) continue;
+      edgeOf[e.left] = group[0];
+      margin[e.left] = 2 * unmatchedCost - e.cost;
+    } else if (group.length <= SMALL_COMPONENT_EDGES) {
+      enumerate(group, edges, unmatchedCost, edgeOf, margin);
     } else {
-      solveExact(lefts, rights, group, 2 * unmatchedCost, result);
+      const lefts = distinct(group.map((k) => edges[k].left));
+      const rights = distinct(group.map((k) => edges[k].right));
+      if (lefts.length + rights.length > maxExact) {
+        greedy(group, edges, rightCount, edgeOf, margin);
+        continue;
+      }
+      const c = new Component(lefts, rights, group, edges, unmatchedCost);
+      for (const k of c.solve({ rivals: false }).chosen) {
+        edgeOf[edges[k].left] = k;
+        margin[edges[k].left] = c.solve({ without: k }).total -
+          c.solve({ forced: k }).total;
+      }
     }
   }
-  if (oversized.length > 0) solveGreedy(oversized, rightCount, result);
-  return result;
+  return { edgeOf, margin };
 }
 
-/** Validates edges, drops the ones never worth taking and duplicates, sorts by (left, right). */
-function canonicalEdges(
+/** Indices of valid edges worth taking, the best per (left, right), sorted. */
+function usefulEdges(
   leftCount: number,
   rightCount: number,
   edges: readonly Edge[],
   unmatchedCost: number,
-): Edge[] {
-  const kept: Edge[] = [];
-  for (const e of edges) {
+): number[] {
+  const kept: number[] = [];
+  edges.forEach((e, k) => {
     if (
       !Number.isInteger(e.left) || e.left < 0 || e.left >= leftCount ||
       !Number.isInteger(e.right) || e.right < 0 || e.right >= rightCount
@@ -149,46 +137,180 @@ function canonicalEdges(
         `Edge (${e.left}, ${e.right}) has a non-finite cost: ${e.cost}`,
       );
     }
-    if (e.cost < 2 * unmatchedCost) kept.push(e);
-  }
-  kept.sort((a, b) => a.left - b.left || a.right - b.right || a.cost - b.cost);
-  return kept.filter((e, k) =>
-    k === 0 || e.left !== kept[k - 1].left || e.right !== kept[k - 1].right
+    if (e.cost < 2 * unmatchedCost) kept.push(k);
+  });
+  kept.sort((a, b) =>
+    edges[a].left - edges[b].left || edges[a].right - edges[b].right ||
+    +!!edges[a].rival - +!!edges[b].rival || edges[a].cost - edges[b].cost ||
+    a - b
+  );
+  return kept.filter((k, n) =>
+    n === 0 || edges[k].left !== edges[kept[n - 1]].left ||
+    edges[k].right !== edges[kept[n - 1]].right
   );
 }
 
-function distinctSorted(values: number[]): number[] {
+/** Groups edge indices by connected component (union-find over nodes). */
+function components(
+  leftCount: number,
+  rightCount: number,
+  useful: readonly number[],
+  edges: readonly Edge[],
+): number[][] {
+  const parent = new Int32Array(leftCount + rightCount);
+  for (let i = 0; i < parent.length; i++) parent[i] = i;
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  for (const k of useful) {
+    const a = find(edges[k].left);
+    const b = find(leftCount + edges[k].right);
+    if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+  }
+  const byRoot = new Map<number, number[]>();
+  for (const k of useful) {
+    const root = find(edges[k].left);
+    const group = byRoot.get(root);
+    if (group) group.push(k);
+    else byRoot.set(root, [k]);
+  }
+  return [...byRoot.values()];
+}
+
+function distinct(values: number[]): number[] {
   values.sort((a, b) => a - b);
   return values.filter((v, k) => k === 0 || v !== values[k - 1]);
 }
 
-/** Solves one component exactly and writes its pairs into `result`. */
-function solveExact(
-  lefts: readonly number[],
-  rights: readonly number[],
-  group: readonly Edge[],
-  pairValue: number,
-  result: Int32Array,
+/**
+ * Solves a small component by listing every matching (a handful, for the
+ * few edges of a typical component): the best one without rivals, and for
+ * each of its edges the best matching with and without it.
+ */
+function enumerate(
+  group: readonly number[],
+  edges: readonly Edge[],
+  unmatchedCost: number,
+  edgeOf: Int32Array,
+  margin: Float64Array,
 ): void {
-  const leftLocal = new Map(lefts.map((v, k) => [v, k]));
-  const rightLocal = new Map(rights.map((v, k) => [v, k]));
-  // Rows are the smaller side so the rectangular Hungarian applies (rows ≤ columns).
-  const leftRows = lefts.length <= rights.length;
-  const rows = leftRows ? lefts.length : rights.length;
-  const cols = leftRows ? rights.length : lefts.length;
-  const savings = new Float64Array(rows * cols);
-  for (const e of group) {
-    const l = leftLocal.get(e.left)!;
-    const r = rightLocal.get(e.right)!;
-    savings[leftRows ? l * cols + r : r * cols + l] = e.cost - pairValue;
+  const n = group.length;
+  const gain = group.map((k) => edges[k].cost - 2 * unmatchedCost);
+  const rival = group.map((k) => !!edges[k].rival);
+  const usedLeft = new Set<number>();
+  const usedRight = new Set<number>();
+  const taken = new Uint8Array(n);
+  const bestWith = new Float64Array(n).fill(Infinity);
+  const bestWithout = new Float64Array(n).fill(Infinity);
+  let best = Infinity;
+  let bestTaken = new Uint8Array(n);
+  const visit = (i: number, total: number, rivals: boolean): void => {
+    if (i === n) {
+      if (!rivals && total < best) {
+        best = total;
+        bestTaken = taken.slice();
+      }
+      for (let e = 0; e < n; e++) {
+        if (taken[e]) bestWith[e] = Math.min(bestWith[e], total);
+        else bestWithout[e] = Math.min(bestWithout[e], total);
+      }
+      return;
+    }
+    visit(i + 1, total, rivals);
+    const { left, right } = edges[group[i]];
+    if (usedLeft.has(left) || usedRight.has(right)) return;
+    usedLeft.add(left);
+    usedRight.add(right);
+    taken[i] = 1;
+    visit(i + 1, total + gain[i], rivals || rival[i]);
+    taken[i] = 0;
+    usedLeft.delete(left);
+    usedRight.delete(right);
+  };
+  visit(0, 0, false);
+  for (let i = 0; i < n; i++) {
+    if (!bestTaken[i]) continue;
+    edgeOf[edges[group[i]].left] = group[i];
+    margin[edges[group[i]].left] = bestWithout[i] - bestWith[i];
   }
-  const colOfRow = hungarian(rows, cols, savings);
-  for (let row = 0; row < rows; row++) {
-    const col = colOfRow[row];
-    // A zero entry is "stay unmatched"; every real edge has a negative saving.
-    if (savings[row * cols + col] >= 0) continue;
-    if (leftRows) result[lefts[row]] = rights[col];
-    else result[lefts[col]] = rights[row];
+}
+
+/** One connected component as a dense savings matrix, solvable repeatedly. */
+class Component {
+  readonly #rows: number;
+  readonly #cols: number;
+  /** Edge index per cell, −1 where no edge. */
+  readonly #edgeAt: Int32Array;
+  readonly #savings: Float64Array;
+  readonly #rival: Uint8Array;
+  readonly #base: number;
+
+  constructor(
+    lefts: readonly number[],
+    rights: readonly number[],
+    group: readonly number[],
+    edges: readonly Edge[],
+    unmatchedCost: number,
+  ) {
+    const leftLocal = new Map(lefts.map((v, k) => [v, k]));
+    const rightLocal = new Map(rights.map((v, k) => [v, k]));
+    // Rows are the smaller side, as the rectangular Hungarian needs.
+    const leftRows = lefts.length <= rights.length;
+    this.#rows = Math.min(lefts.length, rights.length);
+    this.#cols = Math.max(lefts.length, rights.length);
+    this.#edgeAt = new Int32Array(this.#rows * this.#cols).fill(-1);
+    this.#savings = new Float64Array(this.#rows * this.#cols);
+    this.#rival = new Uint8Array(this.#rows * this.#cols);
+    for (const k of group) {
+      const l = leftLocal.get(edges[k].left)!;
+      const r = rightLocal.get(edges[k].right)!;
+      const cell = leftRows ? l * this.#cols + r : r * this.#cols + l;
+      this.#edgeAt[cell] = k;
+      this.#savings[cell] = edges[k].cost - 2 * unmatchedCost;
+      this.#rival[cell] = edges[k].rival ? 1 : 0;
+    }
+    this.#base = unmatchedCost * (lefts.length + rights.length);
+  }
+
+  /**
+   * The best assignment: without rivals (`rivals: false`), without edge
+   * `without`, or with edge `forced` in it.
+   */
+  solve(
+    opts: { rivals?: boolean; without?: number; forced?: number },
+  ): { chosen: number[]; total: number } {
+    const savings = this.#savings.slice();
+    if (opts.rivals === false) {
+      this.#rival.forEach((r, cell) => r && (savings[cell] = 0));
+    }
+    if (opts.without !== undefined) {
+      savings[this.#edgeAt.indexOf(opts.without)] = 0;
+    }
+    let bonus = 0;
+    if (opts.forced !== undefined) {
+      const cell = this.#edgeAt.indexOf(opts.forced);
+      const row = Math.floor(cell / this.#cols);
+      const col = cell % this.#cols;
+      for (let c = 0; c < this.#cols; c++) savings[row * this.#cols + c] = 0;
+      for (let r = 0; r < this.#rows; r++) savings[r * this.#cols + col] = 0;
+      bonus = this.#savings[cell];
+      savings[cell] = -1e9;
+    }
+    const colOfRow = hungarian(this.#rows, this.#cols, savings);
+    const chosen: number[] = [];
+    let total = this.#base;
+    for (let row = 0; row < this.#rows; row++) {
+      const cell = row * this.#cols + colOfRow[row];
+      // A zero entry is "stay unpaired"; every real edge saves something.
+      if (savings[cell] >= 0) continue;
+      chosen.push(this.#edgeAt[cell]);
+      total += savings[cell] === -1e9 ? bonus : savings[cell];
+    }
+    return { chosen, total };
   }
 }
 
@@ -197,7 +319,6 @@ function solveExact(
  * `rows × cols` cost matrix with `rows ≤ cols`; every row gets a distinct column.
  */
 function hungarian(rows: number, cols: number, cost: Float64Array): Int32Array {
-  // 1-based potentials; column 0 is the virtual start of each augmenting path.
   const u = new Float64Array(rows + 1);
   const v = new Float64Array(cols + 1);
   const rowOfCol = new Int32Array(cols + 1);
@@ -250,17 +371,45 @@ function hungarian(rows: number, cols: number, cost: Float64Array): Int32Array {
   return colOfRow;
 }
 
-/** Greedy by ascending cost, ties by left then right; writes pairs into `result`. */
-function solveGreedy(
-  edges: Edge[],
+/**
+ * Greedy by ascending cost (ties by left, right) over the edges that are not
+ * rivals; each chosen edge's margin is the gap to the cheapest other edge
+ * (rivals too) at either of its ends.
+ */
+function greedy(
+  group: number[],
+  edges: readonly Edge[],
   rightCount: number,
-  result: Int32Array,
+  edgeOf: Int32Array,
+  margin: Float64Array,
 ): void {
-  edges.sort((a, b) => a.cost - b.cost || a.left - b.left || a.right - b.right);
+  group.sort((a, b) =>
+    edges[a].cost - edges[b].cost || edges[a].left - edges[b].left ||
+    edges[a].right - edges[b].right
+  );
   const rightTaken = new Uint8Array(rightCount);
-  for (const e of edges) {
-    if (result[e.left] !== -1 || rightTaken[e.right]) continue;
-    result[e.left] = e.right;
+  for (const k of group) {
+    const e = edges[k];
+    if (e.rival || edgeOf[e.left] !== -1 || rightTaken[e.right]) continue;
+    edgeOf[e.left] = k;
     rightTaken[e.right] = 1;
+  }
+  // Sorted by cost, so the first unchosen edge at an end is its runner-up.
+  const runnerUp = new Map<string, number>();
+  for (const k of group) {
+    const e = edges[k];
+    if (edgeOf[e.left] === k) continue;
+    for (const end of [`l${e.left}`, `r${e.right}`]) {
+      if (!runnerUp.has(end)) runnerUp.set(end, e.cost);
+    }
+  }
+  for (const k of group) {
+    const e = edges[k];
+    if (edgeOf[e.left] !== k) continue;
+    const rival = Math.min(
+      runnerUp.get(`l${e.left}`) ?? Infinity,
+      runnerUp.get(`r${e.right}`) ?? Infinity,
+    );
+    margin[e.left] = Number.isFinite(rival) ? rival - e.cost : Infinity;
   }
 }

@@ -20,6 +20,8 @@ export interface CallFiles {
   conversation?: ConversationFile;
   recording?: RecordingFile;
   lead?: LeadFile;
+  /** The caller's digits when no file of the set gives them (a delivered recording's name). */
+  callerDigits?: string;
 }
 
 /**
@@ -47,8 +49,8 @@ export function callId(
 
 /** The caller's digits: from the recording name, else transcript, else lead. */
 export function callerDigits(set: CallFiles): string | undefined {
-  return set.recording?.callerDigits ?? set.conversation?.key.phone ??
-    set.lead?.phone;
+  return set.recording?.callerDigits ?? set.callerDigits ??
+    set.conversation?.key.phone ?? set.lead?.phone;
 }
 
 /** The `callId` of a set. */

@@ -1,82 +1,59 @@
 /**
- * What grouping knows about each file (the keys), and the small pure helpers
- * both pairings share: caller-number comparison, canonical order, and the
- * sorted-window sweep.
+ * What pairing knows about each file (the keys, read by `source/`), and the
+ * small pure helpers every pairing shares: caller-number comparison, call
+ * ends, canonical order, binary search.
  *
  * @module
  */
+import type { ConversationKey, RecordingKey } from "../source/keys.ts";
+import type { TimeReading } from "../source/readings.ts";
 
 export type { ConversationKey, LeadKey, RecordingKey } from "../source/keys.ts";
-import type { ConversationKey } from "../source/keys.ts";
-
-/** A conversation paired with its recording. */
-export interface RecordingMatch {
-  /** Conversation name. */
-  conversation: string;
-  /** Recording name. */
-  recording: string;
-  /** Recording start minus conversation start, seconds. */
-  startDiffSeconds: number;
-  /** Recording duration minus conversation duration, seconds, when both are known. */
-  durationDiffSeconds?: number;
-  /** The pairing's cost (lower is better). */
-  cost: number;
-}
-
-/** A lead attached to a conversation. */
-export interface LeadMatch {
-  /** Conversation name. */
-  conversation: string;
-  /** Lead name. */
-  lead: string;
-  /** Which rule attached it. */
-  reason: "session-timestamp" | "session-id" | "nearest-end";
-  /** For "nearest-end": lead time minus conversation end, seconds. */
-  endDiffSeconds?: number;
-}
-
-/** Options for {@linkcode matchRecordings} and {@linkcode matchLeads}. */
-export interface MatchOptions {
-  /** Largest start-time (recordings) or end-time (legacy leads) difference, seconds. */
-  windowSeconds: number;
-}
 
 /**
  * Tells whether two caller numbers rule out being the same call: `true` only
- * when both are known and differ. Non-digits are ignored. Numbers of different
- * lengths agree when the longer ends with the shorter and the shorter has at
- * least 7 digits, so a number with and without its country code agree.
+ * when both are known and differ. Non-digits are ignored. Numbers of
+ * different lengths agree when the longer ends with the shorter and the
+ * shorter has at least 7 digits, so a number with and without its country
+ * code agree.
  *
  * @example
  * ```ts
- * import { phonesConflict } from "./match.ts";
- * import { ok } from "node:assert/strict";
+ * import { phonesConflict } from "./keys.ts";
  *
- * ok(!phonesConflict("+91 86550 66243", "8655066243"));
- * ok(!phonesConflict(undefined, "8655066243"));
- * ok(phonesConflict("8655066243", "8655066244"));
+ * phonesConflict("+91 86550 66243", "8655066243"); // false
+ * phonesConflict(undefined, "8655066243"); // false
+ * phonesConflict("8655066243", "8655066244"); // true
  * ```
  */
 export function phonesConflict(a?: string, b?: string): boolean {
-  return digitsConflict(digitsOf(a), digitsOf(b));
+  return compareDigits(digitsOf(a), digitsOf(b)) < 0;
 }
 
+/**
+ * How two numbers, already reduced to digits ({@linkcode digitsOf}), relate:
+ * −1 they conflict, 1 they agree, 0 at least one is unknown.
+ */
+export function compareDigits(a?: string, b?: string): -1 | 0 | 1 {
+  if (a === undefined || b === undefined) return 0;
+  if (a === b) return 1;
+  const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
+  const conflict = shorter.length === longer.length || shorter.length < 7 ||
+    !longer.endsWith(shorter);
+  return conflict ? -1 : 1;
+}
+
+/** Digits of a phone number, or `undefined` when there are none. */
 export function digitsOf(phone?: string): string | undefined {
   const digits = phone?.replace(/\D/g, "");
   return digits ? digits : undefined;
 }
 
-export function digitsConflict(a?: string, b?: string): boolean {
-  if (a === undefined || b === undefined || a === b) return false;
-  const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
-  return shorter.length === longer.length || shorter.length < 7 ||
-    !longer.endsWith(shorter);
-}
-
-/** Duration of a conversation in seconds, if known. */
-export function conversationSeconds(c: ConversationKey): number | undefined {
-  if (c.durationSeconds !== undefined) return c.durationSeconds;
-  return c.endMs === undefined ? undefined : (c.endMs - c.startMs) / 1000;
+/** The readings of a conversation: its own, or the one its fields give. */
+export function readingsOf(c: ConversationKey): readonly TimeReading[] {
+  return c.readings?.length
+    ? c.readings
+    : [{ startMs: c.startMs, endMs: conversationEndMs(c), savedMs: c.savedMs }];
 }
 
 /** End of a conversation in unix ms, if known. */
@@ -85,6 +62,13 @@ export function conversationEndMs(c: ConversationKey): number | undefined {
   return c.durationSeconds === undefined
     ? undefined
     : c.startMs + c.durationSeconds * 1000;
+}
+
+/** End of a finished recording by its name and container, unix ms. */
+export function recordingEndMs(r: RecordingKey): number | undefined {
+  return r.complete && r.durationSeconds !== undefined
+    ? r.startMs + r.durationSeconds * 1000
+    : undefined;
 }
 
 /** Sorts a copy by `key` then name, so results do not depend on input order. */
@@ -110,24 +94,4 @@ export function lowerBound(sorted: Float64Array, value: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/**
- * Calls `visit(i, j)` for every conversation `i` and sorted item `j` whose
- * time lies within `windowMs` of the conversation's time (inclusive).
- */
-export function forEachInWindow(
-  conversationTimes: readonly (number | undefined)[],
-  sortedTimes: Float64Array,
-  windowMs: number,
-  visit: (i: number, j: number) => void,
-): void {
-  conversationTimes.forEach((t, i) => {
-    if (t === undefined) return;
-    for (
-      let j = lowerBound(sortedTimes, t - windowMs);
-      j < sortedTimes.length && sortedTimes[j] <= t + windowMs;
-      j++
-    ) visit(i, j);
-  });
 }

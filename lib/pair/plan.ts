@@ -6,37 +6,70 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
+import { localReadings } from "../core/time.ts";
 import type { CallFiles } from "./call_id.ts";
 import type {
   ConversationFile,
   LeadFile,
   RecordingFile,
 } from "../source/files.ts";
-import {
-  type LeadMatch,
-  matchLeads,
-  matchRecordings,
-  type RecordingMatch,
-} from "./match.ts";
-import { sessionTimestamp } from "../source/names.ts";
+import { sessionTimestamp, sessionTimestampIso } from "../source/names.ts";
 import type { InputProblem, ScanResult } from "../source/scan.ts";
 import type { DeliveredEntry, Progress } from "../state/store.ts";
+import type { PairEvidence } from "../state/evidence.ts";
+import {
+  compareDigits,
+  conversationEndMs,
+  type ConversationKey,
+  digitsOf,
+  recordingEndMs,
+} from "./keys.ts";
+import {
+  type LeadMatch,
+  type LeadPairing,
+  type LeadTarget,
+  matchLeads,
+} from "./leads.ts";
+import {
+  type Ambiguity,
+  type Pairing,
+  pairRecordings,
+  type RecordingMatch,
+  type TimeChoice,
+} from "./match.ts";
+import type { HostTiming } from "./timing.ts";
+import { detectZoneMismatch, type ZoneMismatch } from "./zone.ts";
+
+export type { Ambiguity, LeadMatch, RecordingMatch, TimeChoice, ZoneMismatch };
 
 /** Where a set stands. */
 export type SetState = "pending" | "waiting" | "failed";
 
 /** One call's files and what happens to them next. */
 export interface CallSet extends CallFiles {
-  kind: "call" | "recording-only";
-  /** Why this recording goes with this conversation. */
+  /**
+   * `call`: a transcript (with its recording and lead when found);
+   * `recording-only`: a recording no transcript claims; `lead-update`: a
+   * lead that came after its call was delivered, sent as an update of it.
+   */
+  kind: "call" | "recording-only" | "lead-update";
+  /** Why this recording goes with this conversation, and how sure. */
   recordingMatch?: RecordingMatch;
   leadMatch?: LeadMatch;
+  /** Files this set was kept apart from for lack of a clear winner. */
+  ambiguity?: Ambiguity;
+  /** How the transcript's ambiguous local times were read (daylight saving). */
+  timeChoice?: TimeChoice;
+  /** `lead-update`: the delivered call this lead belongs to. */
+  updateOf?: { set: string; callId: string };
+  /** The transcript announced a lead that did not come in time. */
+  leadMissing?: boolean;
   state: SetState;
   /** Human-readable reason for the state. */
   reason: string;
   nextAttemptAt?: number;
   progress?: Progress;
-  /** The recording has no end-of-stream page but stopped changing. */
+  /** The recording is unfinished but stopped changing (sent as it is). */
   truncated: boolean;
 }
 
@@ -55,18 +88,30 @@ export interface Plan {
   /** Unusable files and leads that belong to no call. */
   strays: StrayFile[];
   deliveredCount: number;
+  /** The host's timing, as learned from its files (offset, spreads, periods). */
+  timing: HostTiming;
+  /** Groups kept apart for lack of a clear winner. */
+  ambiguous: Ambiguity[];
+  /** The bot writes its times in another zone than TIMEZONE: send nothing. */
+  zoneMismatch?: ZoneMismatch;
 }
 
 /** The settings planning depends on. */
 export type PlanConfig = Pick<
   Config,
-  "matchWindowSeconds" | "staleSeconds" | "orphanAfterSeconds" | "timezone"
+  | "matchWindowSeconds"
+  | "staleSeconds"
+  | "orphanAfterSeconds"
+  | "leadWaitSeconds"
+  | "timezone"
 >;
 
 /** The state planning depends on. */
 export interface PlanState {
   delivered: ReadonlyMap<string, DeliveredEntry>;
   progress: ReadonlyMap<string, Progress>;
+  /** Evidence of pairs delivered before, learned from with the files. */
+  evidence?: readonly PairEvidence[];
 }
 
 /** Group scanned files into sets and decide what each set needs. */
@@ -78,21 +123,33 @@ export function makePlan(
 ): Plan {
   const clock = clockOf(cfg, now);
   const convs = scan.conversations.filter((c) => !state.delivered.has(c.name));
-  const pairs = pairRecordings(scan, state, convs, cfg);
-  const leads = attachLeads(scan, convs, pairs, cfg);
+  const pairs = pairFiles(scan, state, convs, cfg);
+  const leads = attachLeads(scan, convs, pairs, state, cfg);
   const writingLeads = leadsBeingWritten(scan, clock);
   const sets = [
     ...convs.map((c) => callSet(c, pairs, leads, state, writingLeads, clock)),
     ...scan.recordings
       .filter((r) => !pairs.used.has(r.name))
-      .map((r) => recordingOnlySet(r, state, clock)),
+      .map((r) => recordingOnlySet(r, pairs, leads, state, clock)),
+    ...leads.updates.map((u) => leadUpdateSet(u, state, clock)),
   ];
   const strays = [
     ...scan.problems.map((p) => strayProblem(p, clock.stale)),
     ...unmatchedLeads(leads, clock),
   ];
   sets.sort((a, b) => a.startMs - b.startMs || (a.name < b.name ? -1 : 1));
-  return { sets, strays, deliveredCount: state.delivered.size };
+  return {
+    sets,
+    strays,
+    deliveredCount: state.delivered.size,
+    timing: pairs.pairing.timing,
+    ambiguous: pairs.pairing.ambiguous,
+    zoneMismatch: detectZoneMismatch(
+      convs.map((c) => c.key),
+      scan.recordings.map((r) => r.key),
+      cfg.timezone,
+    ),
+  };
 }
 
 /** Time-based rules: when a file is stale, when an orphan is due. */
@@ -123,13 +180,19 @@ interface Pairs {
   matches: Map<string, RecordingMatch>;
   /** Recordings that belong to a conversation (pinned or matched). */
   used: Set<string>;
+  /** Kept-apart groups by each file name in them. */
+  ambiguityOf: Map<string, Ambiguity>;
+  /** Readings chosen for transcripts with ambiguous local times. */
+  timeOf: Map<string, TimeChoice>;
+  pairing: Pairing;
 }
 
 /**
  * Pair recordings with the conversations not yet delivered: a set whose
- * recording is already uploaded keeps that recording; the rest are matched.
+ * recording is already uploaded keeps that recording; the rest are paired
+ * by {@link pairRecordings}, learning from the files and the evidence kept.
  */
-function pairRecordings(
+function pairFiles(
   scan: ScanResult,
   state: PlanState,
   convs: readonly ConversationFile[],
@@ -143,19 +206,30 @@ function pairRecordings(
   const pinnedRecordings = new Set(pinned.values());
   const free = scan.recordings.filter((r) => !pinnedRecordings.has(r.name));
   const unpinned = convs.filter((c) => !pinned.has(c.name));
-  const matches = new Map(
-    matchRecordings(
-      unpinned.map((c) => c.key),
-      free.map((r) => r.key),
-      { windowSeconds: cfg.matchWindowSeconds },
-    ).map((m) => [m.conversation, m]),
+  const pairing = pairRecordings(
+    unpinned.map((c) => c.key),
+    free.map((r) => r.key),
+    { windowSeconds: cfg.matchWindowSeconds, history: state.evidence },
   );
-  const used = new Set([
-    ...pinnedRecordings,
-    ...[...matches.values()].map((m) => m.recording),
-  ]);
-  const recordingsByName = new Map(scan.recordings.map((r) => [r.name, r]));
-  return { recordingsByName, pinned, matches, used };
+  const matches = new Map(pairing.matches.map((m) => [m.conversation, m]));
+  const ambiguityOf = new Map<string, Ambiguity>();
+  for (const a of pairing.ambiguous) {
+    for (const name of [...a.conversations, ...a.recordings]) {
+      ambiguityOf.set(name, a);
+    }
+  }
+  return {
+    recordingsByName: new Map(scan.recordings.map((r) => [r.name, r])),
+    pinned,
+    matches,
+    used: new Set([
+      ...pinnedRecordings,
+      ...[...matches.values()].map((m) => m.recording),
+    ]),
+    ambiguityOf,
+    timeOf: new Map(pairing.times.map((t) => [t.conversation, t])),
+    pairing,
+  };
 }
 
 /** The recording name paired with conversation `name`, if any. */
@@ -163,36 +237,173 @@ function pairedRecording(pairs: Pairs, name: string): string | undefined {
   return pairs.pinned.get(name) ?? pairs.matches.get(name)?.recording;
 }
 
-/** Leads attached to conversations, and those that found none. */
+/** A lead that came after its call was delivered. */
+interface LeadUpdate {
+  lead: LeadFile;
+  set: string;
+  entry: DeliveredEntry;
+  /** When the delivered call was saved (its transcript name's time). */
+  atMs: number;
+}
+
+/** Leads attached to sets, updates of delivered calls, and those that found none. */
 interface Leads {
   byName: Map<string, LeadFile>;
-  /** Lead matches, by conversation. */
+  /** Lead matches, by set name. */
   matches: Map<string, LeadMatch>;
+  updates: LeadUpdate[];
+  /** Leads kept off calls for lack of a clear winner, by lead name. */
+  ambiguous: Map<string, string[]>;
   unmatched: string[];
 }
 
+/**
+ * Attach leads to the sets of this plan (each transcript, each recording
+ * alone); a lead that fits none but belongs to a call already delivered
+ * becomes an update of that call.
+ */
 function attachLeads(
   scan: ScanResult,
   convs: readonly ConversationFile[],
   pairs: Pairs,
+  state: PlanState,
   cfg: PlanConfig,
 ): Leads {
-  // A call's number may be known only from its recording's name.
-  const callKeys = convs.map((c) => {
-    const rec = pairs.recordingsByName.get(
-      pairedRecording(pairs, c.name) ?? "",
-    );
-    return { ...c.key, phone: c.key.phone ?? rec?.callerDigits };
-  });
   const result = matchLeads(
-    callKeys,
+    leadTargets(scan, convs, pairs),
     scan.leads.map((l) => l.key),
     { windowSeconds: cfg.matchWindowSeconds },
   );
+  const byName = new Map(scan.leads.map((l) => [l.name, l]));
+  const late = lateLeads(
+    result.unmatched.map((n) => byName.get(n)!),
+    state,
+    result.bands,
+    cfg,
+  );
   return {
-    byName: new Map(scan.leads.map((l) => [l.name, l])),
-    matches: new Map(result.matches.map((m) => [m.conversation, m])),
-    unmatched: result.unmatched,
+    byName,
+    matches: new Map(result.matches.map((m) => [m.target, m])),
+    updates: late.updates,
+    ambiguous: new Map(result.ambiguous.map((a) => [a.lead, a.targets])),
+    unmatched: late.unmatched,
+  };
+}
+
+/** One lead target per set: each transcript (with its recording's number), each recording alone. */
+function leadTargets(
+  scan: ScanResult,
+  convs: readonly ConversationFile[],
+  pairs: Pairs,
+): LeadTarget[] {
+  const targets: LeadTarget[] = convs.map((c) => {
+    const rec = pairs.recordingsByName.get(
+      pairedRecording(pairs, c.name) ?? "",
+    );
+    const key = keyAsRead(c.key, pairs.timeOf.get(c.name));
+    return {
+      name: c.name,
+      transcript: true,
+      sessionTs: key.sessionTs,
+      sessionId: key.sessionId,
+      savedMs: key.savedMs,
+      endMs: conversationEndMs(key),
+      leadGenerated: key.leadGenerated,
+      phone: rec?.callerDigits ?? key.phone,
+    };
+  });
+  for (const r of scan.recordings) {
+    if (pairs.used.has(r.name)) continue;
+    targets.push({
+      name: r.name,
+      transcript: false,
+      endMs: recordingEndMs(r.key),
+      phone: r.callerDigits,
+    });
+  }
+  return targets;
+}
+
+/**
+ * Leads that fit no set of this plan, checked against calls already
+ * delivered without a lead: a session lead by its transcript's name, any
+ * other by the time in its name against delivered transcripts' save times
+ * (in the band learned for leads), when exactly one fits and no number
+ * says otherwise.
+ */
+function lateLeads(
+  leads: readonly LeadFile[],
+  state: PlanState,
+  bands: LeadPairing["bands"],
+  cfg: PlanConfig,
+): { updates: LeadUpdate[]; unmatched: string[] } {
+  const updates: LeadUpdate[] = [];
+  const unmatched: string[] = [];
+  let saved: DeliveredSaves | undefined;
+  for (const lead of leads) {
+    const bySession = lead.key.sessionTs === undefined
+      ? undefined
+      : `transcript_session_${lead.key.sessionTs}.json`;
+    const exact = bySession && state.delivered.get(bySession);
+    if (exact) {
+      if (!exact.lead) {
+        updates.push({ lead, set: bySession, entry: exact, atMs: NaN });
+      } else unmatched.push(lead.name);
+      continue;
+    }
+    saved ??= deliveredSaves(state, cfg.timezone);
+    const fits = saved.filter((d) =>
+      !d.entry.lead &&
+      compareDigits(d.digits, digitsOf(lead.phone)) >= 0 &&
+      (lead.key.timesMs ?? []).some((t) =>
+        Math.abs((t - d.atMs) / 1000 - bands.saved.bias) <= bands.saved.spread
+      )
+    );
+    if (fits.length === 1) {
+      updates.push({ lead, ...fits[0] });
+    } else unmatched.push(lead.name);
+  }
+  return { updates, unmatched };
+}
+
+/** A delivered transcript set without a lead, by the time in its name. */
+interface DeliveredSave {
+  set: string;
+  entry: DeliveredEntry;
+  atMs: number;
+  digits?: string;
+}
+type DeliveredSaves = DeliveredSave[];
+
+/** Delivered sets that are transcripts without a lead, with their save times. */
+function deliveredSaves(state: PlanState, timezone: string): DeliveredSaves {
+  const out: DeliveredSaves = [];
+  for (const [set, entry] of state.delivered) {
+    if (entry.lead || !set.startsWith("transcript_session_")) continue;
+    const iso = sessionTimestampIso(set);
+    if (!iso) continue;
+    const digits = entry.recording
+      ? /(\d{5,15})-\d{9,11}\.[a-z0-9]+$/i.exec(entry.recording)?.[1]
+      : undefined;
+    for (const atMs of localReadings(iso, timezone)) {
+      out.push({ set, entry, atMs, digits });
+    }
+  }
+  return out;
+}
+
+/** The key with the reading pairing chose for it (daylight saving). */
+function keyAsRead(
+  key: ConversationKey,
+  choice: TimeChoice | undefined,
+): ConversationKey {
+  if (!choice) return key;
+  const { startMs, endMs, savedMs } = choice.reading;
+  return {
+    ...key,
+    startMs,
+    endMs: endMs ?? key.endMs,
+    savedMs,
   };
 }
 
@@ -221,38 +432,111 @@ function callSet(
 ): CallSet {
   const recName = pairedRecording(pairs, c.name);
   const lm = leads.matches.get(c.name);
-  const set = base(c.name, "call", c.key.startMs, state.progress.get(c.name));
-  set.conversation = c;
+  const timeChoice = pairs.timeOf.get(c.name);
+  const key = keyAsRead(c.key, timeChoice);
+  const set = base(c.name, "call", key.startMs, state.progress.get(c.name));
+  set.conversation = key === c.key ? c : { ...c, key };
   set.recording = recName ? pairs.recordingsByName.get(recName) : undefined;
   set.recordingMatch = pairs.matches.get(c.name);
   set.lead = lm ? leads.byName.get(lm.lead) : undefined;
   set.leadMatch = lm;
+  set.timeChoice = timeChoice;
+  set.ambiguity = set.recording ? undefined : pairs.ambiguityOf.get(c.name);
   const rec = set.recording;
   const uploaded = set.progress?.recording_url !== undefined;
-  if (rec && !uploaded && !rec.ogg.complete) {
-    set.truncated = clock.stale(rec.mtimeMs);
+  if (rec && !uploaded && !rec.media.complete) {
+    set.truncated = rec.media.salvageable && clock.stale(rec.mtimeMs);
   }
-  const { cfg } = clock;
-  const wait = rec && !uploaded && !rec.ogg.complete && !set.truncated
-    ? `recording ${rec.name} is still being written`
-    : !rec && !uploaded &&
-        !clock.orphanDue(Math.max(c.key.endMs ?? c.key.startMs, c.mtimeMs))
-    ? cfg.orphanAfterSeconds > 0
-      ? `no recording yet; sent without one after ${cfg.orphanAfterSeconds} s`
-      : "no recording; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)"
-    : c.key.sessionTs && writingLeads.has(c.key.sessionTs)
-    ? "its lead file is still being written"
-    : undefined;
+  const endMs = key.endMs ?? key.startMs;
+  const leadDue = c.mtimeMs + clock.cfg.leadWaitSeconds * 1000;
+  set.leadMissing = key.leadGenerated === true && !set.lead &&
+    clock.now >= leadDue;
+  const wait = recordingWait(set, uploaded, clock) ??
+    (!rec && !uploaded
+      ? orphanWait(set, Math.max(endMs, c.mtimeMs), clock)
+      : undefined) ??
+    rivalWait(set, endMs, uploaded, clock) ??
+    (key.sessionTs && writingLeads.has(key.sessionTs)
+      ? "its lead file is still being written"
+      : undefined) ??
+    (key.leadGenerated === true && !set.lead && clock.now < leadDue &&
+        !set.progress?.call_record
+      ? `its transcript announces a lead (lead_generated); waiting up to ${clock.cfg.leadWaitSeconds} s for the lead file (LEAD_WAIT_SECONDS)`
+      : undefined);
   return decide(set, wait, clock.now);
+}
+
+/** Why a set waits for its recording to be finished, if it does. */
+function recordingWait(
+  set: CallSet,
+  uploaded: boolean,
+  clock: Clock,
+): string | undefined {
+  const rec = set.recording;
+  if (!rec || uploaded || rec.media.complete || set.truncated) return undefined;
+  const why = rec.media.pending ?? "still being written";
+  return rec.media.salvageable || !clock.stale(rec.mtimeMs)
+    ? `recording ${rec.name} is still being written (${why})`
+    : `recording ${rec.name} stopped changing unfinished (${why}) and cannot be played; replace or remove it`;
+}
+
+/**
+ * Why a set missing its other half waits, if it does: until the orphan
+ * deadline, then it goes alone (saying so when it was kept apart).
+ */
+function orphanWait(
+  set: CallSet,
+  sinceMs: number,
+  clock: Clock,
+): string | undefined {
+  const { cfg } = clock;
+  if (clock.orphanDue(sinceMs)) return undefined;
+  const missing = set.kind === "call" ? "recording" : "transcript";
+  const apart = set.ambiguity
+    ? `kept apart: ${ambiguityText(set.ambiguity, set.name)}; `
+    : "";
+  return cfg.orphanAfterSeconds > 0
+    ? `${apart}no ${missing} yet; sent ${
+      set.kind === "call" ? "without one" : "as recording-only"
+    } after ${cfg.orphanAfterSeconds} s`
+    : `${apart}no ${missing}; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)`;
+}
+
+/** The other files of an ambiguity, for a reason line. */
+export function ambiguityText(a: Ambiguity, own: string): string {
+  const others = [...a.conversations, ...a.recordings].filter((n) => n !== own);
+  return `fits ${others.join(", ")} about as well (no clear winner)`;
+}
+
+/**
+ * A pair that beat files with no partner of their own (its rivals) waits
+ * while they stay unexplained, up to the orphan deadline: a rival's other
+ * half may not be written yet, or the recorder's offset may just have
+ * changed and its true partner is this pair's recording.
+ */
+function rivalWait(
+  set: CallSet,
+  endMs: number,
+  uploaded: boolean,
+  clock: Clock,
+): string | undefined {
+  const rivals = set.recordingMatch?.rivals ?? [];
+  if (uploaded || rivals.length === 0 || clock.orphanDue(endMs)) {
+    return undefined;
+  }
+  return `${
+    rivals.join(", ")
+  } fit as well and have no partner yet; waiting for them (at most ${clock.cfg.orphanAfterSeconds} s after the call)`;
 }
 
 /** A recording no conversation claims: its own set, once it is an orphan. */
 function recordingOnlySet(
   r: RecordingFile,
+  pairs: Pairs,
+  leads: Leads,
   state: PlanState,
   clock: Clock,
 ): CallSet {
-  const { cfg } = clock;
   const set = base(
     r.name,
     "recording-only",
@@ -260,26 +544,55 @@ function recordingOnlySet(
     state.progress.get(r.name),
   );
   set.recording = r;
-  set.truncated = !r.ogg.complete && clock.stale(r.mtimeMs);
-  const wait = !r.ogg.complete && !set.truncated
-    ? "still being written"
-    : !clock.orphanDue(r.mtimeMs)
-    ? cfg.orphanAfterSeconds > 0
-      ? `no transcript yet; sent as recording-only after ${cfg.orphanAfterSeconds} s`
-      : "no transcript; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)"
-    : undefined;
+  set.ambiguity = pairs.ambiguityOf.get(r.name);
+  const lm = leads.matches.get(r.name);
+  set.lead = lm ? leads.byName.get(lm.lead) : undefined;
+  set.leadMatch = lm;
+  const uploaded = set.progress?.recording_url !== undefined;
+  set.truncated = !r.media.complete && r.media.salvageable &&
+    clock.stale(r.mtimeMs);
+  const wait = recordingWait(set, uploaded, clock) ??
+    orphanWait(set, r.mtimeMs, clock);
   return decide(set, wait, clock.now);
+}
+
+/** A lead for a call already delivered: an update of that call. */
+function leadUpdateSet(
+  u: LeadUpdate,
+  state: PlanState,
+  clock: Clock,
+): CallSet {
+  const startMs = Number.isFinite(u.atMs)
+    ? u.atMs
+    : u.lead.key.timesMs?.[0] ?? u.entry.at;
+  const set = base(
+    u.lead.name,
+    "lead-update",
+    startMs,
+    state.progress.get(u.lead.name),
+  );
+  set.lead = u.lead;
+  set.updateOf = { set: u.set, callId: u.entry.callId };
+  return decide(set, undefined, clock.now);
 }
 
 /** Leads that belong to no call: waiting, or failed once orphans are due. */
 function unmatchedLeads(leads: Leads, clock: Clock): StrayFile[] {
-  return leads.unmatched.map((name) => ({
-    folder: "leads",
-    name,
-    ...(clock.orphanDue(leads.byName.get(name)!.mtimeMs)
-      ? { state: "failed", reason: "no call found for this lead" }
-      : { state: "waiting", reason: "no call found for this lead yet" }),
-  }));
+  return leads.unmatched.map((name) => {
+    const candidates = leads.ambiguous.get(name);
+    const why = candidates
+      ? `fits ${
+        candidates.join(", ")
+      } about as well (no clear winner); kept off them`
+      : "no call found for this lead";
+    return {
+      folder: "leads",
+      name,
+      ...(clock.orphanDue(leads.byName.get(name)!.mtimeMs)
+        ? { state: "failed" as const, reason: why }
+        : { state: "waiting" as const, reason: `${why} yet` }),
+    };
+  });
 }
 
 function base(
@@ -317,18 +630,35 @@ function decide(set: CallSet, wait: string | undefined, now: number): CallSet {
       reason: `retry ${p.attempts + 1} due later; last error: ${p.last_error}`,
     };
   }
-  const what = set.kind === "recording-only"
+  return { ...set, state: "pending", reason: action(set) };
+}
+
+/** What a run does with a due set, in words. */
+function action(set: CallSet): string {
+  const what = set.kind === "lead-update"
+    ? `send the call record of ${
+      set.updateOf!.callId
+    } again with this lead (an update)`
+    : set.kind === "recording-only"
     ? "send recording, then a recording-only call record"
     : set.progress?.recording_url
     ? "send the call record (recording already uploaded)"
     : set.recording
     ? "send recording, then call record"
     : "send call record without a recording";
-  return {
-    ...set,
-    state: "pending",
-    reason: set.truncated ? `${what} (recording truncated)` : what,
-  };
+  const notes = [
+    set.truncated ? "recording truncated" : "",
+    set.ambiguity
+      ? `kept apart: ${ambiguityText(set.ambiguity, set.name)}`
+      : "",
+    set.leadMissing
+      ? "its announced lead did not come; a late one is sent as an update"
+      : "",
+    set.timeChoice && set.timeChoice.basis === "rule"
+      ? "local time repeated by a clock change: read as the first pass"
+      : "",
+  ].filter(Boolean);
+  return notes.length ? `${what} (${notes.join("; ")})` : what;
 }
 
 function strayProblem(

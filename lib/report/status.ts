@@ -6,6 +6,7 @@
  */
 import { setCallId } from "../pair/call_id.ts";
 import type { CallSet, Plan, SetState } from "../pair/plan.ts";
+import { zoneMismatchLine } from "../pair/zone.ts";
 import { renderTable } from "../core/table.ts";
 import { toUtcIso } from "../core/time.ts";
 
@@ -22,13 +23,89 @@ export interface SetRow {
   attempts: number;
   lastError?: string;
   nextAttemptAt?: string;
+  /** Why this recording goes with this transcript, and how sure. */
+  pairing?: {
+    /** Recording start − transcript start, seconds. */
+    startDiffSeconds: number;
+    /** Recording end (name + duration) − transcript end, seconds. */
+    endDiffSeconds?: number;
+    /** Recording duration − transcript duration, seconds. */
+    durationDiffSeconds?: number;
+    /** The learned recorder offset the start was held against, seconds. */
+    expectedOffsetSeconds: number;
+    /** 0…1. */
+    confidence: number;
+    /** Files whose ends fit as well (the set waits for them to settle). */
+    rivals: string[];
+  };
+  /** `lead-update`: the callId this lead updates. */
+  updateOf?: string;
+  /** How a local time repeated by a clock change was read. */
+  timeBasis?: "recording" | "file-time" | "rule";
 }
 
 /** The `status` report. */
 export interface StatusReport {
   counts: Record<SetState | "delivered", number>;
+  /** What needs a person's attention, one line each (zone, ambiguity, clock changes). */
+  warnings: string[];
   /** Every set or file that is not delivered. */
   sets: SetRow[];
+}
+
+/**
+ * Lines for what needs a person: a zone mismatch (nothing is sent), files
+ * kept apart for lack of a clear winner, local times read by the rule.
+ */
+export function planWarnings(plan: Plan, timezone: string): string[] {
+  const lines: string[] = [];
+  if (plan.zoneMismatch) {
+    lines.push(zoneMismatchLine(plan.zoneMismatch, timezone));
+  }
+  for (const a of plan.ambiguous) {
+    lines.push(
+      `Kept apart (no clear winner): ${
+        [...a.conversations, ...a.recordings].join(", ")
+      }: ${a.reason}. Each is sent on its own after ORPHAN_AFTER_SECONDS.`,
+    );
+  }
+  const ruled = plan.sets.filter((s) => s.timeChoice?.basis === "rule");
+  if (ruled.length) {
+    lines.push(
+      `${ruled.length} transcript(s) have local times a clock change repeats and nothing to tell which pass they are from: read as the first pass (${
+        ruled.map((s) => s.name).join(", ")
+      })`,
+    );
+  }
+  return lines;
+}
+
+/** The learned timing in one line, for `plan`. */
+export function timingLine(plan: Plan): string {
+  const t = plan.timing;
+  const sign = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+  const periods = t.periods.length > 1
+    ? `; ${t.periods.length} periods (${
+      t.periods.map((p) => sign(p.offsetSeconds)).join(", ")
+    } s)`
+    : "";
+  return t.anchors === 0
+    ? `Recorder offset: not learned yet (no unambiguous pair); assuming ${
+      sign(t.offsetSeconds)
+    } s ± ${t.offsetSpreadSeconds.toFixed(0)} s, ends within ± ${
+      t.endSpreadSeconds.toFixed(1)
+    } s`
+    : `Recorder offset learned from ${t.anchors} pairs: ${
+      sign(t.offsetSeconds)
+    } s (spread ± ${t.offsetSpreadSeconds.toFixed(1)} s); recording ends ${
+      sign(t.endBiasSeconds)
+    } s ± ${t.endSpreadSeconds.toFixed(1)} s from the transcript's${
+      t.mtimeBiasSeconds !== undefined
+        ? `, file times ${sign(t.mtimeBiasSeconds)} s ± ${
+          t.mtimeSpreadSeconds!.toFixed(1)
+        } s`
+        : ""
+    }${periods}`;
 }
 
 /** Rows for every undelivered set and every stray file of a plan. */
@@ -45,6 +122,16 @@ export function planRows(plan: Plan, timezone: string): SetRow[] {
     attempts: s.progress?.attempts ?? 0,
     lastError: s.progress?.last_error,
     nextAttemptAt: s.nextAttemptAt ? toUtcIso(s.nextAttemptAt) : undefined,
+    pairing: s.recordingMatch && {
+      startDiffSeconds: s.recordingMatch.startDiffSeconds,
+      endDiffSeconds: s.recordingMatch.endDiffSeconds,
+      durationDiffSeconds: s.recordingMatch.durationDiffSeconds,
+      expectedOffsetSeconds: s.recordingMatch.expectedOffsetSeconds,
+      confidence: s.recordingMatch.confidence,
+      rivals: s.recordingMatch.rivals,
+    },
+    updateOf: s.updateOf?.callId,
+    timeBasis: s.timeChoice?.basis,
   }));
   for (const f of plan.strays) {
     rows.push({
@@ -68,14 +155,15 @@ export function statusReport(plan: Plan, timezone: string): StatusReport {
     failed: 0,
   };
   for (const r of sets) counts[r.state]++;
-  return { counts, sets };
+  return { counts, warnings: planWarnings(plan, timezone), sets };
 }
 
 /** `status` as text. */
 export function renderStatus(report: StatusReport): string {
   const c = report.counts;
   const head =
-    `delivered ${c.delivered}  pending ${c.pending}  waiting ${c.waiting}  failed ${c.failed}`;
+    `delivered ${c.delivered}  pending ${c.pending}  waiting ${c.waiting}  failed ${c.failed}` +
+    report.warnings.map((w) => `\n\nWARNING: ${w}`).join("");
   if (report.sets.length === 0) return `${head}\n\nEverything is delivered.`;
   const rows = report.sets.map((r) => [
     r.state,
@@ -89,12 +177,33 @@ export function renderStatus(report: StatusReport): string {
   }`;
 }
 
-/** `plan` as text: what a run would do now. */
+/** `plan --json`: the learned timing, warnings and every row with its evidence. */
+export function planJson(
+  plan: Plan,
+  timezone: string,
+): Record<string, unknown> {
+  return {
+    timing: plan.timing,
+    zoneMismatch: plan.zoneMismatch ?? null,
+    warnings: planWarnings(plan, timezone),
+    ambiguous: plan.ambiguous,
+    deliveredCount: plan.deliveredCount,
+    sets: planRows(plan, timezone),
+  };
+}
+
+/** `plan` as text: what a run would do now, and why files go together. */
 export function renderPlan(plan: Plan, timezone: string): string {
+  const num = (x: number | undefined) =>
+    x === undefined ? "" : `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
   const rows = planRows(plan, timezone).map((r) => [
     r.callId ?? "",
     r.conversation ?? (r.kind === "file" ? r.name : ""),
     r.recording ?? "",
+    num(r.pairing?.startDiffSeconds),
+    num(r.pairing?.endDiffSeconds),
+    num(r.pairing?.durationDiffSeconds),
+    r.pairing ? `${Math.round(r.pairing.confidence * 100)} %` : "",
     r.lead ?? "",
     r.state,
     r.state === "pending" ? r.reason : `wait: ${r.reason}`,
@@ -103,11 +212,19 @@ export function renderPlan(plan: Plan, timezone: string): string {
     "call",
     "conversation",
     "recording",
+    "Δstart s",
+    "Δend s",
+    "Δlength s",
+    "sure",
     "lead",
     "state",
     "action",
   ], rows);
-  return `${table}\n\n${plan.deliveredCount} already delivered; ${
-    rows.filter((r) => r[4] === "pending").length
+  const warnings = planWarnings(plan, timezone).map((w) => `WARNING: ${w}\n`)
+    .join("");
+  return `${warnings}${
+    timingLine(plan)
+  }\n\n${table}\n\n${plan.deliveredCount} already delivered; ${
+    plan.zoneMismatch ? 0 : rows.filter((r) => r[8] === "pending").length
   } would be sent now.`;
 }

@@ -16,7 +16,13 @@
 import { basename } from "node:path";
 import type { RecordingKey } from "./keys.ts";
 import { parseRecordingName } from "./names.ts";
-import { type OggInfo, type RandomAccess, readOggInfo } from "./ogg.ts";
+import type { RandomAccess } from "./ogg.ts";
+import {
+  readRecordingMedia,
+  RECORDING_EXTENSIONS,
+  recordingFormat,
+  type RecordingMedia,
+} from "./media.ts";
 import {
   InputError,
   type Lead,
@@ -54,11 +60,11 @@ export interface ConversationFile extends FileInfo, Transcript {}
 /** A lead file that parsed. */
 export interface LeadFile extends FileInfo, Lead {}
 
-/** A recording file that reads as Ogg. */
+/** A recording file that reads as Ogg, MP4/M4A or WebM. */
 export interface RecordingFile extends FileInfo {
   key: RecordingKey;
   callerDigits?: string;
-  ogg: OggInfo;
+  media: RecordingMedia;
 }
 
 /** A file of a call, read, by folder. */
@@ -254,30 +260,44 @@ export async function readSourceFile<F extends Folder>(
   }
   const { info } = file;
   const data = parseJsonObject(await file.text());
-  const read = folder === "conversations"
-    ? readTranscript(info.name, data, timezone)
-    : readLead(info.name, data, timezone);
+  if (folder === "leads") {
+    return {
+      ...info,
+      ...readLead(info.name, data, timezone),
+    } as SourceFiles[F];
+  }
+  const read = readTranscript(info.name, data, timezone);
+  read.key.mtimeMs = info.mtimeMs;
   return { ...info, ...read } as SourceFiles[F];
 }
 
 async function readRecording(file: SourceFile): Promise<RecordingFile> {
   const { info } = file;
+  const format = recordingFormat(info.name);
+  if (!format) {
+    throw new InputError(
+      `not a recording callsync understands (it reads ${RECORDING_EXTENSIONS}); not sent`,
+      { permanent: true },
+    );
+  }
   const parsed = parseRecordingName(info.name);
   if (!parsed) {
     throw new InputError(
-      "name does not end in -<unix seconds>.ogg, so its call start is unknown",
+      "name does not end in -<unix seconds>.<extension>, so its call start is unknown",
+      { permanent: true },
     );
   }
-  const ogg = await readOggInfo(file);
+  const media = await readRecordingMedia(file, format);
   return {
     ...info,
     callerDigits: parsed.callerDigits,
-    ogg,
+    media,
     key: {
       name: info.name,
       startMs: parsed.startMs,
-      durationSeconds: ogg.durationSeconds,
-      complete: ogg.complete,
+      durationSeconds: media.durationSeconds,
+      complete: media.complete,
+      mtimeMs: info.mtimeMs,
       phone: parsed.callerDigits,
     },
   };

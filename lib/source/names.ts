@@ -1,8 +1,8 @@
 /**
  * Parsing of the file names a LiveKit voice bot writes. Pure functions.
  *
- * - `recordings/number-_918655066243-1761720502.ogg`: caller digits, then the
- *   unix second the recording started.
+ * - `recordings/number-_918655066243-1761720502.ogg` (or `.m4a`, `.mp4`,
+ *   `.webm`): caller digits, then the unix second the recording started.
  * - `conversations/transcript_session_2025-10-29T06-49-07.351452.json`
  * - `leads/leads_session_2025-10-29T06-49-07.351452.json` or legacy
  *   `leads/lead_20251013_135233.json`.
@@ -18,7 +18,7 @@ export interface RecordingName {
   startMs: number;
 }
 
-const RECORDING = /^(.*?)-(\d{9,11})\.ogg$/i;
+const RECORDING = /^(.*?)-(\d{9,11})\.[a-z0-9]+$/i;
 const TRAILING_DIGITS = /(\d{5,15})$/;
 
 /**

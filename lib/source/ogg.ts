@@ -20,6 +20,8 @@
  * @module
  */
 
+import { RecordingFormatError } from "./format_error.ts";
+
 /**
  * Thrown when a file is not a readable Ogg Opus stream.
  *
@@ -34,7 +36,7 @@
  * }
  * ```
  */
-export class OggFormatError extends Error {
+export class OggFormatError extends RecordingFormatError {
   override name = "OggFormatError";
 }
 

@@ -17,7 +17,7 @@ import {
   type SourceFile,
 } from "./files.ts";
 import { type ListingCache, stampOf } from "./listing_cache.ts";
-import { OggFormatError } from "./ogg.ts";
+import { RecordingFormatError } from "./format_error.ts";
 import { InputError } from "./transcript.ts";
 import { forEachLimited } from "../core/pool.ts";
 import { type FileIdentity, NotRegularFileError } from "../core/safe_fs.ts";
@@ -73,9 +73,13 @@ export interface ScanOptions {
   cache?: ListingCache;
 }
 
+/**
+ * Which names each folder lists. Every file in recordings/ is listed: one
+ * callsync does not understand is reported, never silently skipped.
+ */
 const PATTERN: Record<Folder, RegExp> = {
   conversations: /\.json$/i,
-  recordings: /\.ogg$/i,
+  recordings: /./,
   leads: /\.json$/i,
 };
 
@@ -345,7 +349,7 @@ function problemOf(
   const permanent = denied ||
     (e instanceof InputError
       ? e.permanent
-      : !(e instanceof OggFormatError || e instanceof FileChangedError));
+      : !(e instanceof RecordingFormatError || e instanceof FileChangedError));
   const replaced = e instanceof FileChangedError && e.replaced;
   return {
     folder,

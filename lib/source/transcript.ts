@@ -11,8 +11,10 @@ import {
   phoneDigits,
   sessionIdTime,
   sessionTimestamp,
+  sessionTimestampIso,
 } from "./names.ts";
-import { TimestampError, toEpochMs } from "../core/time.ts";
+import { transcriptReadings } from "./readings.ts";
+import { localReadings, TimestampError } from "../core/time.ts";
 
 /**
  * A file callsync cannot use; the message names the problem. `permanent`
@@ -104,29 +106,37 @@ export function readTranscript(
       "has neither start_time nor a session_id with a time (session_YYYYMMDD_HHMMSS_…)",
     );
   }
-  const startMs = time(startText, "start_time", timezone);
   const endText = str(data.end_time);
-  let endMs = endText ? time(endText, "end_time", timezone) : undefined;
   const given = typeof data.duration_seconds === "number" &&
       Number.isFinite(data.duration_seconds)
     ? data.duration_seconds
     : undefined;
-  if (endMs === undefined && given !== undefined) {
-    endMs = startMs + given * 1000;
-  }
-  const durationSeconds = given ??
-    (endMs !== undefined ? (endMs - startMs) / 1000 : undefined);
+  const saved = sessionTimestampIso(name);
+  const readings = transcriptReadings({
+    starts: times(startText, "start_time", timezone),
+    ends: endText ? times(endText, "end_time", timezone) : undefined,
+    saves: saved ? times(saved, "name", timezone) : undefined,
+    durationSeconds: given,
+  });
+  const { startMs, savedMs } = readings[0];
+  const endMs = readings[0].endMs ??
+    (given !== undefined ? startMs + given * 1000 : undefined);
   const metadata = obj(data.metadata);
   return {
     key: {
       name,
       startMs,
       endMs,
-      durationSeconds,
+      durationSeconds: given ??
+        (endMs !== undefined ? (endMs - startMs) / 1000 : undefined),
+      savedMs,
+      readings: readings.length > 1 ? readings : undefined,
       phone: findPhone(data) ?? findPhone(metadata),
       sessionTs: sessionTimestamp(name),
       sessionId,
-      leadGenerated: data.lead_generated === true,
+      leadGenerated: typeof data.lead_generated === "boolean"
+        ? data.lead_generated
+        : undefined,
     },
     data,
     direction: str(metadata.direction) ?? str(data.direction),
@@ -143,12 +153,19 @@ export function readLead(
   const sessionId = str(data.session_id);
   const phone = findPhone(data);
   const key: LeadKey = parsed.kind === "session"
-    ? { name, kind: "session", sessionTs: parsed.sessionTs, sessionId, phone }
+    ? {
+      name,
+      kind: "session",
+      sessionTs: parsed.sessionTs,
+      timesMs: times(sessionTimestampIso(name)!, "name", timezone),
+      sessionId,
+      phone,
+    }
     : parsed.kind === "legacy"
     ? {
       name,
       kind: "legacy",
-      timeMs: time(parsed.time, "name", timezone),
+      timesMs: times(parsed.time, "name", timezone),
       sessionId,
       phone,
     }
@@ -164,9 +181,10 @@ function findPhone(data: JsonObject): string | undefined {
   return undefined;
 }
 
-function time(text: string, field: string, timezone: string): number {
+/** Every instant `text` can mean (two in a repeated hour). */
+function times(text: string, field: string, timezone: string): number[] {
   try {
-    return toEpochMs(text, timezone);
+    return localReadings(text, timezone);
   } catch (e) {
     throw new InputError(
       `${field}: ${e instanceof TimestampError ? e.message : String(e)}`,

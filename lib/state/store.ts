@@ -39,6 +39,7 @@ import type { Logger } from "../core/log.ts";
 import { errorMessage } from "../core/errors.ts";
 import { redactor } from "../core/redact.ts";
 import { type Config, configSecrets } from "../config/config.ts";
+import { type PairEvidence, readEvidence, writeEvidence } from "./evidence.ts";
 
 /** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
 export class StateError extends Error {
@@ -87,13 +88,17 @@ export interface DeliveryRecord {
   uploaded_at: string;
   original_path: string;
   set: string;
-  kind: "call" | "recording-only";
+  /** `lead-update`: a lead sent after its call, as an update of `update_of`. */
+  kind: "call" | "recording-only" | "lead-update";
   call_id: string;
+  /** `lead-update`: the delivered set this lead updated. */
+  update_of?: string;
   idempotency_key: string;
   recording_uploaded: boolean;
   recording_file?: string;
   recording_url?: string;
   recording_size?: number;
+  recording_duration?: number;
   truncated?: boolean;
   call_data_uploaded: true;
   lead_uploaded: boolean;
@@ -149,6 +154,8 @@ export class StateStore {
   readonly delivered = new Map<string, DeliveredEntry>();
   /** Progress of unfinished sets by set name. */
   readonly progress = new Map<string, Progress>();
+  /** Timing evidence of the latest pairs delivered (see `evidence.ts`). */
+  evidence: PairEvidence[] = [];
   readonly dir: string;
   #log: Logger;
   #readOnly: boolean;
@@ -174,6 +181,7 @@ export class StateStore {
   ): Promise<StateStore> {
     const store = new StateStore(dir, log, opts);
     await store.#load();
+    store.evidence = await readEvidence(dir);
     return store;
   }
 
@@ -223,6 +231,11 @@ export class StateStore {
       writeFileAtomic(this.#path(p.set + PENDING), JSON.stringify(p, null, 2))
     );
     this.progress.set(p.set, p);
+  }
+
+  /** Keep the timing evidence of the pairs delivered so far (`evidence.ts`). */
+  async saveEvidence(): Promise<void> {
+    await this.#write(() => writeEvidence(this.dir, this.evidence));
   }
 
   /** Record a failed attempt in the journal (for `summary`), redacted. */

@@ -90,7 +90,13 @@ async function upload(
   extra: Partial<CrmEndpoints> = {},
 ): Promise<string> {
   await using source = await openSource(file.path);
-  return await uploadRecording(endpoints(crm, extra), source, KEY, retry);
+  return await uploadRecording(
+    endpoints(crm, extra),
+    source,
+    "audio/ogg",
+    KEY,
+    retry,
+  );
 }
 
 /** postCallData() of RECORD with key "k" to the fake CRM. */
@@ -453,6 +459,7 @@ Deno.test("uploadRecording() sends a multipart body with Content-Length holding 
     const url = await uploadRecording(
       endpointsAt(`http://127.0.0.1:${server.addr.port}`, transport),
       source,
+      "audio/ogg",
       KEY,
       instantRetry(),
     );
@@ -486,7 +493,7 @@ Deno.test("a recording that shrinks while being sent rejects with FileChangedErr
       readInto: source.readInto.bind(source),
     };
     await rejects(
-      uploadRecording(endpoints(crm), bigger, KEY, retry),
+      uploadRecording(endpoints(crm), bigger, "audio/ogg", KEY, retry),
       (e: unknown) =>
         e instanceof FileChangedError && e.message.includes("shrank"),
     );

@@ -66,6 +66,7 @@ async function fixtureSets(): Promise<Map<string, CallSet>> {
         matchWindowSeconds: 300,
         staleSeconds: 600,
         orphanAfterSeconds: 1800,
+        leadWaitSeconds: 300,
         timezone: "UTC",
       },
       now,
@@ -96,7 +97,14 @@ function recording(
     ...FILE,
     name,
     callerDigits: digits,
-    ogg: { complete: true, durationSeconds, preSkip: 312, size: 1 },
+    media: {
+      format: "ogg",
+      contentType: "audio/ogg",
+      complete: true,
+      durationSeconds,
+      salvageable: true,
+      size: 1,
+    },
     key: { name, startMs, durationSeconds, complete: true, phone: digits },
   };
 }

@@ -18,6 +18,7 @@ const CFG: PlanConfig = {
   matchWindowSeconds: 300,
   staleSeconds: 600,
   orphanAfterSeconds: 1800,
+  leadWaitSeconds: 300,
   timezone: "UTC",
 };
 const SECOND = 1000;
@@ -203,7 +204,9 @@ Deno.test("makePlan() pairs the fixture calls as documented in fixtures/README.m
     equal(call1.recordingMatch?.startDiffSeconds, -2.12);
     equal(call1.leadMatch?.reason, "session-timestamp");
     equal(call1.startMs, Date.UTC(2025, 9, 29, 6, 48, 24, 120));
-    equal(plan.sets[0].leadMatch?.reason, "nearest-end");
+    // A legacy lead goes by the time in its name against the transcript's
+    // save time (its name); it was "nearest-end" before issue 12.
+    equal(plan.sets[0].leadMatch?.reason, "time");
     for (const s of plan.sets) equal(s.truncated, false, s.name);
   }, now - 86_400_000);
 });

@@ -36,6 +36,15 @@ const PLAN: Plan = {
     reason: "no call found for this lead",
   }],
   deliveredCount: 5,
+  timing: {
+    anchors: 0,
+    offsetSeconds: 15,
+    offsetSpreadSeconds: 35,
+    endBiasSeconds: -0.5,
+    endSpreadSeconds: 2.5,
+    periods: [],
+  },
+  ambiguous: [],
 };
 
 Deno.test("statusReport() counts sets and stray files by state beside the delivered ones", () => {
@@ -71,7 +80,11 @@ Deno.test("renderStatus() and renderPlan() show counts, every row and what a run
   assert.match(plan, /wait: no call found for this lead/);
   assert.match(plan, /5 already delivered; 1 would be sent now\.$/);
   assert.equal(
-    renderStatus({ counts: { ...statusReport(PLAN, "UTC").counts }, sets: [] })
+    renderStatus({
+      counts: { ...statusReport(PLAN, "UTC").counts },
+      warnings: [],
+      sets: [],
+    })
       .endsWith("Everything is delivered."),
     true,
   );

@@ -42,7 +42,8 @@ Deno.test("readSourceFile() reads a transcript, a recording and a lead into thei
   );
   assert.equal(rec.callerDigits, "918655066243");
   assert.equal(rec.key.startMs, 1761720502000);
-  assert.equal(rec.ogg.complete, true);
+  assert.equal(rec.media.complete, true);
+  assert.equal(rec.media.contentType, "audio/ogg");
   const lead = await readAt("leads", join(FIXTURES, "leads", call.lead!));
   assert.equal(lead.key.kind, "session");
 });

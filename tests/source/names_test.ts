@@ -44,12 +44,21 @@ Deno.test("parseRecordingName() leaves callerDigits out when the name has fewer 
   );
 });
 
+Deno.test("parseRecordingName() reads any container's name; which containers are understood is recordingFormat()'s", () => {
+  for (const ext of ["ogg", "m4a", "mp4", "webm", "wav"]) {
+    equal(
+      parseRecordingName(`number-_918655066243-1761720502.${ext}`)?.startMs,
+      1761720502000,
+      ext,
+    );
+  }
+});
+
 Deno.test("parseRecordingName() rejects names without a unix start second", () => {
   for (
     const name of [
       "notes.ogg",
       "number-_918655066243.ogg",
-      "number-_918655066243-1761720502.wav",
       "number-_918655066243-1761720502.ogg.tmp",
       "number-_918655066243-17617205.ogg", // 8 digits
       "number-_918655066243-1761720502000.ogg", // milliseconds, 13 digits

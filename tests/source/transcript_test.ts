@@ -82,7 +82,7 @@ Deno.test("readTranscript() falls back to the time inside session_id", () => {
   equal(t.key.startMs, Date.UTC(2025, 9, 29, 6, 48, 24));
   equal(t.key.durationSeconds, 43.5);
   equal(t.key.endMs, Date.UTC(2025, 9, 29, 6, 48, 24) + 43_500);
-  equal(t.key.leadGenerated, false);
+  equal(t.key.leadGenerated, undefined, "the transcript does not say");
 });
 
 Deno.test("readTranscript() without start_time or a timed session_id is an InputError", () => {
@@ -170,6 +170,7 @@ Deno.test("readLead() links a leads_session_<ts> file by timestamp and reads its
     name: "leads_session_2025-10-29T06-49-07.351452.json",
     kind: "session",
     sessionTs: "2025-10-29T06-49-07.351452",
+    timesMs: [Date.UTC(2025, 9, 29, 6, 49, 7, 351)],
     sessionId: "session_20251029_064824_2e0aa754",
     phone: "918655066243",
   });
@@ -180,10 +181,12 @@ Deno.test("readLead() links a leads_session_<ts> file by timestamp and reads its
 Deno.test("readLead() reads the time of a legacy lead name in the configured zone", () => {
   const utc = readLead("lead_20251013_135233.json", {}, "UTC");
   equal(utc.key.kind, "legacy");
-  equal(utc.key.timeMs, Date.UTC(2025, 9, 13, 13, 52, 33));
+  deepStrictEqual(utc.key.timesMs, [Date.UTC(2025, 9, 13, 13, 52, 33)]);
   equal(utc.key.phone, undefined);
   const ist = readLead("lead_20251013_135233.json", {}, "Asia/Kolkata");
-  equal(ist.key.timeMs, Date.UTC(2025, 9, 13, 13, 52, 33) - IST_OFFSET_MS);
+  deepStrictEqual(ist.key.timesMs, [
+    Date.UTC(2025, 9, 13, 13, 52, 33) - IST_OFFSET_MS,
+  ]);
   equal(ist.phone, undefined);
   const withPhone = readLead(
     "lead_20251013_135233.json",
@@ -204,6 +207,6 @@ Deno.test("readLead() links any other name only by the session_id inside", () =>
     sessionId: "session_20251029_072211_7c41d9e3",
     phone: "9167234510",
   });
-  ok(lead.key.sessionTs === undefined && lead.key.timeMs === undefined);
+  ok(lead.key.sessionTs === undefined && lead.key.timesMs === undefined);
   equal(lead.phone, "9167234510");
 });
