@@ -6,7 +6,8 @@
  * The model, per call (times are the bot's clock unless said otherwise):
  * - calls arrive with exponential gaps (mean `meanGapSeconds`), last a
  *   lognormal time (median 90 s, clamped to 20–900 s), and come from a
- *   number among the last 50 callers with probability `repeatCallerRate`;
+ *   number among the last 50 callers (not on a call) with probability
+ *   `repeatCallerRate`;
  * - the **recording** starts `offset + jitter` seconds after the call, where
  *   the offset holds for a period (`periodMinutes`) and the jitter is even
  *   over ±`jitterSeconds`; it ends when the call ends (up to `stopLagSeconds`
@@ -155,6 +156,7 @@ export function generateHost(opts: HostOptions): Host {
   const skew = between(-o.clockSkewSeconds, o.clockSkewSeconds);
   const offsets = periodOffsets(o, random);
   const callers: string[] = [];
+  const busyUntil = new Map<string, number>();
   const host: Host = {
     calls: [],
     transcripts: [],
@@ -169,12 +171,17 @@ export function generateHost(opts: HostOptions): Host {
     if (k > 0) {
       startMs += Math.round(-o.meanGapSeconds * 1000 * Math.log(1 - random()));
     }
-    const callerDigits = callers.length > 0 && chance(o.repeatCallerRate)
+    const repeat = callers.length > 0 && chance(o.repeatCallerRate)
       ? callers[
         Math.max(0, callers.length - 1 - Math.floor(random() * REPEAT_POOL))
       ]
-      : String(6 + Math.floor(random() * 4)) +
-        String(Math.floor(random() * 1e9)).padStart(9, "0");
+      : undefined;
+    const fresh = String(6 + Math.floor(random() * 4)) +
+      String(Math.floor(random() * 1e9)).padStart(9, "0");
+    // A number already on a call cannot place another one.
+    const callerDigits = repeat && (busyUntil.get(repeat) ?? 0) < startMs
+      ? repeat
+      : fresh;
     callers.push(callerDigits);
     const seconds = Math.min(
       900,
@@ -184,6 +191,7 @@ export function generateHost(opts: HostOptions): Host {
     const offset = offsets(startMs) +
       between(-o.jitterSeconds, o.jitterSeconds);
     const call: Call = { callerDigits, startMs, endMs, offsetSeconds: offset };
+    busyUntil.set(callerDigits, endMs);
     host.calls.push(call);
     const saveMs = endMs + 1000 * between(...o.saveDelaySeconds);
     const leadGenerated = chance(o.leadRate);
@@ -252,6 +260,10 @@ type Options = Required<Omit<HostOptions, "offsetRange">> & {
 };
 
 function withDefaults(opts: HostOptions): Options {
+  // An option given as undefined keeps its default.
+  const given = Object.fromEntries(
+    Object.entries(opts).filter(([, v]) => v !== undefined),
+  ) as HostOptions;
   return {
     firstCallMs: Date.UTC(2026, 0, 6, 9),
     meanGapSeconds: 20,
@@ -271,7 +283,7 @@ function withDefaults(opts: HostOptions): Options {
     leadPhoneRate: 0.5,
     coarseFileTimes: false,
     copied: false,
-    ...opts,
+    ...given,
   };
 }
 
