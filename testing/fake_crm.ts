@@ -24,9 +24,10 @@ export interface ReceivedRequest {
   path: string;
   headers: Record<string, string>;
   idempotencyKey?: string;
-  /** Upload: the multipart file name and the file's byte count. */
+  /** Upload: the multipart file name, the file's byte count and its part's Content-Type. */
   fileName?: string;
   fileSize?: number;
+  fileType?: string;
   /** Call data: the parsed JSON body. */
   json?: unknown;
   /**
@@ -314,16 +315,20 @@ async function readUpload(
   reader: ByteReader,
   length: number,
   contentType: string,
-): Promise<{ fileName?: string; fileSize: number }> {
+): Promise<{ fileName?: string; fileSize: number; fileType?: string }> {
   const boundary = /boundary=([^;]+)/.exec(contentType)?.[1] ?? "";
   const first = await reader.readExactly(Math.min(length, 4096));
   const text = decoder.decode(first);
   const partStart = text.indexOf("\r\n\r\n") + 4;
   const fileName = /filename="([^"]*)"/.exec(text)?.[1];
+  const fileType = /\r\ncontent-type: *([^\r]+)/i.exec(
+    text.slice(0, partStart),
+  )?.[1];
   await reader.skip(length - first.length);
   const trailer = `\r\n--${boundary}--\r\n`.length;
   return {
     fileName,
+    fileType,
     fileSize: length - encoder.encode(text.slice(0, partStart)).length -
       trailer,
   };

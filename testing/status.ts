@@ -13,6 +13,7 @@ import { type CliResult, runCli } from "./cli.ts";
 /** One row of `status --json`: a set or file that is not delivered. */
 export interface StatusRow {
   name: string;
+  kind: "call" | "recording-only" | "lead-update" | "file";
   state: string;
   reason: string;
   attempts: number;
@@ -23,6 +24,8 @@ export interface StatusRow {
 /** What `status --json` prints. */
 export interface StatusReport {
   counts: Record<string, number>;
+  /** What needs a person (zone mismatch, files kept apart, clock changes). */
+  warnings: string[];
   sets: StatusRow[];
 }
 
@@ -30,7 +33,9 @@ export interface StatusReport {
 export interface CallRecord {
   callDetails: {
     callId: string;
+    startTime?: string;
     recordingUrl?: string;
+    recordingDuration?: number;
     callerNumber?: string;
   };
   transcription?: { session_id?: string };
@@ -40,7 +45,7 @@ export interface CallRecord {
 /** A delivery record `<set>.uploaded` in PROCESSED_DIR. */
 export interface DeliveryRecord {
   set: string;
-  kind: "call" | "recording-only";
+  kind: "call" | "recording-only" | "lead-update";
   call_id: string;
   recording_uploaded: boolean;
   recording_file?: string;

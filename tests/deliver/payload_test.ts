@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import {
   buildCallRecord,
   idempotencyKey,
+  normaliseTranscript,
   type PayloadConfig,
   type UploadedRecording,
 } from "../../lib/deliver/payload.ts";
@@ -439,4 +440,27 @@ Deno.test("idempotencyKey() is stable per set and step and differs between steps
     // Usable as an HTTP header value: printable ASCII, no spaces.
     match(key, /^[\x21-\x7e]{16,255}$/);
   }
+});
+
+Deno.test("normaliseTranscript() reads times a clock change repeats as the instants within the call", () => {
+  const data = {
+    start_time: "2026-11-01T01:20:00.000000",
+    end_time: "2026-11-01T01:22:00.000000",
+    conversation_items: [{ timestamp: "2026-11-01T01:21:00.000000" }],
+  };
+  // The second pass through 01:xx (EST, UTC−5), as pairing read the call.
+  const second = normaliseTranscript(data, "America/New_York", {
+    startMs: Date.UTC(2026, 10, 1, 6, 20),
+    endMs: Date.UTC(2026, 10, 1, 6, 22),
+  });
+  equal(second.start_time, "2026-11-01T06:20:00.000Z");
+  equal(second.end_time, "2026-11-01T06:22:00.000Z");
+  deepStrictEqual(second.conversation_items, [{
+    timestamp: "2026-11-01T06:21:00.000Z",
+  }]);
+  // Without the call's times: the first pass (the stated rule).
+  equal(
+    normaliseTranscript(data, "America/New_York").start_time,
+    "2026-11-01T05:20:00.000Z",
+  );
 });

@@ -13,6 +13,8 @@ import type { DeliveredEntry, Progress } from "../../lib/state/store.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import { copyTree } from "../../testing/tree.ts";
 
+import { generateHost } from "../../testing/busy_host.ts";
+import { hostScan } from "../../testing/host_plan.ts";
 const FIXTURES = fileURLToPath(new URL("../../fixtures", import.meta.url));
 const CFG: PlanConfig = {
   matchWindowSeconds: 300,
@@ -539,4 +541,149 @@ Deno.test("makePlan() leaves delivered calls out and counts them", async () => {
     deepStrictEqual(plan.strays, []);
     equal(plan.deliveredCount, 1);
   });
+});
+
+Deno.test("makePlan() keeps a transcript that announces a lead waiting LEAD_WAIT_SECONDS, then sends it without", () => {
+  const host = generateHost({
+    seed: 3,
+    calls: 3,
+    leadRate: 1,
+    offsetSeconds: 10,
+  });
+  const scan = hostScan({ ...host, leads: [] }, "UTC");
+  const saved = Math.max(...scan.conversations.map((c) => c.mtimeMs));
+  const state = { delivered: new Map(), progress: new Map() };
+  const soon = makePlan(scan, state, CFG, saved + 60_000);
+  for (const s of soon.sets) {
+    equal(s.state, "waiting", s.reason);
+    ok(/announces a lead/.test(s.reason), s.reason);
+  }
+  const later = makePlan(scan, state, CFG, saved + 301_000);
+  for (const s of later.sets) {
+    equal(s.state, "pending", s.reason);
+    equal(s.leadMissing, true);
+    ok(/announced lead did not come/.test(s.reason), s.reason);
+  }
+});
+
+Deno.test("makePlan() makes a lead for a call already delivered an update of that call", () => {
+  const host = generateHost({
+    seed: 4,
+    calls: 2,
+    leadRate: 1,
+    offsetSeconds: 10,
+  });
+  const scan = hostScan(host, "UTC");
+  const [first] = host.calls;
+  const delivered = new Map<string, DeliveredEntry>([[first.transcript!, {
+    callId: "CALL-X",
+    recording: first.recording,
+    at: Date.UTC(2026, 0, 7),
+  }]]);
+  const plan = makePlan(
+    {
+      ...scan,
+      conversations: scan.conversations.filter((c) =>
+        c.name !== first.transcript
+      ),
+      recordings: scan.recordings.filter((r) => r.name !== first.recording),
+    },
+    { delivered, progress: new Map() },
+    CFG,
+    Date.UTC(2030, 0, 1),
+  );
+  const update = plan.sets.find((s) => s.kind === "lead-update");
+  deepStrictEqual(update?.updateOf, {
+    set: first.transcript,
+    callId: "CALL-X",
+  });
+  equal(update?.lead?.name, first.lead);
+  equal(update?.state, "pending");
+  ok(/again with this lead \(an update\)/.test(update!.reason));
+});
+
+Deno.test("makePlan() reads a repeated hour by the pairing and sends the call's true start", () => {
+  const host = generateHost({
+    seed: 5,
+    calls: 120,
+    botZone: "America/New_York",
+    firstCallMs: Date.UTC(2026, 10, 1, 5),
+    meanGapSeconds: 60,
+    offsetSeconds: 15,
+  });
+  const plan = makePlan(
+    hostScan(host, "America/New_York"),
+    { delivered: new Map(), progress: new Map() },
+    { ...CFG, timezone: "America/New_York" },
+    Date.UTC(2030, 0, 1),
+  );
+  const truth = new Map(host.calls.map((c) => [c.transcript, c.startMs]));
+  const read = plan.sets.filter((s) => s.timeChoice);
+  ok(read.length > 50, `${read.length} calls in the repeated hour`);
+  for (const s of read) {
+    equal(s.startMs, truth.get(s.name), s.name);
+    equal(s.conversation!.key.startMs, s.startMs);
+    equal(s.timeChoice!.basis, "recording");
+  }
+});
+
+Deno.test("makePlan() reports a bot writing another zone than TIMEZONE", () => {
+  const host = generateHost({ seed: 6, calls: 20, botZone: "Asia/Kolkata" });
+  const plan = makePlan(
+    hostScan(host, "UTC"),
+    { delivered: new Map(), progress: new Map() },
+    CFG,
+    Date.UTC(2030, 0, 1),
+  );
+  equal(plan.zoneMismatch?.shiftSeconds, -19800);
+  equal(plan.zoneMismatch?.zones[0], "Asia/Kolkata");
+});
+
+Deno.test("makePlan() keeps twin calls apart until the orphan deadline, then sends each alone saying why", () => {
+  const host = generateHost({ seed: 7, calls: 30, offsetSeconds: 10 });
+  // Two calls that start and end together, to the tenth of a second.
+  const [a, b] = host.transcripts.slice(-2);
+  const twin = {
+    ...b,
+    data: {
+      ...b.data,
+      start_time: a.data.start_time,
+      end_time: a.data.end_time,
+    },
+  };
+  const scan = hostScan({
+    ...host,
+    transcripts: [...host.transcripts.slice(0, -1), twin],
+  }, "UTC");
+  const callA = host.calls.find((c) => c.transcript === a.name)!;
+  const recA = scan.recordings.find((r) => r.name === callA.recording)!;
+  const clone = {
+    ...recA,
+    name: recA.name.replace(/^number-_91/, "number-_92"),
+    key: {
+      ...recA.key,
+      name: recA.name.replace(/^number-_91/, "number-_92"),
+      phone: undefined,
+    },
+    callerDigits: undefined,
+  };
+  scan.recordings = scan.recordings.filter((r) => {
+    const call = host.calls.find((c) => c.recording === r.name);
+    return call?.transcript !== b.name;
+  });
+  scan.recordings.push(clone);
+  const state = { delivered: new Map(), progress: new Map() };
+  const end = Date.parse(String(a.data.end_time) + "Z");
+  const soon = makePlan(scan, state, CFG, end + 60_000);
+  const apart = soon.sets.filter((s) => s.ambiguity);
+  equal(apart.length, 4, apart.map((s) => s.name).join(", "));
+  for (const s of apart) {
+    equal(s.state, "waiting");
+    ok(/kept apart/.test(s.reason), s.reason);
+  }
+  const later = makePlan(scan, state, CFG, end + 3600_000);
+  for (const s of later.sets.filter((s) => s.ambiguity)) {
+    equal(s.state, "pending");
+    ok(/kept apart/.test(s.reason), s.reason);
+  }
 });
