@@ -95,6 +95,8 @@ export function assign(
       if (e.rival) continue;
       edgeOf[e.left] = group[0];
       margin[e.left] = 2 * unmatchedCost - e.cost;
+    } else if (group.length === 2) {
+      twoEdges(group, edges, unmatchedCost, edgeOf, margin);
     } else if (group.length <= SMALL_COMPONENT_EDGES) {
       enumerate(group, edges, unmatchedCost, edgeOf, margin);
     } else {
@@ -184,6 +186,29 @@ function components(
 function distinct(values: number[]): number[] {
   values.sort((a, b) => a - b);
   return values.filter((v, k) => k === 0 || v !== values[k - 1]);
+}
+
+/**
+ * The commonest contested component: two edges sharing a node. At most one
+ * is taken (the cheaper one that is not a rival); its margin is the other's
+ * cost, or leaving both alone, against its own.
+ */
+function twoEdges(
+  group: readonly number[],
+  edges: readonly Edge[],
+  unmatchedCost: number,
+  edgeOf: Int32Array,
+  margin: Float64Array,
+): void {
+  const [a, b] = group;
+  const gain = (k: number) => edges[k].cost - 2 * unmatchedCost;
+  const candidates = [a, b].filter((k) => !edges[k].rival);
+  if (candidates.length === 0) return;
+  const k = candidates.reduce((x, y) => gain(y) < gain(x) ? y : x);
+  if (gain(k) >= 0) return;
+  const other = k === a ? b : a;
+  edgeOf[edges[k].left] = k;
+  margin[edges[k].left] = Math.min(0, gain(other)) - gain(k);
 }
 
 /**

@@ -76,12 +76,13 @@ export function canonical<T extends { name: string }>(
   items: readonly T[],
   key: (item: T) => number,
 ): T[] {
-  return items.map((item) => ({ item, k: key(item) }))
+  const keys = Float64Array.from(items, key);
+  return Array.from(items.keys())
     .sort((a, b) =>
-      a.k - b.k ||
-      (a.item.name < b.item.name ? -1 : +(a.item.name > b.item.name))
+      keys[a] - keys[b] ||
+      (items[a].name < items[b].name ? -1 : +(items[a].name > items[b].name))
     )
-    .map(({ item }) => item);
+    .map((i) => items[i]);
 }
 
 /** Index of the first element of ascending `sorted` that is `>= value`. */

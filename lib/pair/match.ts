@@ -189,6 +189,7 @@ export function pairRecordings(
       local,
       margin[i],
     );
+    if (near.ofConv(i).length + near.ofRec(j).length <= 2) return match;
     match.rivals = [
       ...[...near.ofConv(i)].map((n) => edges[n].right)
         .filter((r) => r !== j && unpaired.recs[r]).map((r) => recs[r].name),

@@ -206,8 +206,9 @@ function pairFiles(
   const pinnedRecordings = new Set(pinned.values());
   const free = scan.recordings.filter((r) => !pinnedRecordings.has(r.name));
   const unpinned = convs.filter((c) => !pinned.has(c.name));
+  const phoneOf = leadPhones(scan.leads);
   const pairing = pairRecordings(
-    unpinned.map((c) => c.key),
+    unpinned.map((c) => withLeadPhone(c.key, phoneOf)),
     free.map((r) => r.key),
     { windowSeconds: cfg.matchWindowSeconds, history: state.evidence },
   );
@@ -230,6 +231,34 @@ function pairFiles(
     timeOf: new Map(pairing.times.map((t) => [t.conversation, t])),
     pairing,
   };
+}
+
+/** The caller numbers session leads carry, by session timestamp and by session id. */
+interface LeadPhones {
+  byTs: Map<string, string>;
+  byId: Map<string, string>;
+}
+
+/** A transcript names no number, but its own lead may. */
+function leadPhones(leads: readonly LeadFile[]): LeadPhones {
+  const phones: LeadPhones = { byTs: new Map(), byId: new Map() };
+  for (const l of leads) {
+    if (!l.phone) continue;
+    if (l.key.sessionTs) phones.byTs.set(l.key.sessionTs, l.phone);
+    if (l.key.sessionId) phones.byId.set(l.key.sessionId, l.phone);
+  }
+  return phones;
+}
+
+/** A transcript's key with its own lead's number when it has none. */
+function withLeadPhone(
+  key: ConversationKey,
+  phones: LeadPhones,
+): ConversationKey {
+  if (key.phone) return key;
+  const phone = (key.sessionTs && phones.byTs.get(key.sessionTs)) ||
+    (key.sessionId && phones.byId.get(key.sessionId));
+  return phone ? { ...key, phone } : key;
 }
 
 /** The recording name paired with conversation `name`, if any. */

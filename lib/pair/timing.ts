@@ -40,6 +40,21 @@ export interface HostTiming {
   periods: OffsetPeriod[];
 }
 
+/** The end bands are learned from at most this many pairs (evenly spread). */
+const MAX_BAND_SAMPLES = 5000;
+/**
+ * The offset is learned from at most this many pairs, evenly spread over
+ * time: every period of a long backlog still holds hundreds.
+ */
+const MAX_OFFSET_SAMPLES = 20_000;
+
+/** At most `max` of `items`, evenly spread (all of them when fewer). */
+function evenly<T>(items: readonly T[], max: number): readonly T[] {
+  if (items.length <= max) return items;
+  const step = items.length / max;
+  return Array.from({ length: max }, (_, k) => items[Math.floor(k * step)]);
+}
+
 /** Fewer pairs than this and the priors stand. */
 export const MIN_ANCHORS = 3;
 /** Anchors per side for the local offset: the level of the K before and of the K after. */
@@ -74,11 +89,14 @@ export function learnTiming(
   if (samples.length < MIN_ANCHORS) {
     return new LocalTiming(priorTiming(windowSeconds));
   }
-  const ends = learnEnds(samples);
+  const ends = learnEnds(evenly(samples, MAX_BAND_SAMPLES));
   if (opts.endsOnly) {
     return new LocalTiming({ ...priorTiming(windowSeconds), ...ends });
   }
-  const sorted = [...samples].sort((a, b) => a.atMs - b.atMs);
+  const sorted = evenly(
+    [...samples].sort((a, b) => a.atMs - b.atMs),
+    MAX_OFFSET_SAMPLES,
+  );
   const at = Float64Array.from(sorted, (s) => s.atMs);
   const starts = Float64Array.from(sorted, (s) => s.startDiff);
   const local = new LocalTiming(undefined, at, starts);
