@@ -164,7 +164,7 @@ export function generateHost(opts: HostOptions): Host {
     leads: [],
     botZone: o.botZone,
   };
-  const legacyByName = new Map<string, Call>();
+  const leadByName = new Map<string, Call>();
   const recordingByName = new Map<string, Call>();
   let startMs = o.firstCallMs;
   for (let k = 0; k < o.calls; k++) {
@@ -206,13 +206,7 @@ export function generateHost(opts: HostOptions): Host {
     if (!loseRecording && durationSeconds >= 1) {
       const epoch = Math.floor((recStart + skew * 1000) / 1000);
       const name = `number-_91${callerDigits}-${epoch}.ogg`;
-      const earlier = recordingByName.get(name);
-      if (earlier) {
-        // Egress overwrote the earlier file of the same name.
-        earlier.recording = undefined;
-        host.recordings = host.recordings.filter((r) => r.name !== name);
-      }
-      recordingByName.set(name, call);
+      host.recordings = claim(recordingByName, name, call, host.recordings);
       call.recording = name;
       host.recordings.push({
         name,
@@ -242,17 +236,30 @@ export function generateHost(opts: HostOptions): Host {
       const name = o.leadStyle === "legacy"
         ? `lead_${compactLocal(leadMs, o.botZone)}.json`
         : `leads_session_${ts}.json`;
-      const earlier = legacyByName.get(name);
-      if (earlier) {
-        earlier.lead = undefined;
-        host.leads = host.leads.filter((l) => l.name !== name);
-      }
-      legacyByName.set(name, call);
+      host.leads = claim(leadByName, name, call, host.leads);
       call.lead = name;
       host.leads.push({ name, mtimeMs: fileTime(o, leadMs), data });
     }
   }
   return host;
+}
+
+/**
+ * `call` writes file `name`: a file of that name written earlier is
+ * overwritten, so its call loses it. Returns `files` without that file.
+ */
+function claim<F extends HostFile>(
+  owners: Map<string, Call>,
+  name: string,
+  call: Call,
+  files: F[],
+): F[] {
+  const earlier = owners.get(name);
+  owners.set(name, call);
+  if (!earlier) return files;
+  if (earlier.recording === name) earlier.recording = undefined;
+  if (earlier.lead === name) earlier.lead = undefined;
+  return files.filter((f) => f.name !== name);
 }
 
 type Options = Required<Omit<HostOptions, "offsetRange">> & {

@@ -5,15 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ArrayBufferTarget, Muxer } from "mp4-muxer";
-import {
-  ArrayBufferTarget as WebmTarget,
-  Muxer as WebmMuxer,
-} from "webm-muxer";
 import { FakeCrm } from "../../testing/fake_crm.ts";
 import { crmEnv, runCli } from "../../testing/cli.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import { tempDir } from "../../testing/fixtures.ts";
+import { muxMp4, muxWebm } from "../../testing/media_files.ts";
 import { callRecordOf, statusAt } from "../../testing/status.ts";
 
 /** Naive wall time of `ms` in `zone`, microseconds, as the bot writes it. */
@@ -221,52 +217,15 @@ Deno.test("a bot on Asia/Kolkata read as UTC: run and plan exit 2 naming the zon
   }
 });
 
-const OPUS = {
-  codec: "opus",
-  numberOfChannels: 1,
-  sampleRate: 48000,
-} as const;
-
-/** An Opus-in-MP4 file from an independent muxer (moov written last). */
-function mp4(seconds: number): Uint8Array {
-  const target = new ArrayBufferTarget();
-  const muxer = new Muxer({ target, audio: OPUS, fastStart: false });
-  for (let i = 0; i < Math.round(seconds * 50); i++) {
-    muxer.addAudioChunkRaw(
-      new Uint8Array(40),
-      "key",
-      i * 20_000,
-      20_000,
-      i === 0 ? { decoderConfig: OPUS } : undefined,
-    );
-  }
-  muxer.finalize();
-  return new Uint8Array(target.buffer);
-}
-
-/** An Opus-in-WebM file from an independent muxer. */
-function webm(seconds: number): Uint8Array {
-  const target = new WebmTarget();
-  const muxer = new WebmMuxer({
-    target,
-    audio: { codec: "A_OPUS", numberOfChannels: 1, sampleRate: 48000 },
-  });
-  for (let i = 0; i < Math.round(seconds * 50); i++) {
-    muxer.addAudioChunkRaw(new Uint8Array(40), "key", i * 20_000);
-  }
-  muxer.finalize();
-  return new Uint8Array(target.buffer);
-}
-
 Deno.test("M4A, MP4 and WebM recordings are paired and uploaded with their Content-Type; other files are listed as not understood", async () => {
   await using dir = await tempDir("callsync-containers-");
   const crm = FakeCrm.start();
   try {
     const base = Date.now() - 3600_000;
     const kinds = [
-      { ext: "m4a", bytes: mp4, type: "audio/mp4" },
-      { ext: "mp4", bytes: mp4, type: "audio/mp4" },
-      { ext: "webm", bytes: webm, type: "audio/webm" },
+      { ext: "m4a", bytes: (s: number) => muxMp4(s, false), type: "audio/mp4" },
+      { ext: "mp4", bytes: (s: number) => muxMp4(s, false), type: "audio/mp4" },
+      { ext: "webm", bytes: (s: number) => muxWebm(s), type: "audio/webm" },
     ];
     for (const [k, kind] of kinds.entries()) {
       await writeCall(dir.path, {
@@ -316,7 +275,10 @@ Deno.test("an MP4 whose recorder has not written its moov box waits, then says i
     const call: BotCall = {
       startMs: Date.now() - 3600_000,
       digits: "9000000009",
-      recording: { ext: "m4a", bytes: (s) => mp4(s).subarray(0, 400) },
+      recording: {
+        ext: "m4a",
+        bytes: (s) => muxMp4(s, false).subarray(0, 400),
+      },
     };
     await writeCall(dir.path, call);
     const env = crmEnv(crm, { STALE_SECONDS: "600" });
