@@ -28,7 +28,7 @@ export async function main(args: string[]): Promise<number> {
       env: Deno.env.toObject(),
       envFile: cli.envFile,
       baseDir: cli.baseDir,
-      requireUpload: cli.command === "run",
+      requireUpload: cli.command === "run" || cli.command === "watch",
     });
     const log = new Logger({
       format: cli.logFormat,

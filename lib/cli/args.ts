@@ -22,6 +22,7 @@ export const COMMANDS = [
   "summary",
   "schedule",
   "serve",
+  "watch",
 ] as const;
 
 /** One of {@link COMMANDS}. */
@@ -55,6 +56,15 @@ export type CommandLine =
   /** `serve [--host H] [--port P] [--token T] [--public-url URL…]`. */
   | {
     command: "serve";
+    host?: string;
+    port?: string;
+    token?: string;
+    publicUrl: string[];
+  }
+  /** `watch [--serve [--host H] [--port P] [--token T] [--public-url URL…]]`. */
+  | {
+    command: "watch";
+    serve: boolean;
     host?: string;
     port?: string;
     token?: string;
@@ -95,6 +105,7 @@ const OPTIONS = {
   port: { type: "string" },
   token: { type: "string" },
   "public-url": { type: "string", multiple: true },
+  serve: { type: "boolean" },
 } as const;
 
 /** The flags as `parseArgs` gives them. */
@@ -229,6 +240,15 @@ function commandLine(
     case "serve":
       return {
         command,
+        host: v.host,
+        port: v.port,
+        token: v.token,
+        publicUrl: [...(v["public-url"] ?? [])],
+      };
+    case "watch":
+      return {
+        command,
+        serve: v.serve ?? false,
         host: v.host,
         port: v.port,
         token: v.token,

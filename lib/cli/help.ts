@@ -18,6 +18,12 @@ Usage: callsync [command] [flags]
 
 Commands:
   run                   one scan-and-upload pass (the default; what cron runs)
+  watch [--serve [--host H] [--port P] [--token T]]
+                        the service: holds the run lock, reacts to file events
+                        and delivers each call SETTLE_SECONDS after its files
+                        stop changing; SIGTERM/Ctrl-C stops it gracefully
+                        (--stop-timeout); --serve adds the dashboard,
+                        --metrics-listen HOST:PORT serves /metrics
   plan [--json]         show how files group into calls (the learned recorder
                         offset, each pair's start/end/length differences and
                         how sure), and what a run would do; no network, no
@@ -29,9 +35,11 @@ Commands:
                         the daily report (default: today in TIMEZONE); --days:
                         one row per day for the N days up to --date, with a
                         bar chart of calls delivered in a terminal
-  schedule --print cron|systemd|windows
+  schedule --print cron|systemd|windows|systemd-service|windows-service
                         print the cron line, systemd units or schtasks command
-                        that runs callsync every 5 minutes on this host
+                        that runs callsync every 5 minutes on this host; or
+                        the systemd unit / Task Scheduler XML that keeps
+                        callsync watch running
 
   serve [--host H] [--port P] [--token T] [--public-url URL]
                         the web dashboard (default 127.0.0.1:8787); POSTs need

@@ -13,6 +13,7 @@ import { scheduleCommand } from "./schedule.ts";
 import { serveCommand } from "./serve.ts";
 import { statusCommand } from "./status.ts";
 import { summaryCommand } from "./summary.ts";
+import { watchCommand } from "./watch.ts";
 
 export { type Cli, type Command, COMMANDS, parseCli } from "./args.ts";
 export type { CommandContext } from "./context.ts";
@@ -27,6 +28,7 @@ export const COMMAND_TABLE: { [C in Command]: CommandFn<C> } = {
   summary: summaryCommand,
   schedule: scheduleCommand,
   serve: serveCommand,
+  watch: watchCommand,
 };
 
 /** Run the command `ctx.cli` names; resolves to the exit code. */

@@ -6,6 +6,7 @@
 import { EXIT } from "../core/exit.ts";
 import { serve, serveOptions } from "../dashboard/server.ts";
 import type { CommandContext } from "./context.ts";
+import { onStopSignals, writeStderrLine } from "./signals.ts";
 
 /**
  * `serve`: run the dashboard until SIGINT/SIGTERM (Ctrl-C). A run in
@@ -21,20 +22,13 @@ export async function serveCommand(
     Deno.env.toObject(),
   );
   const stop = new AbortController();
-  let signals = 0;
-  const onSignal = () => {
-    if (++signals === 1) {
-      ctx.log.info("Stopping the dashboard");
-      stop.abort();
-    } else {
-      ctx.log.warn("Stopping now");
-      Deno.exit(130);
-    }
-  };
-  const names: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
-  for (const s of names) Deno.addSignalListener(s, onSignal);
+  const removeListeners = onStopSignals(() => {
+    ctx.log.info("Stopping the dashboard");
+    stop.abort();
+  }, () => {
+    ctx.log.warn("Stopping now");
+    Deno.exit(130);
+  });
   try {
     const dash = serve(ctx.cfg, ctx.log, {
       ...opts,
@@ -49,18 +43,7 @@ export async function serveCommand(
     }
     await dash.idle();
   } finally {
-    for (const s of names) Deno.removeSignalListener(s, onSignal);
+    removeListeners();
   }
   return EXIT.ok;
-}
-
-const encoder = new TextEncoder();
-
-/** Write one line to stderr, synchronously and whole. */
-function writeStderrLine(line: string): void {
-  const bytes = encoder.encode(line + "\n");
-  let written = 0;
-  while (written < bytes.length) {
-    written += Deno.stderr.writeSync(bytes.subarray(written));
-  }
 }

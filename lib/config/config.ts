@@ -61,6 +61,22 @@ export interface Config {
   healthcheckUrl?: string;
   archiveDir?: string;
   archiveAfterDays: number;
+  /** watch: a call is delivered once its files are unchanged this long. */
+  settleSeconds: number;
+  /** watch: the folders are listed anew this often. */
+  watchRescanSeconds: number;
+  /** watch: how long requests in flight may finish after a stop signal. */
+  stopTimeoutSeconds: number;
+  /** watch: health-check heartbeat interval (0 = none). */
+  heartbeatMinutes: number;
+  /** watch: where `/metrics` is served, if anywhere. */
+  metricsListen?: ListenAddress;
+}
+
+/** A `HOST:PORT` to listen on. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 /** Where settings come from. */
@@ -121,6 +137,11 @@ export async function loadConfig(src: ConfigSources): Promise<Config> {
     healthcheckUrl: v.url("HEALTHCHECK_URL").replace(/\/+$/, "") || undefined,
     archiveDir: v.optionalPath("ARCHIVE_DIR"),
     archiveAfterDays: v.count("ARCHIVE_AFTER_DAYS"),
+    settleSeconds: v.count("SETTLE_SECONDS"),
+    watchRescanSeconds: v.positive("WATCH_RESCAN_SECONDS"),
+    stopTimeoutSeconds: v.count("STOP_TIMEOUT_SECONDS"),
+    heartbeatMinutes: v.count("HEARTBEAT_MINUTES"),
+    metricsListen: v.address("METRICS_LISTEN"),
   };
 }
 
@@ -211,6 +232,19 @@ class Values {
   /** A path like {@link dir}, or undefined when unset. */
   optionalPath(env: string): string | undefined {
     return this.get(env) === undefined ? undefined : this.dir(env);
+  }
+
+  /** `HOST:PORT` (`[::1]:PORT` for IPv6), or undefined when unset. */
+  address(env: string): ListenAddress | undefined {
+    const text = this.get(env);
+    if (text === undefined) return undefined;
+    const address = parseListenAddress(text);
+    if (!address) {
+      throw new ConfigError(
+        `${env} must be HOST:PORT such as 127.0.0.1:9464, got "${text}"`,
+      );
+    }
+    return address;
   }
 
   /** Seconds separated by commas, e.g. `60,300,900`. */
@@ -325,6 +359,22 @@ function urlPassword(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Parse `HOST:PORT`; undefined when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseListenAddress("127.0.0.1:9464"); // { host: "127.0.0.1", port: 9464 }
+ * parseListenAddress("[::1]:9464"); // { host: "::1", port: 9464 }
+ * ```
+ */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) return undefined;
+  return { host: m[1] ?? m[2], port };
 }
 
 function setting(env: string): Setting {

@@ -17,7 +17,8 @@ export type SettingKind =
   | "dir"
   | "zone"
   | "file"
-  | "proxy";
+  | "proxy"
+  | "address";
 
 /** One configurable setting. */
 export interface Setting {
@@ -95,8 +96,9 @@ export const SETTINGS: readonly Setting[] = [
     env: "UPLOAD_BATCH_SIZE",
     flag: "upload-batch-size",
     kind: "count",
-    default: "10",
-    doc: "sets delivered per run at most (0 = no limit)",
+    default: "0",
+    doc:
+      "sets delivered per run at most (0 = no limit: a run keeps up however busy the host)",
   },
   {
     env: "UPLOAD_RETRY_ATTEMPTS",
@@ -204,6 +206,45 @@ export const SETTINGS: readonly Setting[] = [
     default: "0",
     doc:
       "stop starting new sets after this long; in-flight ones finish (0 = no limit)",
+  },
+  {
+    env: "SETTLE_SECONDS",
+    flag: "settle-seconds",
+    kind: "seconds",
+    default: "10",
+    doc:
+      "watch: deliver a call once none of its files changed for this long (time for a late lead)",
+  },
+  {
+    env: "WATCH_RESCAN_SECONDS",
+    flag: "watch-rescan-seconds",
+    kind: "seconds",
+    default: "300",
+    doc:
+      "watch: list the folders anew this often, catching what file events missed",
+  },
+  {
+    env: "STOP_TIMEOUT_SECONDS",
+    flag: "stop-timeout",
+    kind: "seconds",
+    default: "30",
+    doc:
+      "watch: on SIGTERM/Ctrl-C, let requests in flight finish for at most this long",
+  },
+  {
+    env: "HEARTBEAT_MINUTES",
+    flag: "heartbeat-minutes",
+    kind: "count",
+    default: "5",
+    doc:
+      "watch: ping `HEALTHCHECK_URL/<code>` this often (0 = never); code as a run's exit code",
+  },
+  {
+    env: "METRICS_LISTEN",
+    flag: "metrics-listen",
+    kind: "address",
+    doc:
+      "watch: serve Prometheus metrics on `http://HOST:PORT/metrics` (e.g. 127.0.0.1:9464)",
   },
   {
     env: "METRICS_FILE",

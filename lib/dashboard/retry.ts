@@ -18,6 +18,11 @@ export interface RetryOptions {
   token?: string;
   /** Also hand each log line of the retry here (e.g. to stderr). */
   echo?: (line: string) => void;
+  /**
+   * Who resets the attempts: by default {@link retrySets}, which takes the
+   * run lock; `callsync watch --serve` holds the lock and does it itself.
+   */
+  retry?: (log: Logger, target: RetryTarget) => Promise<RetryResult>;
 }
 
 /**
@@ -57,7 +62,10 @@ export async function retryFromDashboard(
     secrets: [...configSecrets(cfg), opts.token ?? ""],
     sink: (line) => opts.echo?.(line),
   });
-  const result = await retrySets(cfg, retryLog, target);
+  const result = await (opts.retry ?? ((l, t) => retrySets(cfg, l, t)))(
+    retryLog,
+    target,
+  );
   if (result.busy) {
     return json(409, {
       error: `a run (pid ${

@@ -16,7 +16,7 @@ import { Logger } from "../core/log.ts";
 import { dailySummaries } from "../report/summary.ts";
 import { Guard } from "./guard.ts";
 import { htmlResponse, json, jsonError, newNonce, safeDecode } from "./http.ts";
-import { retryFromDashboard } from "./retry.ts";
+import { retryFromDashboard, type RetryOptions } from "./retry.ts";
 import { DashboardRuns, missingUploadSettings } from "./runs.ts";
 import { readSetDetail } from "./set_detail.ts";
 import { readStatus, readSummaries } from "./views.ts";
@@ -36,6 +36,8 @@ export interface DashboardAppOptions {
   recentLimit: number;
   /** Also hand each log line of a dashboard run or retry here. */
   echo?: (line: string) => void;
+  /** Who resets attempts for a retry (see `RetryOptions.retry`). */
+  retry?: RetryOptions["retry"];
 }
 
 /** One path the dashboard answers, with a handler per method. */

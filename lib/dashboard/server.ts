@@ -29,6 +29,7 @@ import type { Logger } from "../core/log.ts";
 import { isLoopbackAddress } from "./guard.ts";
 import { type ErrorCode, jsonError } from "./http.ts";
 import { type HttpLimits, type HttpServer, serveHttp } from "./http_server.ts";
+import type { RetryOptions } from "./retry.ts";
 import { DashboardApp } from "./router.ts";
 import { errorMessage, UsageError } from "../core/errors.ts";
 
@@ -60,6 +61,8 @@ export interface ServeOptions {
   recentLimit?: number;
   /** Also hand each log line of a dashboard run here (e.g. to stderr). */
   echo?: (line: string) => void;
+  /** Who resets attempts for a retry (see `RetryOptions.retry`). */
+  retry?: RetryOptions["retry"];
 }
 
 /** A running dashboard. */

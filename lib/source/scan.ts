@@ -87,14 +87,7 @@ const PARALLEL_READS = 16;
 
 /** Scan the three folders. */
 export async function scan(opts: ScanOptions): Promise<ScanResult> {
-  const result: ScanResult = {
-    conversations: [],
-    recordings: [],
-    leads: [],
-    problems: [],
-    missing: [],
-    skipped: 0,
-  };
+  const result = emptyResult();
   const roots = await realRoots(opts.dirs);
   // The three listings overlap: each entry of an async listing waits on a
   // blocking-pool thread, so listing folders side by side hides that wait.
@@ -109,31 +102,89 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     result.skipped += names - todo.length;
     // Only the files to read are sorted (delivered ones are merely counted).
     todo.sort();
-    const own = {
-      root: roots[folder],
-      dir: opts.dirs[folder],
-      pattern: PATTERN[folder],
-    };
-    await forEachLimited(todo, PARALLEL_READS, async (name) => {
-      const path = join(opts.dirs[folder], name);
-      try {
-        await readOne(
-          folder,
-          name,
-          path,
-          { roots, own },
-          opts.timezone,
-          result,
-        );
-      } catch (e) {
-        result.problems.push(problemOf(folder, name, path, e));
-      }
-    });
+    await readNames(opts, roots, folder, todo, result);
   }
   return result;
 }
 
-const FOLDERS = ["conversations", "recordings", "leads"] as const;
+/** What {@link scanNames} read, and which of the names no longer exist. */
+export interface NamedScan {
+  result: ScanResult;
+  gone: { folder: Folder; name: string }[];
+}
+
+/**
+ * Read only the named files (those a file event named), skipping delivered
+ * ones as {@link scan} does: the work is proportional to the names, not to
+ * the folders. Names that match no folder pattern are ignored; a name whose
+ * file is gone is reported in `gone`.
+ */
+export async function scanNames(
+  opts: Omit<ScanOptions, "cache">,
+  names: Record<Folder, Iterable<string>>,
+): Promise<NamedScan> {
+  const result = emptyResult();
+  const gone: NamedScan["gone"] = [];
+  const roots = await realRoots(opts.dirs);
+  for (const folder of FOLDERS) {
+    const todo = [...names[folder]].filter((name) =>
+      isListed(folder, name) && !opts.skip[folder].has(name)
+    );
+    await readNames(
+      opts,
+      roots,
+      folder,
+      todo,
+      result,
+      (name) => gone.push({ folder, name }),
+    );
+  }
+  return { result, gone };
+}
+
+/** True when `name` is one a folder listing keeps (pattern, not hidden). */
+export function isListed(folder: Folder, name: string): boolean {
+  return name.charCodeAt(0) !== 0x2e && PATTERN[folder].test(name);
+}
+
+function emptyResult(): ScanResult {
+  return {
+    conversations: [],
+    recordings: [],
+    leads: [],
+    problems: [],
+    missing: [],
+    skipped: 0,
+  };
+}
+
+/** Read `todo` of `folder` into `result`; `onGone` hears of vanished files. */
+async function readNames(
+  opts: Pick<ScanOptions, "dirs" | "timezone">,
+  roots: Record<Folder, string>,
+  folder: Folder,
+  todo: readonly string[],
+  result: ScanResult,
+  onGone?: (name: string) => void,
+): Promise<void> {
+  const own = {
+    root: roots[folder],
+    dir: opts.dirs[folder],
+    pattern: PATTERN[folder],
+  };
+  await forEachLimited(todo, PARALLEL_READS, async (name) => {
+    const path = join(opts.dirs[folder], name);
+    try {
+      await readOne(folder, name, path, { roots, own }, opts.timezone, result);
+    } catch (e) {
+      if (onGone && e instanceof Deno.errors.NotFound) onGone(name);
+      else result.problems.push(problemOf(folder, name, path, e));
+    }
+  });
+}
+
+/** The three folders, in the order they are read. */
+export const FOLDERS = ["conversations", "recordings", "leads"] as const;
 
 /** One folder's listing: how many names match, and those not skipped. */
 interface Listing {
@@ -153,7 +204,6 @@ async function list(
   skip: NameFilter,
   cache?: ListingCache,
 ): Promise<Listing> {
-  const pattern = PATTERN[folder];
   const out: Listing = { names: 0, todo: [] };
   try {
     // The clock is read before the folder's times, and both before the
@@ -168,7 +218,7 @@ async function list(
     }
     for await (const e of Deno.readDir(dir)) {
       const name = e.name;
-      if (name.charCodeAt(0) === 0x2e || !pattern.test(name)) continue;
+      if (!isListed(folder, name)) continue;
       out.names++;
       if (!skip.has(name)) out.todo.push(name);
     }

@@ -36,6 +36,19 @@ export async function retrySets(
   }
   using _lock = lock;
   const store = await StateStore.openFor(cfg, log);
+  return await resetAttempts(store, log, names);
+}
+
+/**
+ * Reset the attempts of the named sets (or every failed one) in `store`,
+ * whose owner holds the run lock: `retrySets` does so, and so does
+ * `callsync watch`, which holds the lock for its lifetime.
+ */
+export async function resetAttempts(
+  store: StateStore,
+  log: Logger,
+  names: readonly string[] | "failed",
+): Promise<RetryResult> {
   const targets = names === "failed"
     ? [...store.progress.values()].filter((p) => p.failed).map((p) => p.set)
     : names;
