@@ -236,3 +236,97 @@ Deno.test("a CRM failing at random still gets every call exactly once", async ()
     }
   });
 });
+
+Deno.test("watch killed at random moments, with run started beside it, loses no call and sends none twice", async () => {
+  const seed = SEED + 2;
+  await seeded(seed, async () => {
+    const random = mulberry32(seed);
+    const dir = await Deno.makeTempDir({ prefix: "callsync-crash-watch-" });
+    const crm = FakeCrm.start({ delayMs: 80 });
+    try {
+      const expected = await writeCallTree(dir, {
+        seed,
+        calls: 160,
+        bytesPerSecond: 40,
+      });
+      const before = await sourceFingerprint(dir);
+      const env = crmEnv(crm, {
+        UPLOAD_RETRY_BACKOFF: "0",
+        UPLOAD_CONCURRENCY: "4",
+        SETTLE_SECONDS: "0",
+      });
+      const watch = ["watch", "--base-dir", dir, "-q"];
+      const run = ["run", "--base-dir", dir, "-q"];
+      const total = (await statusAt(dir, env)).sets.length;
+      assert.ok(total >= 140, `${total} sets to deliver`);
+      let killedWhileDelivering = 0;
+      let runsBeside = 0;
+      for (let i = 0; i < 60; i++) {
+        const done = (await deliveredSets(dir)).length;
+        if (done >= total) break;
+        const children = [
+          cliCommand(watch, env, { stdout: "null", stderr: "null" }).spawn(),
+        ];
+        if (i % 2 === 1) {
+          // A cron run started against the same folders at the same moment.
+          children.push(
+            cliCommand(run, env, { stdout: "null", stderr: "null" }).spawn(),
+          );
+          runsBeside++;
+        }
+        await new Promise((r) => setTimeout(r, 400 + random() * 1200));
+        for (const child of children) {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // the run had already finished
+          }
+          await child.status;
+        }
+        const after = (await deliveredSets(dir)).length;
+        if (after > done && after < total) killedWhileDelivering++;
+      }
+      console.log(
+        `${killedWhileDelivering} kills landed while delivering, ${runsBeside} runs started beside watch, ${total} sets`,
+      );
+      assert.ok(
+        killedWhileDelivering >= 8,
+        `only ${killedWhileDelivering} kills landed while delivering`,
+      );
+      assert.ok(
+        runsBeside >= 4,
+        `only ${runsBeside} runs started beside watch`,
+      );
+
+      // Then watch runs to the end while a run starts beside it: the run
+      // skips (exit 0) and watch delivers the rest, then stops on SIGTERM.
+      const child = cliCommand(watch, env, { stdout: "null", stderr: "piped" })
+        .spawn();
+      const beside = await runCli(["run", "--base-dir", dir], env);
+      assert.equal(beside.code, 0, beside.stderr);
+      for (let i = 0; i < 300; i++) {
+        if ((await deliveredSets(dir)).length >= total) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill("SIGTERM");
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+      ]);
+      assert.equal(status.code, 0, stderr);
+      const sets = await assertAllDelivered(dir, expected);
+      assertExactlyOnce(crm.requests, sets, (r) => r.answer === 200);
+      assert.deepEqual(
+        await sourceFingerprint(dir),
+        before,
+        "no source file changed",
+      );
+      const count = crm.requests.length;
+      assert.equal((await runCli(run, env)).code, 0);
+      assert.equal(crm.requests.length, count, "a final run sends nothing");
+    } finally {
+      await crm.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
