@@ -9,13 +9,20 @@
 import { fileURLToPath } from "node:url";
 
 /** What {@link scheduleText} can produce. */
-export type ScheduleKind = "cron" | "systemd" | "windows";
+export type ScheduleKind =
+  | "cron"
+  | "systemd"
+  | "windows"
+  | "systemd-service"
+  | "windows-service";
 
 /** Every kind, in `--print` order. */
 export const SCHEDULE_KINDS: readonly ScheduleKind[] = [
   "cron",
   "systemd",
   "windows",
+  "systemd-service",
+  "windows-service",
 ];
 
 /**
@@ -122,8 +129,14 @@ export function callsyncCommand(
  *   FILE >> LOG 2>&1 # callsync` (POSIX shell quoting, `%` escaped for cron).
  * - `systemd`: `callsync.service` then `callsync.timer`, each after a
  *   `# /etc/systemd/system/NAME` comment line.
- * - `windows`: `schtasks /create /tn callsync /tr "…" /sc minute /mo 5 /f`
- *   for cmd.exe (Windows argument quoting, nested once for `/tr`).
+ * - `windows`: `schtasks /create /tn callsync /tr "…" /sc minute /mo 5 /ru
+ *   SYSTEM /f` for cmd.exe (Windows argument quoting, nested once for `/tr`):
+ *   the task runs whether or not anyone is logged on.
+ * - `systemd-service`: `callsync-watch.service`, running `callsync watch`
+ *   (`Type=simple`, `Restart=always`).
+ * - `windows-service`: a Task Scheduler XML (for `schtasks /create /xml`)
+ *   that starts `callsync watch` at boot as SYSTEM and starts it again when
+ *   it is not running.
  *
  * Throws {@link ScheduleError} for a relative path, a line break in a path,
  * a malformed cron schedule, or a Windows command longer than schtasks takes.
@@ -142,6 +155,12 @@ export function scheduleText(
     }
     case "windows":
       return windowsCommand(opts);
+    case "systemd-service":
+      return `# /etc/systemd/system/${WATCH_UNIT}\n${
+        systemdService(opts).trimEnd()
+      }`;
+    case "windows-service":
+      return windowsServiceXml(opts);
     default:
       throw new ScheduleError(
         `unknown schedule kind "${kind}"; kinds: ${SCHEDULE_KINDS.join(", ")}`,
@@ -171,6 +190,25 @@ export function cronLine(opts: ScheduleOptions): string {
   return `${when} ${command.replaceAll("%", "\\%")} ${CRON_MARKER}`;
 }
 
+/** The unit `schedule --print systemd-service` and `install.sh --service` write. */
+export const WATCH_UNIT = "callsync-watch.service";
+
+/**
+ * Hardening of both units: callsync needs only to read the bot's folders,
+ * write its state, and reach the CRM. The whole file system stays writable
+ * outside /usr, /boot and /etc (the folders may be anywhere), and private
+ * files stay private (`UMask=0077`).
+ */
+const HARDENING = `NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=full
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+UMask=0077`;
+
 /** `callsync.service` and `callsync.timer`. */
 export function systemdUnits(opts: ScheduleOptions): SystemdUnits {
   const base = posixPath("base dir", opts.baseDir);
@@ -184,6 +222,7 @@ After=network-online.target
 Type=oneshot
 WorkingDirectory=${base.replaceAll("%", "%%")}
 ExecStart=${exec}
+${HARDENING}
 `;
   const timer = `[Unit]
 Description=Run callsync every 5 minutes
@@ -199,16 +238,128 @@ WantedBy=timers.target
   return { service, timer };
 }
 
-/** The `schtasks /create` command line for cmd.exe. */
-export function windowsCommand(opts: ScheduleOptions): string {
+/**
+ * `callsync-watch.service`: `callsync watch` kept running. SIGTERM stops it
+ * gracefully; systemd waits `TimeoutStopSec` (more than watch's default
+ * `--stop-timeout` of 30 s) before it kills.
+ */
+export function systemdService(opts: ScheduleOptions): string {
+  const base = posixPath("base dir", opts.baseDir);
+  const exec = runArgv(opts, posixPath, "watch").map(systemdQuote).join(" ");
+  return `[Unit]
+Description=callsync watch: deliver voice-bot calls to the CRM as they end
+Wants=network-online.target
+After=network-online.target
+StartLimitIntervalSec=0
+
+[Service]
+Type=simple
+WorkingDirectory=${base.replaceAll("%", "%%")}
+ExecStart=${exec}
+Restart=always
+RestartSec=5
+KillSignal=SIGTERM
+TimeoutStopSec=45
+${HARDENING}
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/** `callsync.exe COMMAND --base-dir BASE [--env-file FILE]`, checked. */
+function windowsArgv(opts: ScheduleOptions, command: string): string[] {
   const argv = [
     ...opts.command.map((p, i) => i === 0 ? windowsPath("command", p) : p),
-    "run",
+    command,
     "--base-dir",
     windowsPath("base dir", opts.baseDir),
     ...fileFlags(opts, windowsPath),
   ];
   for (const a of argv) noBreaks("argument", a);
+  return argv;
+}
+
+/**
+ * The Task Scheduler XML of `callsync watch` (`schtasks /create /tn
+ * callsync-watch /xml FILE`): started at boot as SYSTEM (whether or not
+ * anyone is logged on), with no time limit, started again every 5 minutes if
+ * it is not running (a second instance is never started), and restarted a
+ * minute after a failure.
+ */
+export function windowsServiceXml(opts: ScheduleOptions): string {
+  const [exe, ...args] = windowsArgv(opts, "watch");
+  const x = xmlEscape;
+  return `<?xml version="1.0" encoding="UTF-16"?>
+<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
+  <RegistrationInfo>
+    <Description>callsync watch: deliver voice-bot calls to the CRM as they end</Description>
+  </RegistrationInfo>
+  <Triggers>
+    <BootTrigger>
+      <Enabled>true</Enabled>
+    </BootTrigger>
+    <TimeTrigger>
+      <StartBoundary>2025-01-01T00:00:00</StartBoundary>
+      <Enabled>true</Enabled>
+      <Repetition>
+        <Interval>PT5M</Interval>
+        <StopAtDurationEnd>false</StopAtDurationEnd>
+      </Repetition>
+    </TimeTrigger>
+  </Triggers>
+  <Principals>
+    <Principal id="Author">
+      <UserId>S-1-5-18</UserId>
+      <RunLevel>HighestAvailable</RunLevel>
+    </Principal>
+  </Principals>
+  <Settings>
+    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>
+    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>
+    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>
+    <StartWhenAvailable>true</StartWhenAvailable>
+    <RunOnlyIfNetworkAvailable>false</RunOnlyIfNetworkAvailable>
+    <IdleSettings>
+      <StopOnIdleEnd>false</StopOnIdleEnd>
+      <RestartOnIdle>false</RestartOnIdle>
+    </IdleSettings>
+    <AllowStartOnDemand>true</AllowStartOnDemand>
+    <Enabled>true</Enabled>
+    <Hidden>false</Hidden>
+    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>
+    <Priority>7</Priority>
+    <RestartOnFailure>
+      <Interval>PT1M</Interval>
+      <Count>999</Count>
+    </RestartOnFailure>
+  </Settings>
+  <Actions Context="Author">
+    <Exec>
+      <Command>${x(exe)}</Command>
+      <Arguments>${x(args.map((a) => winQuote(a)).join(" "))}</Arguments>
+      <WorkingDirectory>${
+    x(windowsPath("base dir", opts.baseDir))
+  }</WorkingDirectory>
+    </Exec>
+  </Actions>
+</Task>`;
+}
+
+/** Escape text for an XML element. */
+function xmlEscape(s: string): string {
+  return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(
+    ">",
+    "&gt;",
+  );
+}
+
+/**
+ * The `schtasks /create` command line for cmd.exe: every 5 minutes, as
+ * SYSTEM, so the task runs whether or not anyone is logged on.
+ */
+export function windowsCommand(opts: ScheduleOptions): string {
+  const argv = windowsArgv(opts, "run");
   const tr = argv.map((a) => winQuote(a)).join(" ");
   if (tr.length > WINDOWS_TR_LIMIT) {
     throw new ScheduleError(
@@ -217,13 +368,14 @@ export function windowsCommand(opts: ScheduleOptions): string {
   }
   return `schtasks /create /tn ${TASK_NAME} /tr ${
     winQuote(tr, true)
-  } /sc minute /mo 5 /f`;
+  } /sc minute /mo 5 /ru SYSTEM /rl HIGHEST /f`;
 }
 
-/** command + `run` + {@link fileFlags} (paths checked by `path`). */
+/** command + `run` (or `command`) + {@link fileFlags} (paths checked by `path`). */
 function runArgv(
   opts: ScheduleOptions,
   path: (what: string, p: string) => string,
+  command = "run",
 ): string[] {
   if (opts.command.length === 0) {
     throw new ScheduleError("the command that starts callsync is empty");
@@ -233,7 +385,7 @@ function runArgv(
   return [
     path("command", exe),
     ...rest,
-    "run",
+    command,
     ...fileFlags(opts, path),
   ];
 }

@@ -168,6 +168,15 @@ After=network-online.target
 Type=oneshot
 WorkingDirectory=/srv/voicebot
 ExecStart=/usr/local/bin/callsync run --env-file /etc/callsync.env
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=full
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+UMask=0077
 `,
   );
   assert.equal(
@@ -300,7 +309,7 @@ Deno.test("windows: the exact schtasks command for plain paths", () => {
       baseDir: "C:\\voicebot",
       envFile: "C:\\callsync\\callsync.env",
     }),
-    'schtasks /create /tn callsync /tr "C:\\callsync\\callsync.exe run --base-dir C:\\voicebot --env-file C:\\callsync\\callsync.env" /sc minute /mo 5 /f',
+    'schtasks /create /tn callsync /tr "C:\\callsync\\callsync.exe run --base-dir C:\\voicebot --env-file C:\\callsync\\callsync.env" /sc minute /mo 5 /ru SYSTEM /rl HIGHEST /f',
   );
 });
 
@@ -320,7 +329,7 @@ Deno.test("windows: paths with spaces round-trip through schtasks and the task",
   });
   assert.equal(
     cmd,
-    'schtasks /create /tn callsync /tr "\\"C:\\Program Files\\callsync\\callsync.exe\\" run --base-dir \\"D:\\voice bot\\\\\\\\\\" --env-file \\"C:\\Program Files\\callsync\\callsync.env\\"" /sc minute /mo 5 /f',
+    'schtasks /create /tn callsync /tr "\\"C:\\Program Files\\callsync\\callsync.exe\\" run --base-dir \\"D:\\voice bot\\\\\\\\\\" --env-file \\"C:\\Program Files\\callsync\\callsync.env\\"" /sc minute /mo 5 /ru SYSTEM /rl HIGHEST /f',
   );
   // schtasks reads its own arguments…
   const outer = parseWindowsArgs(cmd);
@@ -331,7 +340,17 @@ Deno.test("windows: paths with spaces round-trip through schtasks and the task",
     "callsync",
   ]);
   assert.equal(outer[4], "/tr");
-  assert.deepEqual(outer.slice(6), ["/sc", "minute", "/mo", "5", "/f"]);
+  assert.deepEqual(outer.slice(6), [
+    "/sc",
+    "minute",
+    "/mo",
+    "5",
+    "/ru",
+    "SYSTEM",
+    "/rl",
+    "HIGHEST",
+    "/f",
+  ]);
   // …and the task's command line splits back into callsync's argv.
   assert.deepEqual(parseWindowsArgs(outer[5]), argv);
 });
@@ -424,4 +443,61 @@ Deno.test("every kind carries CRM_CA_FILE as --crm-ca-file after --env-file", ()
     () => cronLine({ command: BIN, baseDir: "/b", caFile: "ca.pem" }),
     ScheduleError,
   );
+});
+
+Deno.test("systemd-service: callsync watch kept running, stopped with SIGTERM before systemd kills", () => {
+  const text = scheduleText("systemd-service", {
+    command: BIN,
+    baseDir: "/srv/voicebot",
+    envFile: "/etc/callsync.env",
+  });
+  const lines = text.split("\n");
+  assert.equal(lines[0], "# /etc/systemd/system/callsync-watch.service");
+  for (
+    const line of [
+      "Type=simple",
+      "ExecStart=/usr/local/bin/callsync watch --env-file /etc/callsync.env",
+      "WorkingDirectory=/srv/voicebot",
+      "Restart=always",
+      "KillSignal=SIGTERM",
+      "NoNewPrivileges=yes",
+      "UMask=0077",
+      "WantedBy=multi-user.target",
+    ]
+  ) {
+    assert.ok(lines.includes(line), `${line} in\n${text}`);
+  }
+  // systemd waits longer than watch's default --stop-timeout (30 s).
+  const stop = Number(/^TimeoutStopSec=(\d+)$/m.exec(text)?.[1]);
+  assert.ok(stop > 30, `TimeoutStopSec=${stop}`);
+});
+
+Deno.test("windows-service: Task Scheduler XML starting callsync watch at boot as SYSTEM, again when not running", () => {
+  const xml = scheduleText("windows-service", {
+    command: ["C:\\Program Files\\callsync\\callsync.exe"],
+    baseDir: "D:\\voice & bot",
+    envFile: "C:\\callsync\\callsync.env",
+  });
+  const tag = (name: string) =>
+    [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, "g"))].map((m) =>
+      m[1]
+    );
+  assert.deepEqual(tag("UserId"), ["S-1-5-18"], "runs as SYSTEM");
+  assert.ok(xml.includes("<BootTrigger>"), "starts at boot");
+  assert.deepEqual(tag("Interval"), ["PT5M", "PT1M"]);
+  assert.deepEqual(tag("MultipleInstancesPolicy"), ["IgnoreNew"]);
+  assert.deepEqual(tag("ExecutionTimeLimit"), ["PT0S"], "no time limit");
+  assert.deepEqual(tag("Command"), [
+    "C:\\Program Files\\callsync\\callsync.exe",
+  ]);
+  const args = tag("Arguments")[0].replaceAll("&amp;", "&");
+  assert.deepEqual(parseWindowsArgs(args), [
+    "watch",
+    "--base-dir",
+    "D:\\voice & bot",
+    "--env-file",
+    "C:\\callsync\\callsync.env",
+  ]);
+  assert.deepEqual(tag("WorkingDirectory"), ["D:\\voice &amp; bot"]);
+  assert.ok(!/&(?!amp;|lt;|gt;)/.test(xml), "every & escaped");
 });
