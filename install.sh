@@ -30,6 +30,7 @@ systemd_dir=/etc/systemd/system
 cron_spec=""
 want_cron=0
 want_systemd=0
+want_service=0
 dry_run=0
 uninstall=0
 purge=0
@@ -53,6 +54,12 @@ Install callsync (from this source tree) on Linux and run it every 5 minutes.
                       (default /var/log/callsync.log)
   --systemd           write callsync.service + callsync.timer (every 5 min)
                       and, when systemctl exists, enable the timer
+  --service           run callsync as a service instead: write
+                      callsync-watch.service (callsync watch: delivers each
+                      call seconds after it ends, restarts on failure) and,
+                      when systemctl exists, enable and start it; may go with
+                      --cron, whose runs then skip while watch holds the lock
+                      (a fallback if the service is stopped)
   --systemd-dir DIR   where the units go (default /etc/systemd/system)
   --dry-run           print what would be done; change nothing
   --uninstall         remove what an earlier install added (as recorded in
@@ -83,6 +90,20 @@ usage_error() {
   exit 2
 }
 dry() { ((dry_run)); }
+
+# systemctl disable --now the timer or service among the unit files given.
+disable_units() {
+  local u name
+  for u in "$@"; do
+    name=${u##*/}
+    [[ $name == callsync.timer || $name == callsync-watch.service ]] || continue
+    if dry; then
+      say "would run: systemctl disable --now $name"
+    else
+      systemctl disable --now "$name" || warn "systemctl disable --now $name failed"
+    fi
+  done
+}
 
 # ------------------------------------------------------------------ options
 while (($# > 0)); do
@@ -121,6 +142,10 @@ while (($# > 0)); do
       want_systemd=1
       shift
       ;;
+    --service)
+      want_service=1
+      shift
+      ;;
     --dry-run)
       dry_run=1
       shift
@@ -138,9 +163,10 @@ while (($# > 0)); do
 done
 
 ((want_cron && want_systemd)) && usage_error "choose --cron or --systemd, not both"
+((want_systemd && want_service)) && usage_error "choose --systemd (a timer) or --service (callsync watch), not both"
 ((purge && !uninstall)) && usage_error "--purge goes with --uninstall"
-((uninstall && (want_cron || want_systemd))) &&
-  usage_error "--uninstall takes no --cron/--systemd (it removes what was installed)"
+((uninstall && (want_cron || want_systemd || want_service))) &&
+  usage_error "--uninstall takes no --cron/--systemd/--service (it removes what was installed)"
 [[ -z $cron_spec ]] && cron_spec=$DEFAULT_CRON
 
 # Absolute, without a trailing slash; no line breaks (they would break the
@@ -260,11 +286,7 @@ if ((uninstall)); then
     fi
   fi
   if ((${#old_units[@]} > 0)) && command -v systemctl >/dev/null 2>&1; then
-    if dry; then
-      say "would run: systemctl disable --now callsync.timer"
-    else
-      systemctl disable --now callsync.timer || warn "systemctl disable --now callsync.timer failed"
-    fi
+    disable_units "${old_units[@]}"
   fi
   copies=0
   for f in "${old_units[@]}" "${old_files[@]}"; do
@@ -439,7 +461,11 @@ schedule_part() {
         cron: env("CALLSYNC_CRON"),
       };
       const part = env("CALLSYNC_PART");
-      const out = part === "cron" ? m.cronLine(opts) : m.systemdUnits(opts)[part];
+      const out = part === "cron"
+        ? m.cronLine(opts)
+        : part === "watch"
+        ? m.systemdService(opts)
+        : m.systemdUnits(opts)[part];
       console.log(out.replace(/\n$/, ""));
     '
 }
@@ -572,16 +598,16 @@ cron_entry=$old_cron
 units=("${old_units[@]}")
 systemctl_failed=0
 
+# Remove the units an earlier install wrote, but the watch service when it
+# is kept (--service).
 remove_units() {
-  local u
-  if command -v systemctl >/dev/null 2>&1; then
-    if dry; then
-      say "would run: systemctl disable --now callsync.timer"
-    else
-      systemctl disable --now callsync.timer || warn "systemctl disable --now callsync.timer failed"
-    fi
-  fi
+  local u gone=()
   for u in "${old_units[@]}"; do
+    ((want_service)) && [[ ${u##*/} == callsync-watch.service ]] && continue
+    gone+=("$u")
+  done
+  command -v systemctl >/dev/null 2>&1 && disable_units "${gone[@]}"
+  for u in "${gone[@]}"; do
     [[ -e $u ]] || continue
     if dry; then say "would remove $u"; else rm -f -- "$u" && say "removed $u"; fi
   done
@@ -601,6 +627,12 @@ if ((want_cron)); then
   fi
 elif ((want_systemd)); then
   if [[ -n $old_cron ]] && command -v crontab >/dev/null 2>&1; then crontab_set ""; fi
+  # The timer replaces a watch service an earlier install wrote.
+  for u in "${old_units[@]}"; do
+    [[ ${u##*/} == callsync-watch.service && -e $u ]] || continue
+    command -v systemctl >/dev/null 2>&1 && disable_units "$u"
+    if dry; then say "would remove $u"; else rm -f -- "$u" && say "removed $u"; fi
+  done
   cron_entry=""
   service_file=$systemd_dir/callsync.service
   timer_file=$systemd_dir/callsync.timer
@@ -630,6 +662,38 @@ elif ((want_systemd)); then
     fi
   else
     say "systemctl not found: wrote the units only; to start them: systemctl daemon-reload && systemctl enable --now callsync.timer"
+  fi
+fi
+
+if ((want_service)); then
+  ((want_cron)) || { [[ -n $old_cron ]] && command -v crontab >/dev/null 2>&1 && crontab_set ""; } || true
+  ((want_cron)) || cron_entry=""
+  ((want_cron || ${#old_units[@]} == 0)) || remove_units
+  watch_file=$systemd_dir/callsync-watch.service
+  units+=("$watch_file")
+  if ((${#DENO[@]} == 0)); then
+    say "would write $watch_file"
+  else
+    before=$changes
+    watch_unit=$(schedule_part watch) || die "cannot make the systemd unit"
+    put_text "$watch_file" 644 "$watch_unit"
+    if ((changes > before)); then
+      dry || say "wrote $watch_file"
+    else
+      say "$watch_file is up to date"
+    fi
+  fi
+  if command -v systemctl >/dev/null 2>&1; then
+    if dry; then
+      say "would run: systemctl daemon-reload && systemctl enable --now callsync-watch.service"
+    elif systemctl daemon-reload && systemctl enable callsync-watch.service && systemctl restart callsync-watch.service; then
+      say "enabled and (re)started callsync-watch.service"
+    else
+      systemctl_failed=1
+      warn "systemctl failed; the unit is written: run 'systemctl daemon-reload && systemctl enable --now callsync-watch.service' on a systemd host"
+    fi
+  else
+    say "systemctl not found: wrote the unit only; to start it: systemctl daemon-reload && systemctl enable --now callsync-watch.service"
   fi
 fi
 

@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseEnvFile } from "../../lib/config/envfile.ts";
-import { cronLine, systemdUnits } from "../../lib/report/schedule.ts";
+import {
+  cronLine,
+  systemdService,
+  systemdUnits,
+} from "../../lib/report/schedule.ts";
 import { SETTINGS } from "../../lib/config/settings.ts";
 import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../../testing/cli.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -391,6 +395,47 @@ Deno.test({
     assert.equal(un.code, 0, un.out);
     assert.deepEqual(await root.snapshot(), pristine);
     assert.equal(await root.crontabText(), `${UNRELATED}\n`);
+  },
+});
+
+Deno.test({
+  name:
+    "install.sh --service: writes callsync-watch.service (with --cron as a fallback), up to date when run again; switching to --systemd and uninstalling remove it",
+  ignore: !linux,
+  async fn() {
+    await using root = await Root.create();
+    await Deno.writeTextFile(root.crontab, `${UNRELATED}\n`);
+    const pristine = await root.snapshot();
+    const res = await root.install(["--service", "--cron"]);
+    assert.match(res.out, /systemctl not found: wrote the unit only/);
+    const dir = root.path("etc/systemd/system");
+    assert.equal(
+      await Deno.readTextFile(join(dir, "callsync-watch.service")),
+      systemdService({
+        command: [root.path("usr/bin/callsync")],
+        baseDir: root.path("bot"),
+        envFile: root.path("etc/callsync.env"),
+      }),
+    );
+    assert.equal(callsyncLines(await root.crontabText()).length, 1);
+
+    const installed = await root.snapshot();
+    const again = await root.install(["--service", "--cron"]);
+    assert.match(again.out, /callsync-watch.service is up to date/);
+    assert.deepEqual(await root.snapshot(), installed);
+
+    // The service alone: the cron line goes, the unit stays.
+    await root.install(["--service"]);
+    assert.ok(isFile(join(dir, "callsync-watch.service")));
+    assert.equal(await root.crontabText(), `${UNRELATED}\n`);
+    // Switching to the timer takes the service away.
+    await root.install(["--systemd"]);
+    assert.ok(!isFile(join(dir, "callsync-watch.service")));
+    assert.ok(isFile(join(dir, "callsync.timer")));
+
+    const un = await root.run([...root.opts, "--uninstall", "--purge"]);
+    assert.equal(un.code, 0, un.out);
+    assert.deepEqual(await root.snapshot(), pristine);
   },
 });
 
