@@ -9,6 +9,7 @@
  * deno run -A bench/run.ts cold [--runs 20]
  * deno run -A bench/run.ts network [--rtt 0,80] [--levels 1,4,16] [--calls 100,400,1000] [--runs 3]
  * deno run -A bench/run.ts uploads [--sets 8] [--mib 50] [--concurrency 4] [--runs 3]
+ * deno run -A bench/run.ts watch-latency [--minutes 10] [--interval 2] [--settle 10] [--delay 20]
  * deno run -A bench/run.ts all
  * ```
  *
@@ -26,6 +27,7 @@ import { grouping } from "./grouping.ts";
 import { idle } from "./idle.ts";
 import { network } from "./network.ts";
 import { uploads } from "./uploads.ts";
+import { watchLatency } from "./watch_latency.ts";
 
 const [scenario = "help", ...rest] = Deno.args;
 const opts = options(rest);
@@ -80,6 +82,13 @@ const SCENARIOS: Record<string, () => Promise<unknown>> = {
       concurrency: num("concurrency", 4),
       runs: num("runs", 3),
       rebuild: opts.has("rebuild"),
+    }),
+  "watch-latency": () =>
+    watchLatency({
+      minutes: num("minutes", 10),
+      intervalSeconds: num("interval", 2),
+      settleSeconds: num("settle", 10),
+      delayMs: num("delay", 20),
     }),
 };
 
