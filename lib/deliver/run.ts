@@ -15,7 +15,13 @@ import type { CallSet, Plan } from "../pair/plan.ts";
 import { zoneMismatchLine } from "../pair/zone.ts";
 import { planRun } from "../pair/plan_run.ts";
 import { type Selection, selector } from "../pair/select.ts";
-import { writeLastRun } from "../state/last_run.ts";
+import {
+  backlogGrowing,
+  backlogWarning,
+  nextBacklog,
+  readLastRun,
+  writeLastRun,
+} from "../state/last_run.ts";
 import { isHeld, type LockBusy, tryRunLock } from "../state/lock.ts";
 import { ensureStateDir, StateError, StateStore } from "../state/store.ts";
 import { archiveDelivered } from "./archive.ts";
@@ -43,6 +49,11 @@ export interface RunReport {
   counts?: SetCounts;
   /** Call start (epoch ms) of the oldest set still not delivered. */
   oldestPendingMs?: number;
+  /** Sets left due, or waiting for a retry, at the end (see `LastRun.backlog`). */
+  backlog?: number;
+  /** The backlogs of the last runs, this one last, and whether they grow. */
+  backlogHistory?: number[];
+  backlogGrowing?: boolean;
   stats: RunStats;
   startedMs: number;
   endedMs: number;
@@ -224,7 +235,7 @@ function finalState(r: Awaited<ReturnType<typeof deliverSet>>): FinalState {
 function finalCounts(
   plan: Plan,
   final: Map<string, FinalState>,
-): Pick<RunReport, "counts" | "oldestPendingMs"> {
+): Pick<RunReport, "counts" | "oldestPendingMs" | "backlog"> {
   const counts: SetCounts = {
     delivered: plan.deliveredCount,
     pending: 0,
@@ -232,20 +243,34 @@ function finalCounts(
     failed: 0,
   };
   let oldestPendingMs: number | undefined;
+  let backlog = 0;
   for (const s of plan.sets) {
     const state = final.get(s.name) ?? s.state;
     counts[state]++;
+    const retrying = state === "waiting" &&
+      (final.has(s.name) || s.nextAttemptAt !== undefined);
+    if (state === "pending" || retrying) backlog++;
     if (state !== "delivered") {
       oldestPendingMs = Math.min(oldestPendingMs ?? Infinity, s.startMs);
     }
   }
   for (const f of plan.strays) counts[f.state]++;
-  return { counts, oldestPendingMs };
+  return { counts, oldestPendingMs, backlog };
 }
 
-/** Record how the run ended (`callsync-last-run.json`); a failure is logged. */
+/**
+ * Record how the run ended (`callsync-last-run.json`), with the backlog of
+ * the last runs, warning when it grew at each; a failure is logged.
+ */
 async function recordOutcome(opts: RunOptions, run: RunReport): Promise<void> {
+  const previous = await readLastRun(opts.cfg.processedDir);
+  run.backlogHistory = nextBacklog(previous, run.backlog ?? 0);
+  run.backlogGrowing = backlogGrowing(run.backlogHistory);
+  if (run.backlogGrowing) {
+    opts.log.warn(backlogWarning(run.backlogHistory));
+  }
   await writeLastRun(opts.cfg.processedDir, {
+    backlog: run.backlogHistory,
     started_at: new Date(run.startedMs).toISOString(),
     ended_at: new Date(run.endedMs).toISOString(),
     exit_code: run.exitCode,

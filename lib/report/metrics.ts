@@ -20,6 +20,10 @@ export interface RunMetrics {
   counts: SetCounts;
   /** Call start (epoch ms) of the oldest set not delivered. */
   oldestPendingMs?: number;
+  /** Sets left due or waiting for a retry after the run. */
+  backlog?: number;
+  /** The backlog grew at each of the last runs. */
+  backlogGrowing?: boolean;
   stats: RunStats;
 }
 
@@ -52,6 +56,14 @@ export const METRICS: Record<string, [string, MetricType]> = {
   callsync_uploads_total: [
     "Requests to the CRM by kind and result.",
     "counter",
+  ],
+  callsync_backlog_sets: [
+    "Sets left due, or waiting for a retry, after the last run.",
+    "gauge",
+  ],
+  callsync_backlog_growing: [
+    "1 when the backlog grew at each of the last 3 runs.",
+    "gauge",
   ],
   callsync_build_info: ["callsync's version (value 1).", "gauge"],
   callsync_watch_up: [
@@ -188,6 +200,8 @@ export function renderMetrics(
       ? 0
       : Math.max(0, Math.round((run.endedMs - run.oldestPendingMs) / 1000)),
   );
+  add("callsync_backlog_sets", run.backlog ?? 0);
+  add("callsync_backlog_growing", run.backlogGrowing ? 1 : 0);
   const counter = (name: string, add_: number) =>
     add(name, (previous.get(name) ?? 0) + add_);
   counter("callsync_uploaded_bytes_total", run.stats.bytes);

@@ -9,6 +9,7 @@ import type { CallSet, Plan, SetState } from "../pair/plan.ts";
 import { zoneMismatchLine } from "../pair/zone.ts";
 import { renderTable } from "../core/table.ts";
 import { toUtcIso } from "../core/time.ts";
+import { backlogGrowing, backlogWarning } from "../state/last_run.ts";
 
 /** One row of `plan` and `status`. */
 export interface SetRow {
@@ -145,8 +146,15 @@ export function planRows(plan: Plan, timezone: string): SetRow[] {
   return rows;
 }
 
-/** Build the `status` report. */
-export function statusReport(plan: Plan, timezone: string): StatusReport {
+/**
+ * Build the `status` report; `backlog` is the backlog of the last runs
+ * (`callsync-last-run.json`), which adds a warning while it grows.
+ */
+export function statusReport(
+  plan: Plan,
+  timezone: string,
+  backlog?: readonly number[],
+): StatusReport {
   const sets = planRows(plan, timezone);
   const counts = {
     delivered: plan.deliveredCount,
@@ -155,7 +163,9 @@ export function statusReport(plan: Plan, timezone: string): StatusReport {
     failed: 0,
   };
   for (const r of sets) counts[r.state]++;
-  return { counts, warnings: planWarnings(plan, timezone), sets };
+  const warnings = planWarnings(plan, timezone);
+  if (backlogGrowing(backlog)) warnings.push(backlogWarning(backlog!));
+  return { counts, warnings, sets };
 }
 
 /** `status` as text. */

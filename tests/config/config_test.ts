@@ -56,7 +56,7 @@ async function rejectsNaming(
 
 Deno.test("loadConfig() fills in the documented defaults", async () => {
   const cfg = await load({ TIMEZONE: "UTC" });
-  equal(cfg.batchSize, 10);
+  equal(cfg.batchSize, 0, "no per-run cap: a run keeps up");
   equal(cfg.retryAttempts, 3);
   deepStrictEqual(cfg.retryBackoffSeconds, [60, 300, 900]);
   equal(cfg.concurrency, 4);
@@ -69,6 +69,31 @@ Deno.test("loadConfig() fills in the documented defaults", async () => {
   equal(cfg.recordingsDir, "/srv/bot/recordings");
   equal(cfg.leadsDir, "/srv/bot/leads");
   equal(cfg.processedDir, "/srv/bot/processed_uploads");
+  equal(cfg.settleSeconds, 10);
+  equal(cfg.watchRescanSeconds, 300);
+  equal(cfg.stopTimeoutSeconds, 30);
+  equal(cfg.heartbeatMinutes, 5);
+  equal(cfg.metricsListen, undefined);
+});
+
+Deno.test("loadConfig() reads METRICS_LISTEN as HOST:PORT and names it when malformed", async () => {
+  deepStrictEqual(
+    (await load({ TIMEZONE: "UTC", METRICS_LISTEN: "127.0.0.1:9464" }))
+      .metricsListen,
+    { host: "127.0.0.1", port: 9464 },
+  );
+  deepStrictEqual(
+    (await load({ TIMEZONE: "UTC", METRICS_LISTEN: "[::1]:9464" }))
+      .metricsListen,
+    { host: "::1", port: 9464 },
+  );
+  for (const bad of ["9464", "host:", "host:70000", "a b:1"]) {
+    await rejects(
+      () => load({ TIMEZONE: "UTC", METRICS_LISTEN: bad }),
+      (e: Error) =>
+        e instanceof ConfigError && /METRICS_LISTEN/.test(e.message),
+    );
+  }
 });
 
 Deno.test("loadConfig() defaults TIMEZONE to the host's zone", async () => {
@@ -117,7 +142,7 @@ Deno.test("loadConfig() treats a blank value as unset and trims values", async (
     STALE_SECONDS: " 42 ",
     TIMEZONE: "UTC",
   });
-  equal(cfg.batchSize, 10);
+  equal(cfg.batchSize, 0);
   equal(cfg.staleSeconds, 42);
 });
 
