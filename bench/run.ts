@@ -10,6 +10,7 @@
  * deno run -A bench/run.ts network [--rtt 0,80] [--levels 1,4,16] [--calls 100,400,1000] [--runs 3]
  * deno run -A bench/run.ts uploads [--sets 8] [--mib 50] [--concurrency 4] [--runs 3]
  * deno run -A bench/run.ts watch-latency [--minutes 10] [--interval 2] [--settle 10] [--delay 20]
+ * deno run -A bench/run.ts watch-day [--sets 100000] [--calls 20000] [--trickle-minutes 20] [--idle-minutes 15] [--settle 2] [--v8-flags F]
  * deno run -A bench/run.ts all
  * ```
  *
@@ -27,6 +28,7 @@ import { grouping } from "./grouping.ts";
 import { idle } from "./idle.ts";
 import { network } from "./network.ts";
 import { uploads } from "./uploads.ts";
+import { watchDay } from "./watch_day.ts";
 import { watchLatency } from "./watch_latency.ts";
 
 const [scenario = "help", ...rest] = Deno.args;
@@ -89,6 +91,16 @@ const SCENARIOS: Record<string, () => Promise<unknown>> = {
       intervalSeconds: num("interval", 2),
       settleSeconds: num("settle", 10),
       delayMs: num("delay", 20),
+    }),
+  "watch-day": () =>
+    watchDay({
+      benchDir: dir,
+      sets: num("sets", 100_000),
+      calls: num("calls", 20_000),
+      trickleMinutes: num("trickle-minutes", 20),
+      idleMinutes: num("idle-minutes", 15),
+      settleSeconds: num("settle", 2),
+      v8Flags: opts.get("v8-flags"),
     }),
 };
 
