@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parser } from "@prometheus-io/lezer-promql";
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { parse as parseYaml } from "yaml";
 import { FakeCrm } from "../../testing/fake_crm.ts";
 import { writeCallTree } from "../../testing/calls.ts";
 import { cliCommand, crmEnv, ROOT, runCli } from "../../testing/cli.ts";
+import { parseExposition } from "../../testing/prometheus.ts";
 import { deliveredSets } from "../../testing/status.ts";
 
 const RULES = join(ROOT, "deploy/prometheus/callsync-alerts.yml");
@@ -71,7 +71,7 @@ function metricNames(where: string, expr: string): string[] {
 /** Metric names in a text exposition, by an independent parser. */
 function exportedNames(text: string): Set<string> {
   const names = new Set<string>();
-  for (const family of parsePrometheusTextFormat(text)) {
+  for (const family of parseExposition(text)) {
     names.add(family.name);
     if (family.type === "HISTOGRAM") {
       for (const suffix of ["_bucket", "_sum", "_count"]) {
