@@ -20,7 +20,7 @@ export async function retryCommand(
     log.error(
       `a run (pid ${
         result.busy.pid ?? "unknown"
-      }) is in progress; try again when it ends`,
+      }) is in progress; try again when it ends (if it is callsync watch, which holds the lock while it runs: retry from its dashboard, watch --serve, or stop it, retry, start it again)`,
     );
     return EXIT.failed;
   }
