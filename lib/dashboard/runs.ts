@@ -147,9 +147,11 @@ export class DashboardRuns {
     view.failed = report.failed;
     if (report.skipped) {
       view.state = "skipped";
-      view.message = `another callsync run (pid ${
-        report.lockHolder?.pid ?? "unknown"
-      }) holds the run lock, probably cron; nothing was done — try again when it ends`;
+      view.message = report.lockHolder?.pid === Deno.pid
+        ? "callsync watch in this process holds the run lock and delivers each call as it completes; nothing to run"
+        : `another callsync run (pid ${
+          report.lockHolder?.pid ?? "unknown"
+        }) holds the run lock, probably cron; nothing was done — try again when it ends`;
       return;
     }
     view.state = "finished";
