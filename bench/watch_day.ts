@@ -83,6 +83,8 @@ export async function watchDay(opts: WatchDayOptions): Promise<void> {
     const delivered = await waitForDeliveries(crm, opts.calls);
     const idleStart = Date.now();
     floor = startFloor(dir);
+    // The floor's own start-up is not idle time.
+    await new Promise((r) => setTimeout(r, 30_000));
     const floorStart = sample(floor.pid);
     console.log(
       `${delivered} of ${opts.calls} delivered ${
