@@ -97,6 +97,7 @@ function startServices(
       ...serveOptions(cli, Deno.env.toObject()),
       echo: writeStderrLine,
       retry: (_log, target) => engine.retry(target),
+      watching: true,
     })
     : undefined;
   return {

@@ -37,6 +37,8 @@ export interface DashboardRunsOptions {
   token?: string;
   /** Also hand each log line of a run here (e.g. to stderr). */
   echo?: (line: string) => void;
+  /** `callsync watch` in this process holds the run lock (`watch --serve`). */
+  watching?: boolean;
 }
 
 interface RunEntry {
@@ -147,7 +149,7 @@ export class DashboardRuns {
     view.failed = report.failed;
     if (report.skipped) {
       view.state = "skipped";
-      view.message = report.lockHolder?.pid === Deno.pid
+      view.message = this.#opts.watching
         ? "callsync watch in this process holds the run lock and delivers each call as it completes; nothing to run"
         : `another callsync run (pid ${
           report.lockHolder?.pid ?? "unknown"

@@ -105,6 +105,7 @@ Deno.test("watch delivers a new call SETTLE_SECONDS after its last file changed,
     const waited = Date.now() - written;
     assert.ok(waited >= 1000, `sent ${waited} ms after the last file`);
     assert.ok(waited < 5000, `sent only ${waited} ms after the last file`);
+    await until("it is recorded", () => engine.status().delivered === 1);
     const status = engine.status();
     assert.equal(status.delivered, 1);
     assert.equal(status.counts.delivered, 1);

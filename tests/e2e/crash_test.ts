@@ -300,20 +300,36 @@ Deno.test("watch killed at random moments, with run started beside it, loses no 
 
       // Then watch runs to the end while a run starts beside it: the run
       // skips (exit 0) and watch delivers the rest, then stops on SIGTERM.
-      const child = cliCommand(watch, env, { stdout: "null", stderr: "piped" })
-        .spawn();
+      const child = cliCommand(
+        ["watch", "--base-dir", dir],
+        env,
+        { stdout: "null", stderr: "piped" },
+      ).spawn();
+      const stderr = child.stderr.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let log = "";
+      const watching = (async () => {
+        while (!log.includes("Watching")) {
+          const { value, done } = await stderr.read();
+          if (done) return;
+          log += value;
+        }
+      })();
       const beside = await runCli(["run", "--base-dir", dir], env);
       assert.equal(beside.code, 0, beside.stderr);
       for (let i = 0; i < 300; i++) {
         if ((await deliveredSets(dir)).length >= total) break;
         await new Promise((r) => setTimeout(r, 100));
       }
+      // Stopped once it watches (a signal during start-up, before its
+      // listeners exist, would end it as any program).
+      await watching;
       child.kill("SIGTERM");
-      const [status, stderr] = await Promise.all([
-        child.status,
-        new Response(child.stderr).text(),
-      ]);
-      assert.equal(status.code, 0, stderr);
+      for (let r = await stderr.read(); !r.done; r = await stderr.read()) {
+        log += r.value;
+      }
+      const status = await child.status;
+      assert.equal(status.code, 0, log);
       const sets = await assertAllDelivered(dir, expected);
       assertExactlyOnce(crm.requests, sets, (r) => r.answer === 200);
       assert.deepEqual(
