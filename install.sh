@@ -614,6 +614,22 @@ remove_units() {
   units=()
 }
 
+# Enable and (re)start unit $1 when systemctl exists; $2 and $3 word the
+# messages when it fails or is missing.
+start_unit() {
+  local unit=$1 written=$2 missing=$3
+  if ! command -v systemctl >/dev/null 2>&1; then
+    say "systemctl not found: $missing: systemctl daemon-reload && systemctl enable --now $unit"
+  elif dry; then
+    say "would run: systemctl daemon-reload && systemctl enable --now $unit"
+  elif systemctl daemon-reload && systemctl enable "$unit" && systemctl restart "$unit"; then
+    say "enabled and (re)started $unit"
+  else
+    systemctl_failed=1
+    warn "systemctl failed; $written written: run 'systemctl daemon-reload && systemctl enable --now $unit' on a systemd host"
+  fi
+}
+
 if ((want_cron)); then
   ((${#old_units[@]} > 0)) && remove_units
   # cron's ">> LOG" fails, and callsync never starts, when LOG's folder is missing.
@@ -651,18 +667,7 @@ elif ((want_systemd)); then
       say "$service_file and $timer_file are up to date"
     fi
   fi
-  if command -v systemctl >/dev/null 2>&1; then
-    if dry; then
-      say "would run: systemctl daemon-reload && systemctl enable --now callsync.timer"
-    elif systemctl daemon-reload && systemctl enable --now callsync.timer; then
-      say "enabled callsync.timer (systemctl enable --now)"
-    else
-      systemctl_failed=1
-      warn "systemctl failed; the units are written: run 'systemctl daemon-reload && systemctl enable --now callsync.timer' on a systemd host"
-    fi
-  else
-    say "systemctl not found: wrote the units only; to start them: systemctl daemon-reload && systemctl enable --now callsync.timer"
-  fi
+  start_unit callsync.timer "the units are" "wrote the units only; to start them"
 fi
 
 if ((want_service)); then
@@ -683,18 +688,7 @@ if ((want_service)); then
       say "$watch_file is up to date"
     fi
   fi
-  if command -v systemctl >/dev/null 2>&1; then
-    if dry; then
-      say "would run: systemctl daemon-reload && systemctl enable --now callsync-watch.service"
-    elif systemctl daemon-reload && systemctl enable callsync-watch.service && systemctl restart callsync-watch.service; then
-      say "enabled and (re)started callsync-watch.service"
-    else
-      systemctl_failed=1
-      warn "systemctl failed; the unit is written: run 'systemctl daemon-reload && systemctl enable --now callsync-watch.service' on a systemd host"
-    fi
-  else
-    say "systemctl not found: wrote the unit only; to start it: systemctl daemon-reload && systemctl enable --now callsync-watch.service"
-  fi
+  start_unit callsync-watch.service "the unit is" "wrote the unit only; to start it"
 fi
 
 [[ -d $base_dir ]] || warn "the bot's folder $base_dir does not exist (yet); every run works in it (--base-dir)"

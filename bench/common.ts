@@ -110,6 +110,25 @@ export function callsyncArgs(args: string[], v8Flags?: string): string[] {
   ];
 }
 
+/**
+ * Start `callsync watch --base-dir DIR -q` as a child (stderr shown), with
+ * `env` on top of HOME/PATH/DENO_DIR; `v8Flags` as in {@link callsyncArgs}.
+ */
+export function spawnWatch(
+  dir: string,
+  env: Record<string, string>,
+  v8Flags?: string,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: callsyncArgs(["watch", "--base-dir", dir, "-q"], v8Flags),
+    env: childEnv(env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+}
+
 /** Environment for a child callsync: the CRM settings plus HOME/PATH/DENO_DIR. */
 export function childEnv(
   extra: Record<string, string>,

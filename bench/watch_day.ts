@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { FakeCrm } from "../testing/fake_crm.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { crmEnv } from "../testing/cli.ts";
-import { callsyncArgs, childEnv, fmt, table } from "./common.ts";
+import { fmt, spawnWatch, table } from "./common.ts";
 import {
   benchSet,
   leadJson,
@@ -62,14 +62,11 @@ export async function watchDay(opts: WatchDayOptions): Promise<void> {
     } s`,
   );
   const crm = FakeCrm.start({ delayMs: 5 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: callsyncArgs(["watch", "--base-dir", dir, "-q"], opts.v8Flags),
-    env: childEnv(crmEnv(crm, { SETTLE_SECONDS: String(opts.settleSeconds) })),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnWatch(
+    dir,
+    crmEnv(crm, { SETTLE_SECONDS: String(opts.settleSeconds) }),
+    opts.v8Flags,
+  );
   let floor: Deno.ChildProcess | undefined;
   try {
     const samples: Sample[] = [];

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { FakeCrm } from "../testing/fake_crm.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { crmEnv } from "../testing/cli.ts";
-import { callsyncArgs, childEnv, fmt, median, table } from "./common.ts";
+import { fmt, median, spawnWatch, table } from "./common.ts";
 import { type BenchSet, leadJson, transcriptJson } from "./tree.ts";
 
 /** Options of {@link watchLatency}. */
@@ -43,14 +43,10 @@ export async function watchLatency(
 ): Promise<LatencyResult> {
   const dir = await Deno.makeTempDir({ prefix: "callsync-bench-latency-" });
   const crm = FakeCrm.start({ delayMs: opts.delayMs });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: callsyncArgs(["watch", "--base-dir", dir, "-q"]),
-    env: childEnv(crmEnv(crm, { SETTLE_SECONDS: String(opts.settleSeconds) })),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnWatch(
+    dir,
+    crmEnv(crm, { SETTLE_SECONDS: String(opts.settleSeconds) }),
+  );
   try {
     for (const f of ["conversations", "recordings", "leads"]) {
       await Deno.mkdir(join(dir, f), { recursive: true });

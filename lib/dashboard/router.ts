@@ -37,7 +37,9 @@ export interface DashboardAppOptions {
   /** Also hand each log line of a dashboard run or retry here. */
   echo?: (line: string) => void;
   /** Who resets attempts for a retry (see `RetryOptions.retry`). */
-  retry?: RetryOptions["retry"];  /** `callsync watch` in this process holds the run lock. */
+  retry?: RetryOptions[
+    "retry"
+  ]; /** `callsync watch` in this process holds the run lock. */
   watching?: boolean;
 }
 

@@ -62,7 +62,9 @@ export interface ServeOptions {
   /** Also hand each log line of a dashboard run here (e.g. to stderr). */
   echo?: (line: string) => void;
   /** Who resets attempts for a retry (see `RetryOptions.retry`). */
-  retry?: RetryOptions["retry"];  /** `callsync watch` in this process holds the run lock. */
+  retry?: RetryOptions[
+    "retry"
+  ]; /** `callsync watch` in this process holds the run lock. */
   watching?: boolean;
 }
 

@@ -20,6 +20,7 @@ import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { callEndMs, readiness } from "../pair/readiness.ts";
 import { type CallSet, makePlan, type Plan } from "../pair/plan.ts";
+import { deliveredSkipped } from "../pair/plan_run.ts";
 import type { Folder } from "../source/files.ts";
 import { FolderIndex } from "../source/folder_index.ts";
 import { ListingCache } from "../source/listing_cache.ts";
@@ -127,10 +128,13 @@ export class WatchEngine {
       rescans: {},
       stats: newRunStats(),
     };
-    this.#watcher = new FolderWatcher(dirsOf(opts.cfg), {
-      touched: (names) => this.#onTouched(names),
-      rescan: (reason) => this.#requestRescan(reason),
-    });
+    this.#watcher = new FolderWatcher(
+      deliveredSkipped(opts.cfg, store, this.#used).dirs,
+      {
+        touched: (names) => this.#onTouched(names),
+        rescan: (reason) => this.#requestRescan(reason),
+      },
+    );
   }
 
   /**
@@ -432,20 +436,7 @@ export class WatchEngine {
   }
 
   #scanOptions(): Omit<ScanOptions, "cache"> {
-    const store = this.#store;
-    const used = this.#used;
-    return {
-      dirs: dirsOf(this.#opts.cfg),
-      timezone: this.#opts.cfg.timezone,
-      skip: {
-        conversations: store.delivered,
-        recordings: {
-          has: (name: string) =>
-            used.recordings.has(name) || store.delivered.has(name),
-        },
-        leads: used.leads,
-      },
-    };
+    return deliveredSkipped(this.#opts.cfg, this.#store, this.#used);
   }
 
   async #recordOutcome(): Promise<void> {
@@ -460,15 +451,6 @@ export class WatchEngine {
       this.#opts.log.warn(`Cannot record the run's outcome: ${errorMessage(e)}`)
     );
   }
-}
-
-/** The three folders of `cfg`. */
-function dirsOf(cfg: Config): Record<Folder, string> {
-  return {
-    conversations: cfg.conversationsDir,
-    recordings: cfg.recordingsDir,
-    leads: cfg.leadsDir,
-  };
 }
 
 /**

@@ -39,7 +39,19 @@ function scanOptions(
   store: StateStore,
   cache: ListingCache,
 ): ScanOptions {
-  const used = store.usedFiles();
+  return { ...deliveredSkipped(cfg, store, store.usedFiles()), cache };
+}
+
+/**
+ * The three folders of `cfg`, skipping the files of delivered sets:
+ * conversations by set name, recordings and leads by the names `used` holds
+ * (`StateStore.usedFiles()`, which `callsync watch` keeps up to date itself).
+ */
+export function deliveredSkipped(
+  cfg: Config,
+  store: StateStore,
+  used: { recordings: ReadonlySet<string>; leads: ReadonlySet<string> },
+): Omit<ScanOptions, "cache"> {
   return {
     dirs: {
       conversations: cfg.conversationsDir,
@@ -55,7 +67,6 @@ function scanOptions(
       },
       leads: used.leads,
     },
-    cache,
   };
 }
 

@@ -107,6 +107,29 @@ async function assertAllDelivered(
   return sets;
 }
 
+/**
+ * After the kills: every file delivered in exactly one set, each call record
+ * under one key, no source file changed, and a final run sends nothing.
+ */
+async function assertCrashInvariants(
+  dir: string,
+  expected: ExpectedCall[],
+  before: Awaited<ReturnType<typeof sourceFingerprint>>,
+  crm: FakeCrm,
+  env: Record<string, string>,
+): Promise<void> {
+  const sets = await assertAllDelivered(dir, expected);
+  assertExactlyOnce(crm.requests, sets, (r) => r.answer === 200);
+  assert.deepEqual(
+    await sourceFingerprint(dir),
+    before,
+    "no source file changed",
+  );
+  const count = crm.requests.length;
+  assert.equal((await runCli(["run", "--base-dir", dir, "-q"], env)).code, 0);
+  assert.equal(crm.requests.length, count, "a final run sends nothing");
+}
+
 Deno.test("SIGKILL at random moments loses no call and sends none twice", async () => {
   await seeded(SEED, async () => {
     const random = mulberry32(SEED);
@@ -155,16 +178,7 @@ Deno.test("SIGKILL at random moments loses no call and sends none twice", async 
       }
       assert.ok(clean, "a run finished clean after the kills");
 
-      const sets = await assertAllDelivered(dir, expected);
-      assertExactlyOnce(crm.requests, sets, (r) => r.answer === 200);
-      assert.deepEqual(
-        await sourceFingerprint(dir),
-        before,
-        "no source file changed",
-      );
-      const count = crm.requests.length;
-      assert.equal((await runCli(args, env)).code, 0);
-      assert.equal(crm.requests.length, count, "a final run sends nothing");
+      await assertCrashInvariants(dir, expected, before, crm, env);
     } finally {
       await crm.close();
       await Deno.remove(dir, { recursive: true });
@@ -330,16 +344,7 @@ Deno.test("watch killed at random moments, with run started beside it, loses no 
       }
       const status = await child.status;
       assert.equal(status.code, 0, log);
-      const sets = await assertAllDelivered(dir, expected);
-      assertExactlyOnce(crm.requests, sets, (r) => r.answer === 200);
-      assert.deepEqual(
-        await sourceFingerprint(dir),
-        before,
-        "no source file changed",
-      );
-      const count = crm.requests.length;
-      assert.equal((await runCli(run, env)).code, 0);
-      assert.equal(crm.requests.length, count, "a final run sends nothing");
+      await assertCrashInvariants(dir, expected, before, crm, env);
     } finally {
       await crm.close();
       await Deno.remove(dir, { recursive: true });
