@@ -56,12 +56,12 @@ Deno.test("cron: from source runs deno with exactly the run permissions and V8 f
     "--allow-write",
     "--allow-net",
     "--allow-env",
-    "--v8-flags=--max-semi-space-size=4",
+    "--v8-flags=--max-semi-space-size=4,--optimize-for-size",
     "/opt/call sync/main.ts",
   ]);
   assert.equal(
     cronLine({ command, baseDir: "/srv/bot", envFile: "/etc/callsync.env" }),
-    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=4 '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
+    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=4,--optimize-for-size '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
   );
   assert.deepEqual(
     callsyncCommand("/usr/local/bin/callsync", "file:///tmp/x/main.ts"),
