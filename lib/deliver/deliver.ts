@@ -295,7 +295,7 @@ async function leadUpdateStep(
 function rememberEvidence(ctx: DeliveryContext, set: CallSet): void {
   const m = set.recordingMatch;
   if (!m || m.endDiffSeconds === undefined || !set.conversation) return;
-  ctx.store.evidence.push({
+  ctx.store.addEvidence({
     atMs: set.conversation.key.startMs,
     startDiff: m.startDiffSeconds,
     endDiff: m.endDiffSeconds,

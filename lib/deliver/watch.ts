@@ -20,6 +20,7 @@ import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { callEndMs, readiness } from "../pair/readiness.ts";
 import { type CallSet, makePlan, type Plan } from "../pair/plan.ts";
+import { zoneMismatchLine } from "../pair/zone.ts";
 import { deliveredSkipped } from "../pair/plan_run.ts";
 import type { Folder } from "../source/files.ts";
 import { FolderIndex } from "../source/folder_index.ts";
@@ -91,7 +92,11 @@ export class WatchEngine {
   readonly #status: WatchStatus;
   /** One HTTP client for the engine's life: connections kept alive. */
   readonly #transport: Transport;
-  #plan: Plan = { sets: [], strays: [], deliveredCount: 0 };
+  #plan?: Plan;
+  /** Why nothing is sent: the files show TIMEZONE is wrong (as `run` refuses). */
+  #zoneBlocked?: string;
+  /** Pairs delivered since the timing evidence was last saved. */
+  #evidenceUnsaved = 0;
   #wake?: ReturnType<typeof setTimeout>;
   #rescanTimer?: ReturnType<typeof setInterval>;
   #pausedUntil = 0;
@@ -262,6 +267,7 @@ export class WatchEngine {
     if (reason !== "periodic" && reason !== "start") {
       log.info(`Listing the folders anew: ${reason}`);
     }
+    await this.#saveEvidence();
     const missing = await this.#watcher.open();
     const result = await scan({ ...this.#scanOptions(), cache: this.#cache });
     await this.#cache.save().catch((e) =>
@@ -296,19 +302,38 @@ export class WatchEngine {
     );
     const changedAt = (f: Folder, name: string) =>
       this.#index.changedAt(f, name);
+    this.#checkZone(this.#plan);
     // The queue is rebuilt from each plan, so it never holds a stale pairing.
     this.#queue.length = 0;
-    let wakeAt = Infinity;
+    // A file still being written (a lead that does not parse yet) is taken
+    // as it is once stale; sets may wait for it.
+    let wakeAt = this.#index.nextStaleAt(cfg.staleSeconds * 1000, now);
     for (const set of this.#plan.sets) {
       if (this.#inFlight.has(set.name)) continue;
       const r = readiness(set, changedAt, cfg, now);
-      if (r.ready) this.#queue.push(set);
-      else if (r.wakeAt !== undefined) wakeAt = Math.min(wakeAt, r.wakeAt);
+      if (!r.ready) wakeAt = Math.min(wakeAt, r.wakeAt ?? Infinity);
+      else if (!this.#zoneBlocked) this.#queue.push(set);
     }
     this.#updateCounts();
     if (this.#pausedUntil > now) wakeAt = Math.min(wakeAt, this.#pausedUntil);
     this.#arm(wakeAt);
     this.#pump();
+  }
+
+  /**
+   * Send nothing while the files show TIMEZONE is not the bot's zone (every
+   * time sent would be off and calls would come apart), as `run` does; say
+   * so once, and again when it is fixed.
+   */
+  #checkZone(plan: Plan): void {
+    const { cfg, log } = this.#opts;
+    const line = plan.zoneMismatch &&
+      zoneMismatchLine(plan.zoneMismatch, cfg.timezone);
+    if (line === this.#zoneBlocked) return;
+    if (line) log.error(`${line}; nothing is sent until it is fixed`);
+    else log.info("TIMEZONE fits the files again; delivering");
+    this.#zoneBlocked = line || undefined;
+    this.#status.paused = this.#zoneBlocked;
   }
 
   /** One timer, at the earliest instant a decision can change. */
@@ -331,11 +356,12 @@ export class WatchEngine {
       failed: 0,
     };
     let oldest: number | undefined;
-    for (const s of this.#plan.sets) {
+    const plan = this.#plan!;
+    for (const s of plan.sets) {
       counts[s.state]++;
       oldest = Math.min(oldest ?? Infinity, s.startMs);
     }
-    for (const f of this.#plan.strays) counts[f.state]++;
+    for (const f of plan.strays) counts[f.state]++;
     counts.pending += this.#inFlight.size;
     this.#status.counts = counts;
     this.#status.oldestPendingMs = oldest;
@@ -403,14 +429,18 @@ export class WatchEngine {
     const now = Date.now();
     this.#status.delivered++;
     this.#status.lastDeliveryMs = now;
-    this.#status.paused = undefined;
+    this.#status.paused = this.#zoneBlocked;
+    if (set.recordingMatch) this.#evidenceUnsaved++;
     const entry = this.#store.delivered.get(set.name);
     if (entry?.recording) this.#used.recordings.add(entry.recording);
     if (entry?.lead) this.#used.leads.add(entry.lead);
     if (set.conversation) this.#index.forget("conversations", set.name);
     if (set.recording) this.#index.forget("recordings", set.recording.name);
     if (set.lead) this.#index.forget("leads", set.lead.name);
-    this.#opts.onDelivered?.(Math.max(0, (now - callEndMs(set)) / 1000));
+    // A lead update is not a call reaching the CRM: no latency to record.
+    if (set.kind !== "lead-update") {
+      this.#opts.onDelivered?.(Math.max(0, (now - callEndMs(set)) / 1000));
+    }
   }
 
   /** A file changed under an attempt: read the set's files again. */
@@ -439,7 +469,19 @@ export class WatchEngine {
     return deliveredSkipped(this.#opts.cfg, this.#store, this.#used);
   }
 
+  /** Keep what delivered pairs taught about the host's timing (as a run does). */
+  async #saveEvidence(): Promise<void> {
+    if (this.#evidenceUnsaved === 0) return;
+    this.#evidenceUnsaved = 0;
+    await this.#store.saveEvidence().catch((e) =>
+      this.#opts.log.warn(
+        `Cannot save the pairing evidence: ${errorMessage(e)}`,
+      )
+    );
+  }
+
   async #recordOutcome(): Promise<void> {
+    await this.#saveEvidence();
     const s = this.#status;
     await writeLastRun(this.#opts.cfg.processedDir, {
       started_at: new Date(s.startedMs).toISOString(),

@@ -7,8 +7,12 @@
  * finished or stale, no lead being written, no backoff, orphan rules) and
  * none of its files changed for `SETTLE_SECONDS` — time for a lead that
  * comes after the transcript. Otherwise `wakeAt` says when the answer can
- * change without any file event (settle over, retry due, a file turning
- * stale, an orphan turning due); undefined means only an event can change it.
+ * change without any file event (settle over, retry due, a recording turning
+ * stale, an orphan or a rival's deadline, the end of `LEAD_WAIT_SECONDS` for
+ * a transcript announcing a lead); undefined means only an event can change
+ * it. Whether a recording is finished is the plan's (`RecordingMedia` of
+ * `media.ts`: Ogg end-of-stream page, MP4 `moov`, WebM size and duration);
+ * nothing here reads a file.
  *
  * @module
  */
@@ -25,7 +29,7 @@ export type Readiness =
 /** The settings readiness depends on. */
 export type ReadinessConfig = Pick<
   Config,
-  "settleSeconds" | "staleSeconds" | "orphanAfterSeconds"
+  "settleSeconds" | "staleSeconds" | "orphanAfterSeconds" | "leadWaitSeconds"
 >;
 
 /** When a file last changed (epoch ms), if known. */
@@ -48,7 +52,7 @@ export function readiness(
 ): Readiness {
   if (set.state === "failed") return { ready: false };
   if (set.state === "waiting") {
-    return { ready: false, wakeAt: waitingWake(set, cfg) };
+    return { ready: false, wakeAt: waitingWake(set, cfg, now) };
   }
   const quietAt = lastChange(set, changedAt) + cfg.settleSeconds * 1000;
   return now >= quietAt ? { ready: true } : { ready: false, wakeAt: quietAt };
@@ -72,24 +76,40 @@ export function callEndMs(set: CallSet): number {
   const conv = set.conversation && conversationEndMs(set.conversation.key);
   if (conv !== undefined) return conv;
   const rec = set.recording;
-  const seconds = rec?.ogg.durationSeconds;
+  const seconds = rec?.media.durationSeconds;
   return seconds === undefined ? set.startMs : set.startMs + seconds * 1000;
 }
 
-/** When a waiting set's reason to wait can end with no file event. */
-function waitingWake(set: CallSet, cfg: ReadinessConfig): number | undefined {
+/**
+ * When a waiting set's reason to wait can end with no file event: the
+ * earliest of its deadlines still ahead (one passed already is not why it
+ * waits).
+ */
+function waitingWake(
+  set: CallSet,
+  cfg: ReadinessConfig,
+  now: number,
+): number | undefined {
   const orphan = cfg.orphanAfterSeconds * 1000;
   const rec = set.recording;
   const conv = set.conversation;
+  const uploaded = set.progress?.recording_url !== undefined;
+  const endMs = conv && (conv.key.endMs ?? conv.key.startMs);
   const times = [
     set.nextAttemptAt,
-    rec && !rec.ogg.complete
+    rec && !uploaded && !rec.media.complete && rec.media.salvageable
       ? rec.mtimeMs + cfg.staleSeconds * 1000
       : undefined,
-    orphan > 0 && !rec && conv
-      ? Math.max(conv.key.endMs ?? conv.key.startMs, conv.mtimeMs) + orphan
+    orphan > 0 && !rec && conv && !uploaded
+      ? Math.max(endMs!, conv.mtimeMs) + orphan
       : undefined,
     orphan > 0 && rec && !conv ? rec.mtimeMs + orphan : undefined,
-  ].filter((t): t is number => t !== undefined);
+    orphan > 0 && conv && set.recordingMatch?.rivals.length
+      ? endMs! + orphan
+      : undefined,
+    conv?.key.leadGenerated === true && !set.lead
+      ? conv.mtimeMs + cfg.leadWaitSeconds * 1000
+      : undefined,
+  ].filter((t): t is number => t !== undefined && t > now);
   return times.length > 0 ? Math.min(...times) : undefined;
 }

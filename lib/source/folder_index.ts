@@ -9,7 +9,12 @@
  * @module
  */
 import type { Folder, SourceFiles } from "./files.ts";
-import type { InputProblem, NamedScan, ScanResult } from "./scan.ts";
+import {
+  FOLDERS,
+  type InputProblem,
+  type NamedScan,
+  type ScanResult,
+} from "./scan.ts";
 import { emptyTouched, type Touched } from "./watcher.ts";
 
 /** One undelivered file of a folder: read, or why it cannot be (yet). */
@@ -67,6 +72,23 @@ export class FolderIndex {
       named.result,
       (_folder, _name, seen) => Math.max(touchedAt, seen.mtimeMs ?? 0),
     );
+  }
+
+  /**
+   * The earliest instant after `now` when a file that cannot be read yet
+   * (and may still be being written) turns stale, or Infinity.
+   */
+  nextStaleAt(staleMs: number, now: number): number {
+    let next = Infinity;
+    for (const folder of FOLDERS) {
+      for (const e of this.#entries[folder].values()) {
+        const p = e.problem;
+        if (!p || p.permanent || p.mtimeMs === undefined) continue;
+        const at = p.mtimeMs + staleMs;
+        if (at > now && at < next) next = at;
+      }
+    }
+    return next;
   }
 
   /** Drop a file (its set was delivered). */

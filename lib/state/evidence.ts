@@ -48,6 +48,13 @@ export async function readEvidence(dir: string): Promise<PairEvidence[]> {
   }
 }
 
+/** The latest {@linkcode EVIDENCE_KEEP} pairs of `evidence`, oldest first. */
+export function latestEvidence(
+  evidence: readonly PairEvidence[],
+): PairEvidence[] {
+  return [...evidence].sort((a, b) => a.atMs - b.atMs).slice(-EVIDENCE_KEEP);
+}
+
 /**
  * Keep the latest {@linkcode EVIDENCE_KEEP} of `evidence` in `dir`,
  * atomically (rows `[atMs, startDiff, endDiff, mtimeDiff]`, unknown as null).
@@ -56,12 +63,10 @@ export async function writeEvidence(
   dir: string,
   evidence: readonly PairEvidence[],
 ): Promise<void> {
-  const rows = [...evidence].sort((a, b) => a.atMs - b.atMs)
-    .slice(-EVIDENCE_KEEP)
-    .map((e) =>
-      [e.atMs, e.startDiff, e.endDiff, e.mtimeDiff].map((x) =>
-        Number.isFinite(x) ? x : null
-      )
-    );
+  const rows = latestEvidence(evidence).map((e) =>
+    [e.atMs, e.startDiff, e.endDiff, e.mtimeDiff].map((x) =>
+      Number.isFinite(x) ? x : null
+    )
+  );
   await writeFileAtomic(join(dir, EVIDENCE_FILE), JSON.stringify(rows));
 }

@@ -39,7 +39,13 @@ import type { Logger } from "../core/log.ts";
 import { errorMessage } from "../core/errors.ts";
 import { redactor } from "../core/redact.ts";
 import { type Config, configSecrets } from "../config/config.ts";
-import { type PairEvidence, readEvidence, writeEvidence } from "./evidence.ts";
+import {
+  EVIDENCE_KEEP,
+  latestEvidence,
+  type PairEvidence,
+  readEvidence,
+  writeEvidence,
+} from "./evidence.ts";
 
 /** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
 export class StateError extends Error {
@@ -231,6 +237,17 @@ export class StateStore {
       writeFileAtomic(this.#path(p.set + PENDING), JSON.stringify(p, null, 2))
     );
     this.progress.set(p.set, p);
+  }
+
+  /**
+   * Learn from a pair just delivered. Only the latest pairs are kept, so a
+   * long-running `watch` holds as much evidence as a run reads.
+   */
+  addEvidence(e: PairEvidence): void {
+    this.evidence.push(e);
+    if (this.evidence.length > 2 * EVIDENCE_KEEP) {
+      this.evidence = latestEvidence(this.evidence);
+    }
   }
 
   /** Keep the timing evidence of the pairs delivered so far (`evidence.ts`). */

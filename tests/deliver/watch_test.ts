@@ -13,6 +13,8 @@ import { crmEnv, ROOT } from "../../testing/cli.ts";
 import { FakeCrm, type FakeCrmOptions } from "../../testing/fake_crm.ts";
 import { FIXTURE_CALLS, tempDir } from "../../testing/fixtures.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
+import { muxMp4 } from "../../testing/media_files.ts";
+import { walkMp4 } from "../../lib/source/mp4.ts";
 import { copyTree } from "../../testing/tree.ts";
 
 const QUIET = new Logger({
@@ -55,8 +57,20 @@ async function start(cfg: Config): Promise<WatchEngine> {
   return engine;
 }
 
-/** Write one live call (transcript, finished recording, lead) now. */
-async function writeCall(dir: string, n: number): Promise<string> {
+/** How {@link writeCall} writes a call. */
+interface CallOptions {
+  /** The transcript's `lead_generated`. */
+  leadGenerated?: boolean;
+  /** The recording's extension and bytes (default: a finished Ogg). */
+  recording?: { ext: string; bytes: Uint8Array };
+}
+
+/** Write one live call (transcript, finished recording) now. */
+async function writeCall(
+  dir: string,
+  n: number,
+  opts: CallOptions = {},
+): Promise<string> {
   const startMs = Date.now() - 60_000;
   const iso = new Date(startMs).toISOString().slice(0, 23);
   const ts = `${iso.replaceAll(":", "-")}${String(n).padStart(3, "0")}`;
@@ -65,9 +79,11 @@ async function writeCall(dir: string, n: number): Promise<string> {
     join(
       dir,
       "recordings",
-      `number-_91987650${n}000-${Math.floor(startMs / 1000)}.ogg`,
+      `number-_91987650${n}000-${Math.floor(startMs / 1000)}.${
+        opts.recording?.ext ?? "ogg"
+      }`,
     ),
-    makeOpusOgg({ durationSeconds: 30 }),
+    opts.recording?.bytes ?? makeOpusOgg({ durationSeconds: 30 }),
   );
   await Deno.writeTextFile(
     join(dir, "conversations", conversation),
@@ -76,6 +92,9 @@ async function writeCall(dir: string, n: number): Promise<string> {
       end_time: new Date(startMs + 30_000).toISOString().slice(0, 23),
       duration_seconds: 30,
       conversation_items: [],
+      ...(opts.leadGenerated === undefined
+        ? {}
+        : { lead_generated: opts.leadGenerated }),
     }),
   );
   return conversation;
@@ -209,3 +228,94 @@ Deno.test("stop() lets a set in flight finish within the timeout, and says when 
     assert.equal(await again.stop(10_000), 0);
   }
 });
+
+/** The lead of call `n` (`leads_session_<its timestamp>.json`, its caller). */
+async function writeLead(
+  dir: string,
+  conversation: string,
+  n: number,
+): Promise<void> {
+  const ts = conversation.slice("transcript_session_".length, -".json".length);
+  await Deno.writeTextFile(
+    join(dir, "leads", `leads_session_${ts}.json`),
+    JSON.stringify({ name: "Anjali Rao", phone: `+91987650${n}000` }),
+  );
+}
+
+Deno.test("watch holds a transcript announcing a lead for its lead, and sends a lead that comes too late as an update", async () => {
+  await using t = await setup({
+    SETTLE_SECONDS: "0",
+    LEAD_WAIT_SECONDS: "3",
+  });
+  const engine = await start(t.cfg);
+  try {
+    // The lead comes within LEAD_WAIT_SECONDS: the call goes with it.
+    const first = await writeCall(t.dir, 1, { leadGenerated: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(callRecords(t.crm).length, 0, "held for its lead");
+    await writeLead(t.dir, first, 1);
+    await until("it goes with its lead", () => callRecords(t.crm).length === 1);
+    const withLead = callRecords(t.crm)[0].json as { lead?: { name: string } };
+    assert.equal(withLead.lead?.name, "Anjali Rao");
+
+    // No lead within LEAD_WAIT_SECONDS: no file event comes, a timer sends
+    // it without one; the lead that comes later goes as an update.
+    const second = await writeCall(t.dir, 2, { leadGenerated: true });
+    const written = Date.now();
+    await until(
+      "it goes without its lead",
+      () => callRecords(t.crm).length === 2,
+    );
+    assert.ok(Date.now() - written >= 2500, "not before LEAD_WAIT_SECONDS");
+    const without = callRecords(t.crm)[1].json as {
+      lead?: unknown;
+      callDetails: { callId: string };
+    };
+    assert.equal(without.lead, undefined);
+    await writeLead(t.dir, second, 2);
+    await until("the update is sent", () => callRecords(t.crm).length === 3);
+    const update = callRecords(t.crm)[2].json as {
+      lead?: unknown;
+      callDetails: { callId: string };
+    };
+    assert.equal(update.callDetails.callId, without.callDetails.callId);
+    assert.ok(update.lead, "the update carries the lead");
+    await until("all are recorded", () => engine.status().delivered === 3);
+  } finally {
+    await engine.stop(5000);
+  }
+});
+
+Deno.test("watch sends an MP4 recording once its moov box is written, not before", async () => {
+  await using t = await setup({ SETTLE_SECONDS: "0" });
+  const engine = await start(t.cfg);
+  try {
+    const whole = muxMp4(30, false);
+    const { moov } = await walkMp4(
+      whole.length,
+      (at, n) => Promise.resolve(whole.subarray(at, at + n)),
+    );
+    const moovAt = whole.length - moov!.length;
+    const conversation = await writeCall(t.dir, 3, {
+      recording: { ext: "m4a", bytes: whole.subarray(0, moovAt) },
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(t.crm.requests.length, 0, "nothing sent without moov");
+    const path = join(t.dir, "recordings", (await recordingNames(t.dir))[0]);
+    const file = await Deno.open(path, { append: true });
+    await file.write(whole.subarray(moovAt));
+    file.close();
+    await until("it is delivered", () => callRecords(t.crm).length === 1);
+    const upload = t.crm.requests.find((r) => r.endpoint === "upload")!;
+    assert.equal(upload.fileType, "audio/mp4");
+    assert.equal(upload.fileSize, whole.length);
+    assert.ok(conversation);
+  } finally {
+    await engine.stop(5000);
+  }
+});
+
+async function recordingNames(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(join(dir, "recordings"))))
+    .map((e) => e.name);
+}

@@ -16,6 +16,7 @@ const CFG: ReadinessConfig = {
   settleSeconds: 10,
   staleSeconds: 600,
   orphanAfterSeconds: 1800,
+  leadWaitSeconds: 300,
 };
 
 /** The fixture calls planned long after they ended (all due). */
@@ -88,7 +89,7 @@ Deno.test("readiness() wakes an unfinished recording when it turns stale, an orp
   const unfinished: CallSet = {
     ...set,
     state: "waiting",
-    recording: { ...rec, ogg: { ...rec.ogg, complete: false } },
+    recording: { ...rec, media: { ...rec.media, complete: false } },
   };
   deepStrictEqual(readiness(unfinished, at({}), CFG, 0), {
     ready: false,
@@ -112,6 +113,64 @@ Deno.test("callEndMs() is the transcript's end, else the recording's start plus 
   const set = fullSet(await fixtureSets());
   equal(callEndMs(set), set.conversation!.key.endMs);
   const recordingOnly: CallSet = { ...set, conversation: undefined };
-  const seconds = set.recording!.ogg.durationSeconds!;
+  const seconds = set.recording!.media.durationSeconds!;
   equal(callEndMs(recordingOnly), set.startMs + seconds * 1000);
+});
+
+Deno.test("readiness() never wakes an MP4 without its moov for turning stale: it cannot be sent as it is", async () => {
+  const set = fullSet(await fixtureSets());
+  const rec = set.recording!;
+  const noIndex: CallSet = {
+    ...set,
+    state: "waiting",
+    recording: {
+      ...rec,
+      media: {
+        ...rec.media,
+        format: "mp4",
+        complete: false,
+        salvageable: false,
+        pending: "no moov box yet",
+      },
+    },
+  };
+  deepStrictEqual(readiness(noIndex, at({}), CFG, 0), {
+    ready: false,
+    wakeAt: undefined,
+  });
+});
+
+Deno.test("readiness() wakes a transcript announcing a lead when LEAD_WAIT_SECONDS is over", async () => {
+  const set = fullSet(await fixtureSets());
+  const conv = set.conversation!;
+  const announced: CallSet = {
+    ...set,
+    lead: undefined,
+    state: "waiting",
+    conversation: { ...conv, key: { ...conv.key, leadGenerated: true } },
+  };
+  const leadDue = conv.mtimeMs + 300_000;
+  deepStrictEqual(readiness(announced, at({}), CFG, leadDue - 1000), {
+    ready: false,
+    wakeAt: leadDue,
+  });
+  // Past that deadline the set waits for something else: no wake-up loop.
+  deepStrictEqual(readiness(announced, at({}), CFG, leadDue + 1), {
+    ready: false,
+    wakeAt: undefined,
+  });
+});
+
+Deno.test("readiness() wakes a pair waiting for unexplained rivals at the orphan deadline", async () => {
+  const set = fullSet(await fixtureSets());
+  const conv = set.conversation!;
+  const withRivals: CallSet = {
+    ...set,
+    state: "waiting",
+    recordingMatch: { ...set.recordingMatch!, rivals: ["other.ogg"] },
+  };
+  deepStrictEqual(readiness(withRivals, at({}), CFG, 0), {
+    ready: false,
+    wakeAt: (conv.key.endMs ?? conv.key.startMs) + 1_800_000,
+  });
 });
