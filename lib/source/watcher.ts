@@ -32,19 +32,30 @@ export interface WatcherEvents {
 /** How long events are gathered before they are handed on (ms). */
 export const BATCH_MS = 100;
 
+/** Opens a watcher over folders: `Deno.watchFs`, or a fault-injecting stand-in. */
+export type WatchFs = (paths: string[]) => Deno.FsWatcher;
+
+const watchFs: WatchFs = (paths) => Deno.watchFs(paths, { recursive: false });
+
 /** Watches the folders that exist; see the module doc. */
 export class FolderWatcher {
   readonly #dirs: Record<Folder, string>;
   readonly #events: WatcherEvents;
+  readonly #watchFs: WatchFs;
   #watcher?: Deno.FsWatcher;
   #pending: Touched = emptyTouched();
   #batch?: ReturnType<typeof setTimeout>;
   #watched: string[] = [];
 
   /** Nothing is watched until {@link open}. */
-  constructor(dirs: Record<Folder, string>, events: WatcherEvents) {
+  constructor(
+    dirs: Record<Folder, string>,
+    events: WatcherEvents,
+    watch: WatchFs = watchFs,
+  ) {
     this.#dirs = dirs;
     this.#events = events;
+    this.#watchFs = watch;
   }
 
   /** The folders being watched now. */
@@ -69,7 +80,7 @@ export class FolderWatcher {
       (isDir ? present : missing).push(dir);
     }
     if (present.length > 0) {
-      const watcher = Deno.watchFs(present, { recursive: false });
+      const watcher = this.#watchFs(present);
       this.#watcher = watcher;
       this.#watched = present;
       this.#consume(watcher);
@@ -95,6 +106,8 @@ export class FolderWatcher {
   async #consume(watcher: Deno.FsWatcher): Promise<void> {
     try {
       for await (const ev of watcher) {
+        // Events still queued when it was closed (or reopened) are not ours.
+        if (this.#watcher !== watcher) break;
         if (ev.flag === "rescan") {
           this.#events.rescan("file events were lost (event queue overflow)");
           continue;

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Folder } from "../../lib/source/files.ts";
 import { scanNames } from "../../lib/source/scan.ts";
-import { FolderWatcher, type Touched } from "../../lib/source/watcher.ts";
+import {
+  FolderWatcher,
+  type Touched,
+  type WatchFs,
+} from "../../lib/source/watcher.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 
@@ -17,14 +21,14 @@ function dirsIn(base: string): Record<Folder, string> {
 }
 
 /** A watcher over `base` whose batches and rescan requests are recorded. */
-async function watching(base: string) {
+async function watching(base: string, watch?: WatchFs) {
   const batches: Touched[] = [];
   const rescans: string[] = [];
   for (const f of FOLDERS) await Deno.mkdir(join(base, f), { recursive: true });
   const watcher = new FolderWatcher(dirsIn(base), {
     touched: (t) => batches.push(t),
     rescan: (reason) => rescans.push(reason),
-  });
+  }, watch);
   return { watcher, batches, rescans };
 }
 
@@ -121,5 +125,49 @@ Deno.test("scanNames() reads only the named files, skips delivered ones and repo
       { folder: "conversations", name: "transcript_session_gone.json" },
     ]);
     assert.equal(named.result.problems.length, 0);
+  });
+});
+
+Deno.test("FolderWatcher asks for a rescan when Deno's event queue overflows", async () => {
+  await withTempDir("callsync-watcher-", async (base) => {
+    const { watcher, rescans } = await watching(base);
+    await watcher.open();
+    try {
+      // Written while the event loop is blocked: far more events than
+      // Deno's queue of 1,024 holds, so it drops them and flags a rescan.
+      const dir = join(base, "conversations");
+      for (let i = 0; i < 3000; i++) {
+        Deno.writeTextFileSync(join(dir, `transcript_session_${i}.json`), "{}");
+      }
+      await until(() => rescans.length > 0, "a rescan is asked for");
+      assert.match(
+        rescans[0],
+        /file events were lost \(event queue overflow\)/,
+      );
+    } finally {
+      watcher.close();
+    }
+  });
+});
+
+Deno.test("FolderWatcher asks for a rescan when the watcher fails", async () => {
+  await withTempDir("callsync-watcher-", async (base) => {
+    let closed = 0;
+    // A watcher whose backend fails, as notify's errors reach Deno's iterator.
+    const failing: WatchFs = () => ({
+      close: () => void closed++,
+      [Symbol.dispose]: () => void closed++,
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.reject(new Error("inotify: too many open files")),
+      }),
+    } as unknown as Deno.FsWatcher);
+    const { watcher, rescans } = await watching(base, failing);
+    await watcher.open();
+    await until(() => rescans.length > 0, "a rescan is asked for");
+    assert.deepEqual(rescans, [
+      "the file watcher failed: inotify: too many open files",
+    ]);
+    watcher.close();
+    assert.equal(closed, 1);
   });
 });
