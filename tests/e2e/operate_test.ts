@@ -205,6 +205,68 @@ Deno.test("--max-duration stops starting new sets and finishes those in flight",
   assert.equal(status.counts.pending, 6 - delivered);
 });
 
+Deno.test("a backlog that grows over 3 runs is warned of in the log, in status and as a metric", async () => {
+  await using box = await sandbox();
+  const file = join(box.dir, "callsync.prom");
+  const dayAgo = Date.now() / 1000 - 86400;
+  /** Two more calls (transcripts alone, due as orphans) arrive between runs. */
+  const arrive = async (run: number) => {
+    for (const n of [1, 2]) {
+      const path = join(
+        box.dir,
+        "conversations",
+        `transcript_session_2025-11-0${run}T1${n}-00-00.000000.json`,
+      );
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({
+          start_time: `2025-11-0${run}T1${n}:00:00`,
+          end_time: `2025-11-0${run}T1${n}:01:00`,
+        }),
+      );
+      await Deno.utime(path, dayAgo, dayAgo);
+    }
+  };
+  const runs = [];
+  for (const run of [1, 2, 3]) {
+    if (run > 1) await arrive(run);
+    runs.push(
+      await box.run([
+        "run",
+        "--upload-batch-size",
+        "1",
+        "--metrics-file",
+        file,
+      ]),
+    );
+  }
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(
+    runs[1].stderr,
+    /Backlog growing/,
+    "two runs are not a trend",
+  );
+  assert.match(runs[2].stderr, /Backlog growing: 5 → 6 → 7 sets/);
+  const m = parseMetrics(await Deno.readTextFile(file));
+  assert.equal(m.get("callsync_backlog_growing"), 1);
+  assert.equal(m.get("callsync_backlog_sets"), 7);
+  const status = await statusOf(box);
+  assert.ok(
+    status.warnings.some((w) => /Backlog growing: 5 → 6 → 7/.test(w)),
+    status.warnings.join("\n"),
+  );
+  const text = await box.run(["status"]);
+  assert.match(text.stdout, /WARNING: Backlog growing/);
+
+  // Once a run catches up (no cap), the warning goes.
+  const caughtUp = await box.run(["run", "--metrics-file", file]);
+  assert.equal(caughtUp.code, 0, caughtUp.stderr);
+  assert.doesNotMatch(caughtUp.stderr, /Backlog growing/);
+  const after = parseMetrics(await Deno.readTextFile(file));
+  assert.equal(after.get("callsync_backlog_growing"), 0);
+  assert.equal(after.get("callsync_backlog_sets"), 0);
+});
+
 Deno.test("archive moves delivered sets into DIR/YYYY/MM/DD and status still counts them", async () => {
   await using box = await sandbox();
   const archive = join(box.dir, "archive");
