@@ -73,6 +73,11 @@ export interface WatchStatus {
   paused?: string;
   /** Full rescans by reason. */
   rescans: Record<string, number>;
+  /**
+   * Files the engine holds: those of calls not yet delivered, never the
+   * delivered ones. Each plan covers just these.
+   */
+  indexed: number;
   stats: RunStats;
 }
 
@@ -131,6 +136,7 @@ export class WatchEngine {
       failed: 0,
       failedAttempts: 0,
       rescans: {},
+      indexed: 0,
       stats: newRunStats(),
     };
     this.#watcher = new FolderWatcher(
@@ -366,6 +372,7 @@ export class WatchEngine {
     this.#status.counts = counts;
     this.#status.oldestPendingMs = oldest;
     this.#status.queueDepth = this.#queue.length + this.#inFlight.size;
+    this.#status.indexed = this.#index.size;
   }
 
   // ------------------------------------------------------------- delivery

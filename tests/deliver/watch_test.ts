@@ -65,13 +65,15 @@ interface CallOptions {
   recording?: { ext: string; bytes: Uint8Array };
 }
 
-/** Write one live call (transcript, finished recording) now. */
+/** Write live call `n` (transcript, finished recording) now; it ended `n` minutes ago. */
 async function writeCall(
   dir: string,
   n: number,
   opts: CallOptions = {},
 ): Promise<string> {
-  const startMs = Date.now() - 60_000;
+  // Calls a minute apart: nothing in the files tells calls that start and
+  // end together apart, and pairing rightly keeps such twins apart.
+  const startMs = Date.now() - 60_000 * (n + 1);
   const iso = new Date(startMs).toISOString().slice(0, 23);
   const ts = `${iso.replaceAll(":", "-")}${String(n).padStart(3, "0")}`;
   const conversation = `transcript_session_${ts}.json`;
@@ -147,6 +149,29 @@ Deno.test("watch sends the calls already there at start, each once, like run", a
     const keys = callRecords(t.crm).map((r) => r.idempotencyKey);
     assert.equal(keys.length, FIXTURE_CALLS.length);
     assert.equal(new Set(keys).size, keys.length, "no call sent twice");
+  } finally {
+    await engine.stop(5000);
+  }
+});
+
+Deno.test("watch reads only what events name: no listing per event, and delivered files are never held or planned", async () => {
+  await using t = await setup({ SETTLE_SECONDS: "0" });
+  await copyTree(join(ROOT, "fixtures"), t.dir, Date.now() - 86_400_000);
+  const run = await runOnce({ cfg: t.cfg, log: QUIET });
+  assert.equal(run.delivered, FIXTURE_CALLS.length);
+  const engine = await start(t.cfg);
+  try {
+    assert.equal(engine.status().indexed, 0, "delivered files are skipped");
+    for (let n = 1; n <= 5; n++) await writeCall(t.dir, n);
+    await until(
+      "the new calls are delivered",
+      () => callRecords(t.crm).length === FIXTURE_CALLS.length + 5,
+    );
+    await until("they are recorded", () => engine.status().delivered === 5);
+    const s = engine.status();
+    assert.deepEqual(s.rescans, { start: 1 }, "no full listing per event");
+    assert.equal(s.indexed, 0, "delivered files leave the index");
+    assert.equal(s.counts.delivered, FIXTURE_CALLS.length + 5);
   } finally {
     await engine.stop(5000);
   }

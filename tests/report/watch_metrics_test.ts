@@ -28,6 +28,7 @@ function status(extra: Partial<WatchStatus> = {}): WatchStatus {
     failed: 1,
     failedAttempts: 1,
     rescans: { start: 1, periodic: 12 },
+    indexed: 7,
     stats: newRunStats(),
     ...extra,
   };
