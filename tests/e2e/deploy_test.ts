@@ -11,7 +11,13 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { parse as parseYaml } from "yaml";
 import { FakeCrm } from "../../testing/fake_crm.ts";
 import { writeCallTree } from "../../testing/calls.ts";
-import { cliCommand, crmEnv, ROOT, runCli } from "../../testing/cli.ts";
+import {
+  cliCommand,
+  crmEnv,
+  freePort,
+  ROOT,
+  runCli,
+} from "../../testing/cli.ts";
 import { parseExposition } from "../../testing/prometheus.ts";
 import { deliveredSets } from "../../testing/status.ts";
 
@@ -80,13 +86,6 @@ function exportedNames(text: string): Set<string> {
     }
   }
   return names;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** What a live watch serves and what a run writes, after real deliveries. */
