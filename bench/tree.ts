@@ -60,8 +60,15 @@ export function benchSet(i: number, spacingSeconds = 30): BenchSet {
   };
 }
 
-/** Transcript JSON of a set. */
-export function transcriptJson(s: BenchSet, durationSeconds: number): string {
+/**
+ * Transcript JSON of a set; `leadGenerated` says whether the bot saved a lead
+ * (a transcript that says so waits `LEAD_WAIT_SECONDS` for it).
+ */
+export function transcriptJson(
+  s: BenchSet,
+  durationSeconds: number,
+  leadGenerated = true,
+): string {
   const at = (sec: number) =>
     new Date(s.startMs + sec * 1000).toISOString().slice(0, 23) + "000";
   const items = [
@@ -85,7 +92,7 @@ export function transcriptJson(s: BenchSet, durationSeconds: number): string {
       duration_seconds: durationSeconds,
       total_items: items.length,
       conversation_items: items,
-      lead_generated: true,
+      lead_generated: leadGenerated,
       metadata: { auto_saved: true, phone_number: `+91${s.callerDigits}` },
     },
     null,

@@ -112,7 +112,7 @@ async function trickle(dir: string, opts: WatchDayOptions): Promise<void> {
     await Deno.writeFile(join(dir, "recordings", s.recording), ogg);
     await Deno.writeTextFile(
       join(dir, "conversations", s.conversation),
-      transcriptJson(s, 2),
+      transcriptJson(s, 2, i % 2 === 0),
     );
     if (i % 2 === 0) {
       await Deno.writeTextFile(join(dir, "leads", s.lead), leadJson(s));

@@ -105,6 +105,15 @@ export async function watchLatency(
         `p50 ≤ ${opts.settleSeconds + 1}, p99 ≤ ${opts.settleSeconds + 3}`,
       ]],
     ));
+    if (result.delivered < calls) {
+      console.log(
+        `\n**${
+          calls - result.delivered
+        } of ${calls} calls were not delivered** within ${
+          opts.settleSeconds + 60
+        } s of the last one: the percentiles above leave them out.`,
+      );
+    }
     return result;
   } finally {
     child.kill("SIGTERM");
@@ -138,7 +147,7 @@ async function writeCall(
   await sleep(500);
   await Deno.writeTextFile(
     join(dir, "conversations", s.conversation),
-    transcriptJson(s, seconds),
+    transcriptJson(s, seconds, i % 2 === 0),
   );
   if (i % 2 === 0) {
     await sleep((i * 13 % 30) * 100);
