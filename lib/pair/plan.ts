@@ -368,7 +368,7 @@ function lateLeads(
 ): { updates: LeadUpdate[]; unmatched: string[] } {
   const updates: LeadUpdate[] = [];
   const unmatched: string[] = [];
-  let saved: DeliveredSaves | undefined;
+  let saved: readonly DeliveredSave[] | undefined;
   for (const lead of leads) {
     const bySession = lead.key.sessionTs === undefined
       ? undefined
@@ -383,42 +383,80 @@ function lateLeads(
     saved ??= deliveredSaves(state, cfg.timezone);
     const fits = saved.filter((d) =>
       !d.entry.lead &&
-      compareDigits(d.digits, digitsOf(lead.phone)) >= 0 &&
       (lead.key.timesMs ?? []).some((t) =>
         Math.abs((t - d.atMs) / 1000 - bands.saved.bias) <= bands.saved.spread
-      )
+      ) &&
+      compareDigits(recordingDigits(d.entry), digitsOf(lead.phone)) >= 0
     );
     if (fits.length === 1) {
-      updates.push({ lead, ...fits[0] });
+      const { set, entry, atMs } = fits[0];
+      updates.push({ lead, set, entry, atMs });
     } else unmatched.push(lead.name);
   }
   return { updates, unmatched };
 }
 
-/** A delivered transcript set without a lead, by the time in its name. */
+/** A delivered transcript set, by the time in its name. */
 interface DeliveredSave {
   set: string;
   entry: DeliveredEntry;
   atMs: number;
-  digits?: string;
 }
-type DeliveredSaves = DeliveredSave[];
 
-/** Delivered sets that are transcripts without a lead, with their save times. */
-function deliveredSaves(state: PlanState, timezone: string): DeliveredSaves {
-  const out: DeliveredSaves = [];
-  for (const [set, entry] of state.delivered) {
-    if (entry.lead || !set.startsWith("transcript_session_")) continue;
+/** Save times worked out so far for one delivered map, in one zone. */
+interface SavesSoFar {
+  timezone: string;
+  /** How many entries of the map they cover (its first ones). */
+  seen: number;
+  saves: DeliveredSave[];
+}
+
+/**
+ * Save times already worked out, by delivered map. Reading 100,000 names
+ * in a zone takes a second, and `callsync watch` plans on every file event
+ * over a map that only grows (entries are added, never replaced; a map that
+ * shrank is read afresh), so each plan reads only the sets delivered since
+ * the last. The plan stays a function of its inputs.
+ */
+const savesByMap = new WeakMap<
+  ReadonlyMap<string, DeliveredEntry>,
+  SavesSoFar
+>();
+
+/**
+ * Delivered sets that are transcripts, with their save times (a lead can
+ * only go to one without a lead: checked where used, as a lead update may
+ * give one its lead later).
+ */
+function deliveredSaves(
+  state: PlanState,
+  timezone: string,
+): readonly DeliveredSave[] {
+  const map = state.delivered;
+  let so = savesByMap.get(map);
+  if (!so || so.timezone !== timezone || so.seen > map.size) {
+    so = { timezone, seen: 0, saves: [] };
+    savesByMap.set(map, so);
+  }
+  if (so.seen === map.size) return so.saves;
+  let i = 0;
+  for (const [set, entry] of map) {
+    if (i++ < so.seen || !set.startsWith("transcript_session_")) continue;
     const iso = sessionTimestampIso(set);
     if (!iso) continue;
-    const digits = entry.recording
-      ? /(\d{5,15})-\d{9,11}\.[a-z0-9]+$/i.exec(entry.recording)?.[1]
-      : undefined;
     for (const atMs of localReadings(iso, timezone)) {
-      out.push({ set, entry, atMs, digits });
+      so.saves.push({ set, entry, atMs });
     }
   }
-  return out;
+  so.seen = map.size;
+  return so.saves;
+}
+
+/** The caller digits in a delivered set's recording name, if any. */
+function recordingDigits(entry: DeliveredEntry): string | undefined {
+  return entry.recording
+    ? /(\d{5,15})-\d{9,11}\.[a-z0-9]+$/i.exec(entry.recording)?.[1]
+    : undefined;
 }
 
 /** The key with the reading pairing chose for it (daylight saving). */

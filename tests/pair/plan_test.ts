@@ -602,6 +602,53 @@ Deno.test("makePlan() makes a lead for a call already delivered an update of tha
   ok(/again with this lead \(an update\)/.test(update!.reason));
 });
 
+Deno.test("makePlan() finds a late legacy lead's call among sets delivered since an earlier plan over the same state (watch)", () => {
+  const host = generateHost({
+    seed: 4,
+    calls: 3,
+    leadRate: 1,
+    leadStyle: "legacy",
+    offsetSeconds: 10,
+  });
+  const scan = hostScan(host, "UTC");
+  const [first, second] = host.calls;
+  const onlyLeadOf = (c: typeof first) => ({
+    ...scan,
+    conversations: [],
+    recordings: [],
+    leads: scan.leads.filter((l) => l.name === c.lead),
+  });
+  const entry = (c: typeof first, at: number): DeliveredEntry => ({
+    callId: `CALL-${at}`,
+    recording: c.recording,
+    at,
+  });
+  // Watch plans again and again over one growing map of delivered sets.
+  const delivered = new Map<string, DeliveredEntry>();
+  const state = { delivered, progress: new Map() };
+  const now = Date.UTC(2030, 0, 1);
+  const before = makePlan(onlyLeadOf(first), state, CFG, now);
+  equal(before.sets.length, 0, "no call for it yet");
+  delivered.set(first.transcript!, entry(first, 1));
+  const after = makePlan(onlyLeadOf(first), state, CFG, now);
+  deepStrictEqual(after.sets.map((s) => s.updateOf), [
+    { set: first.transcript, callId: "CALL-1" },
+  ]);
+  delivered.set(second.transcript!, entry(second, 2));
+  const next = makePlan(onlyLeadOf(second), state, CFG, now);
+  deepStrictEqual(next.sets.map((s) => s.updateOf), [
+    { set: second.transcript, callId: "CALL-2" },
+  ]);
+  // A delivered call that already has its lead takes no other.
+  delivered.set(second.transcript!, { ...entry(second, 2), lead: "x.json" });
+  const fresh = new Map(delivered);
+  equal(
+    makePlan(onlyLeadOf(second), { ...state, delivered: fresh }, CFG, now)
+      .sets.length,
+    0,
+  );
+});
+
 Deno.test("makePlan() reads a repeated hour by the pairing and sends the call's true start", () => {
   const host = generateHost({
     seed: 5,
