@@ -43,14 +43,29 @@ export interface TreeOptions {
 
 const EPOCH = Date.UTC(2025, 0, 6, 9);
 
-/** Names and times of set `i`. */
+/** Names and times of set `i` of a tree: calls from 2025-01-06 09:00 UTC. */
 export function benchSet(i: number, spacingSeconds = 30): BenchSet {
-  const startMs = EPOCH + i * spacingSeconds * 1000;
+  return namedSet(
+    EPOCH + i * spacingSeconds * 1000,
+    i,
+    `9${String(1_000_000_000 + i).slice(1)}`,
+  );
+}
+
+/**
+ * Live call `i`, started at `startMs` (now, for a bot writing it as the
+ * benchmark runs); its caller differs from every {@link benchSet}'s.
+ */
+export function liveBenchSet(startMs: number, i: number): BenchSet {
+  return namedSet(startMs, i, `9${String(100_000_000 + i).padStart(9, "0")}`);
+}
+
+/** LiveKit-style names of call `i` that started at `startMs` (UTC naive). */
+function namedSet(startMs: number, i: number, callerDigits: string): BenchSet {
   const iso = new Date(startMs).toISOString(); // 2025-01-06T09:00:00.000Z
   const ts = `${iso.slice(0, 10)}T${iso.slice(11, 19).replaceAll(":", "-")}.${
     String(i % 1_000_000).padStart(6, "0")
   }`;
-  const callerDigits = `9${String(1_000_000_000 + i).slice(1)}`;
   return {
     conversation: `transcript_session_${ts}.json`,
     recording: `number-_91${callerDigits}-${Math.floor(startMs / 1000)}.ogg`,

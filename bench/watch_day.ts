@@ -16,8 +16,8 @@ import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { crmEnv } from "../testing/cli.ts";
 import { fmt, spawnWatch, table } from "./common.ts";
 import {
-  benchSet,
   leadJson,
+  liveBenchSet,
   transcriptJson,
   type TreeOptions,
   writeTree,
@@ -108,7 +108,8 @@ async function trickle(dir: string, opts: WatchDayOptions): Promise<void> {
   const spacingMs = opts.trickleMinutes * 60_000 / opts.calls;
   const start = Date.now();
   for (let i = 0; i < opts.calls; i++) {
-    const s = benchSet(opts.sets + i);
+    // A call of 2 s that just ended: names and file times as the bot writes them.
+    const s = liveBenchSet(Date.now() - 2000, i);
     await Deno.writeFile(join(dir, "recordings", s.recording), ogg);
     await Deno.writeTextFile(
       join(dir, "conversations", s.conversation),

@@ -16,7 +16,7 @@ import { FakeCrm } from "../testing/fake_crm.ts";
 import { makeOpusOgg } from "../testing/ogg_writer.ts";
 import { crmEnv } from "../testing/cli.ts";
 import { fmt, median, spawnWatch, table } from "./common.ts";
-import { type BenchSet, leadJson, transcriptJson } from "./tree.ts";
+import { leadJson, liveBenchSet, transcriptJson } from "./tree.ts";
 
 /** Options of {@link watchLatency}. */
 export interface WatchLatencyOptions {
@@ -130,9 +130,9 @@ async function writeCall(
   done: Map<string, number>,
 ): Promise<void> {
   const startMs = Date.now();
-  const digits = `9${String(100_000_000 + i).padStart(9, "0")}`;
   const seconds = 6 + (i * 7) % 15;
-  const s = benchSetAt(startMs, digits, i);
+  const s = liveBenchSet(startMs, i);
+  const digits = s.callerDigits;
   const ogg = makeOpusOgg({ durationSeconds: seconds, bytesPerSecond: 2000 });
   const recording = join(dir, "recordings", s.recording);
   {
@@ -154,21 +154,6 @@ async function writeCall(
     await Deno.writeTextFile(join(dir, "leads", s.lead), leadJson(s));
   }
   done.set(digits, Date.now());
-}
-
-/** LiveKit-style names of a call that started at `startMs` (UTC naive). */
-function benchSetAt(startMs: number, digits: string, i: number): BenchSet {
-  const iso = new Date(startMs).toISOString();
-  const ts = `${iso.slice(0, 10)}T${iso.slice(11, 19).replaceAll(":", "-")}.${
-    String(i % 1_000_000).padStart(6, "0")
-  }`;
-  return {
-    conversation: `transcript_session_${ts}.json`,
-    recording: `number-_91${digits}-${Math.floor(startMs / 1000)}.ogg`,
-    lead: `leads_session_${ts}.json`,
-    startMs,
-    callerDigits: digits,
-  };
 }
 
 /** When each call record (by caller digits) was accepted, polled every 20 ms. */
