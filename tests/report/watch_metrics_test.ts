@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { newRunStats } from "../../lib/deliver/deliver.ts";
 import type { WatchStatus } from "../../lib/deliver/watch.ts";
-import { heartbeatCode } from "../../lib/report/heartbeat.ts";
+import { heartbeatCode, startHeartbeat } from "../../lib/report/heartbeat.ts";
+import { Transport } from "../../lib/deliver/transport.ts";
+import { Logger } from "../../lib/core/log.ts";
 import {
   Histogram,
   LATENCY_BUCKETS,
@@ -108,4 +110,54 @@ Deno.test("the backlog warns only when it grew at each of the last 3 runs", () =
   assert.equal(backlogGrowing([3, 9]), false, "two runs are not a trend");
   assert.equal(backlogGrowing(undefined), false);
   assert.match(backlogWarning([2, 3, 9]), /2 → 3 → 9 sets .* callsync watch/);
+});
+
+Deno.test("startHeartbeat() pings at start and then every period with the code since the last beat, until stopped", async () => {
+  const pings: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      pings.push(new URL(req.url).pathname);
+      return new Response("OK");
+    },
+  );
+  using transport = new Transport({ proxyVariables: {}, caCerts: [] });
+  const log = new Logger({
+    format: "text",
+    level: "error",
+    timezone: "UTC",
+    sink() {},
+  });
+  let now = status();
+  const periodMs = 1000;
+  const beat = startHeartbeat(
+    `http://127.0.0.1:${server.addr.port}/hc`,
+    periodMs / 60_000,
+    () => now,
+    log,
+    transport,
+  );
+  const until = async (n: number) => {
+    for (let i = 0; i < 200 && pings.length < n; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    await until(1);
+    assert.deepEqual(pings, ["/hc/0"], "healthy at start");
+    now = status({ failedAttempts: now.failedAttempts + 1 });
+    await until(2);
+    assert.equal(pings[1], "/hc/1", "an attempt failed since the last beat");
+    await until(3);
+    assert.equal(pings[2], "/hc/0", "none since");
+    now = status({ paused: "credentials refused" });
+    await until(4);
+    assert.equal(pings[3], "/hc/3", "paused");
+  } finally {
+    beat.stop();
+  }
+  const count = pings.length;
+  await new Promise((r) => setTimeout(r, 2 * periodMs));
+  assert.equal(pings.length, count, "no ping once stopped");
+  await server.shutdown();
 });
