@@ -108,6 +108,9 @@ export class WatchEngine {
   #stopping = false;
   /** The work in progress (a rescan, an update), so steps never overlap. */
   #busy: Promise<void> = Promise.resolve();
+  /** Steps waiting for the next round, and whether that round is queued. */
+  #steps: (() => Promise<void>)[] = [];
+  #roundQueued = false;
   #rescanWanted?: string;
   #touched: Touched[] = [];
 
@@ -241,12 +244,26 @@ export class WatchEngine {
     });
   }
 
-  /** Run `step` after the work in progress, then plan again. */
+  /**
+   * Run `step` after the work in progress, then plan again. Steps that
+   * arrive meanwhile (events, finished deliveries) are run together, with
+   * one plan after them: however far behind the engine falls, it plans once
+   * per round, never once per event.
+   */
   #schedule(step: () => Promise<void>): void {
+    this.#steps.push(step);
+    if (this.#roundQueued) return;
+    this.#roundQueued = true;
     this.#busy = this.#busy.then(async () => {
+      const steps = this.#steps.splice(0);
+      this.#roundQueued = false;
       if (this.#stopping) return;
+      for (const run of steps) {
+        await run().catch((e) =>
+          this.#opts.log.error(`Watch: ${errorMessage(e)}`)
+        );
+      }
       try {
-        await step();
         this.#replan();
       } catch (e) {
         this.#opts.log.error(`Watch: ${errorMessage(e)}`);
@@ -388,6 +405,8 @@ export class WatchEngine {
       const done = this.#deliver(set).finally(() => {
         this.#hold(set, false);
         this.#inFlight.delete(set.name);
+        // The next due set goes at once; the plan catches up in its round.
+        this.#pump();
         this.#schedule(() => Promise.resolve());
       });
       this.#inFlight.set(set.name, done);
