@@ -251,6 +251,32 @@ Deno.test("a CRM failing at random still gets every call exactly once", async ()
   });
 });
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Wait for a random moment of the delivery `child` is making against `crm`,
+ * measured in its progress rather than in time (a loaded machine starts a
+ * watch in seconds, not tenths): after 1 to 12 more requests reached the CRM,
+ * plus up to 80 ms (between an answer and the state write after it); now and
+ * then during start-up instead. Gives up when the child exits or after 30 s.
+ */
+async function progressMoment(
+  child: Deno.ChildProcess,
+  crm: FakeCrm,
+  random: () => number,
+): Promise<void> {
+  const k = Math.floor(random() * 13);
+  if (k === 0) return await sleep(random() * 400);
+  let exited = false;
+  child.status.then(() => exited = true);
+  const target = crm.requests.length + k;
+  const deadline = Date.now() + 30_000;
+  while (!exited && crm.requests.length < target && Date.now() < deadline) {
+    await sleep(5);
+  }
+  await sleep(random() * 80);
+}
+
 Deno.test("watch killed at random moments, with run started beside it, loses no call and sends none twice", async () => {
   const seed = SEED + 2;
   await seeded(seed, async () => {
@@ -288,7 +314,7 @@ Deno.test("watch killed at random moments, with run started beside it, loses no 
           );
           runsBeside++;
         }
-        await new Promise((r) => setTimeout(r, 400 + random() * 1200));
+        await progressMoment(children[0], crm, random);
         for (const child of children) {
           try {
             child.kill("SIGKILL");
