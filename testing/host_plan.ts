@@ -156,7 +156,7 @@ export interface LeadScore {
   right: number;
   /** …attached to a set of another call: the harm. */
   wrong: number;
-  /** …attached to nothing (reported). */
+  /** …attached to no call (sent alone, or waiting). */
   unattached: number;
   /** Leads whose call lost a half, and of those attached to another call. */
   halfLost: number;
@@ -164,13 +164,29 @@ export interface LeadScore {
   /** Leads whose call left neither file, and of those attached anywhere. */
   orphans: number;
   orphansAttached: number;
+  /**
+   * Every lead file on disk, whether its call left a file or not:
+   * `files` = `attached` + `alone` + `waiting`.
+   */
+  files: number;
+  /** …attached to a call (its own or another). */
+  attached: number;
+  /** …sent alone, as a lead-only call record. */
+  alone: number;
+  /** …neither (not due yet, or orphan delivery off): not sent. */
+  waiting: number;
 }
 
 /** Scores a plan's lead attachments against the host's calls. */
 export function scoreLeads(host: Host, plan: Plan): LeadScore {
   const setOf = new Map<string, string[]>();
+  const alone = new Set<string>();
   for (const set of plan.sets) {
     if (!set.lead) continue;
+    if (set.kind === "lead-only") {
+      alone.add(set.lead.name);
+      continue;
+    }
     setOf.set(
       set.lead.name,
       [set.conversation?.name, set.recording?.name]
@@ -186,7 +202,12 @@ export function scoreLeads(host: Host, plan: Plan): LeadScore {
     halfLostWrong: 0,
     orphans: 0,
     orphansAttached: 0,
+    files: host.leads.length,
+    attached: host.leads.filter((l) => setOf.has(l.name)).length,
+    alone: host.leads.filter((l) => alone.has(l.name)).length,
+    waiting: 0,
   };
+  s.waiting = s.files - s.attached - s.alone;
   for (const call of host.calls) {
     if (!call.lead) continue;
     const files = setOf.get(call.lead);

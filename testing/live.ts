@@ -21,6 +21,11 @@ export interface LiveResult {
   /** Every delivered set, by name. */
   delivered: Map<string, DeliveredEntry>;
   runs: number;
+  /**
+   * Where the lead files went: `files` = `attached` (to a call, or as an
+   * update of one) + `alone` (lead-only records) + `unsent`.
+   */
+  leads: { files: number; attached: number; alone: number; unsent: number };
 }
 
 /** Replays `host`'s files run by run, a run every `everySeconds`. */
@@ -66,6 +71,7 @@ export function simulateLive(
         recording: set.recording?.name,
         lead: set.lead?.name,
         at: now,
+        alone: set.kind === "lead-only" ? true : undefined,
       };
       delivered.set(set.name, entry);
       for (const f of [entry.recording, entry.lead]) if (f) used.add(f);
@@ -82,10 +88,13 @@ export function simulateLive(
     evidence = evidence.slice(-EVIDENCE_KEEP);
   }
   const pairs = new Map<string, string>();
+  const leads = { files: all.leads.length, attached: 0, alone: 0, unsent: 0 };
   for (const [set, e] of delivered) {
     if (e.recording && set !== e.recording) pairs.set(set, e.recording);
+    if (e.lead) leads[e.alone ? "alone" : "attached"]++;
   }
-  return { pairs, delivered, runs };
+  leads.unsent = leads.files - leads.attached - leads.alone;
+  return { pairs, delivered, runs, leads };
 }
 
 /** A recording as a scan at `now` finds it: still growing until it stops. */

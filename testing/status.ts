@@ -13,9 +13,13 @@ import { type CliResult, runCli } from "./cli.ts";
 /** One row of `status --json`: a set or file that is not delivered. */
 export interface StatusRow {
   name: string;
-  kind: "call" | "recording-only" | "lead-update" | "file";
+  kind: "call" | "recording-only" | "lead-update" | "lead-only" | "file";
   state: string;
   reason: string;
+  /** `lead-only`: why the lead belongs to no call. */
+  aloneReason?: string;
+  /** A call whose own lead was sent alone before. */
+  leadSentAlone?: { lead: string; callId: string };
   attempts: number;
   lastError?: string;
   nextAttemptAt?: string;
@@ -45,8 +49,10 @@ export interface CallRecord {
 /** A delivery record `<set>.uploaded` in PROCESSED_DIR. */
 export interface DeliveryRecord {
   set: string;
-  kind: "call" | "recording-only" | "lead-update";
+  kind: "call" | "recording-only" | "lead-update" | "lead-only";
   call_id: string;
+  alone_reason?: string;
+  idempotency_key: string;
   recording_uploaded: boolean;
   recording_file?: string;
   recording_url?: string;

@@ -11,7 +11,7 @@ import type { Config } from "../config/config.ts";
 import { errorMessage } from "../core/errors.ts";
 import { toUtcIso } from "../core/time.ts";
 import { buildCallRecord } from "../deliver/payload.ts";
-import type { CallFiles } from "../pair/call_id.ts";
+import { type CallFiles, leadTimeMs } from "../pair/call_id.ts";
 import { NotRegularFileError } from "../core/safe_fs.ts";
 import {
   FileChangedError,
@@ -68,9 +68,11 @@ export async function deliveredDetail(
   const lead = leadName
     ? await read("leads", leadName, cfg.leadsDir)
     : undefined;
-  const startMs = conversation?.key.startMs ?? recording?.key.startMs ?? NaN;
+  const startMs = conversation?.key.startMs ?? recording?.key.startMs ??
+    (kind === "lead-only" && lead ? leadTimeMs(lead) : NaN);
   const call: CallFiles = { name, startMs, conversation, recording, lead };
-  const complete = (kind === "recording-only" || conversation !== undefined) &&
+  const complete = (kind === "recording-only" || kind === "lead-only" ||
+    conversation !== undefined) &&
     (!recName || recording !== undefined) &&
     (!leadName || lead !== undefined) &&
     Number.isFinite(startMs);
@@ -78,6 +80,7 @@ export async function deliveredDetail(
     name,
     state: "delivered",
     kind,
+    aloneReason: record?.alone_reason,
     reason: "accepted by the CRM" +
       (found.problems.length && !complete
         ? `; call record not shown: ${found.problems.join("; ")}`

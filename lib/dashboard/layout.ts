@@ -34,6 +34,8 @@ export function kindTag(kind: string): Html | "" {
       ? "recording only"
       : kind === "lead-update"
       ? "lead update"
+      : kind === "lead-only"
+      ? "lead only"
       : kind === "file"
       ? "file"
       : undefined,

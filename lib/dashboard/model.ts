@@ -21,7 +21,7 @@ export interface RecentDelivery {
   callId: string;
   /** ISO-8601 UTC. */
   deliveredAt: string;
-  kind?: "call" | "recording-only" | "lead-update";
+  kind?: Exclude<SetRow["kind"], "file">;
   recordingFile?: string;
   recordingUrl?: string;
   leadFile?: string;
@@ -98,10 +98,14 @@ export interface SetFile {
 export interface SetDetail {
   name: string;
   state: "delivered" | "pending" | "waiting" | "failed";
-  kind: "call" | "recording-only" | "lead-update" | "file";
+  kind: SetRow["kind"];
   reason: string;
   /** `lead-update`: the callId (and set) of the delivered call this lead updates. */
   updateOf?: { set: string; callId: string };
+  /** `lead-only`: why the lead belongs to no call (no call found, or the calls it fits). */
+  aloneReason?: string;
+  /** A call whose own lead was sent alone before: that lead, and the callId it went as. */
+  leadSentAlone?: { lead: string; callId: string };
   /** When the CRM accepted it, ISO-8601 UTC. */
   deliveredAt?: string;
   callId?: string;

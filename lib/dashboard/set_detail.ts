@@ -69,6 +69,8 @@ function pendingDetail(
     kind: set.kind,
     reason: set.reason,
     updateOf: set.updateOf,
+    aloneReason: set.aloneReason,
+    leadSentAlone: set.leadSentAlone,
     callId: set.updateOf?.callId ?? setCallId(set, cfg.timezone),
     startedAt: toUtcIso(set.startMs),
     attempts: p?.attempts ?? 0,

@@ -51,6 +51,8 @@ function recordingPairing(d: SetDetail): Html {
       ? "no recording paired"
       : d.kind === "recording-only"
       ? "recording-only call: no transcript matched it"
+      : d.kind === "lead-only"
+      ? "lead-only call: no recording, no transcript"
       : "—";
     return html`<span class="muted">${none}</span>`;
   }
@@ -98,6 +100,13 @@ function recordingPairing(d: SetDetail): Html {
 function leadPairing(d: SetDetail): Html {
   if (d.updateOf) {
     return html`<code>${d.name}</code>: came after ${d.updateOf.callId} was delivered; sent as an update of it (same callId, its own Idempotency-Key).`;
+  }
+  if (d.aloneReason !== undefined) {
+    const went = d.state === "delivered" ? "sent" : "goes";
+    return html`<code>${d.name}</code>: belongs to no call clearly (${d.aloneReason}); ${went} alone as a lead-only call record (its own callId and Idempotency-Key), never attached to a call afterwards.`;
+  }
+  if (d.leadSentAlone) {
+    return html`<code>${d.leadSentAlone.lead}</code>: this call's lead was already sent alone as ${d.leadSentAlone.callId}; this call goes without it (a lead is never sent twice).`;
   }
   const lm = d.pairing.lead;
   if (!lm) return html`<span class="muted">no lead</span>`;

@@ -100,7 +100,10 @@ export async function deliverSet(
     } else if (!attempt.progress.call_record) {
       await assertFilesUnchanged(set);
     }
-    if (set.lead) ctx.log.info(`Found lead file: ${set.lead.name}`, fields);
+    if (set.kind === "lead-only") await pinAlone(ctx, set, attempt);
+    else if (set.lead) {
+      ctx.log.info(`Found lead file: ${set.lead.name}`, fields);
+    }
     if (set.leadMissing) {
       ctx.log.warn(
         `${set.name} says lead_generated but no lead file came within ${ctx.cfg.leadWaitSeconds} s (LEAD_WAIT_SECONDS); sending it without one (a lead that comes later is sent as an update)`,
@@ -213,6 +216,37 @@ function filesChanged(): FileChangedError {
   );
 }
 
+/**
+ * A lead that belongs to no call clearly goes alone: warn, then freeze its
+ * record and reason in the progress record before the first POST, so a
+ * retry or a crash sends the very same record under the same key, and the
+ * lead is never attached to a call that shows up afterwards.
+ */
+async function pinAlone(
+  ctx: DeliveryContext,
+  set: CallSet,
+  attempt: Attempt,
+): Promise<void> {
+  const { cfg, log, store } = ctx;
+  const record = attempt.progress.call_record ??
+    buildCallRecord(set, undefined, cfg);
+  const callId = (record.callDetails as { callId: string }).callId;
+  log.warn(
+    `Lead ${
+      set.lead!.name
+    } belongs to no call clearly (${set.aloneReason}); sending it alone as ${callId} (lead-only)`,
+    { set: set.name, callId },
+  );
+  if (attempt.progress.call_record) return;
+  attempt.progress = {
+    ...attempt.progress,
+    call_record: record,
+    lead_file: set.lead!.name,
+    alone_reason: set.aloneReason,
+  };
+  await store.saveProgress(attempt.progress);
+}
+
 /** POST the call record (the frozen one if any), then record the delivery. */
 async function callDataStep(
   ctx: DeliveryContext,
@@ -232,7 +266,7 @@ async function callDataStep(
     set: set.name,
     callId,
   });
-  const source = set.conversation ?? set.recording;
+  const source = set.conversation ?? set.recording ?? set.lead;
   await ctx.store.markDelivered({
     uploaded_at: new Date().toISOString(),
     original_path: source ? relative(cfg.baseDir, source.path) : set.name,
@@ -249,6 +283,7 @@ async function callDataStep(
     call_data_uploaded: true,
     lead_uploaded: record.lead !== undefined,
     lead_file: progress.call_record ? progress.lead_file : set.lead?.name,
+    alone_reason: progress.alone_reason,
     upload_attempts: progress.attempts + 1,
   });
 }

@@ -47,6 +47,14 @@ export function callId(
   return `CALL-${compactLocal(startMs, timezone)}-${tail}`;
 }
 
+/**
+ * When a lead sent alone (`lead-only`) is dated: the time in its name (the
+ * first reading of a repeated hour), else its file time.
+ */
+export function leadTimeMs(lead: LeadFile): number {
+  return lead.key.timesMs?.[0] ?? lead.mtimeMs;
+}
+
 /** The caller's digits: from the recording name, else transcript, else lead. */
 export function callerDigits(set: CallFiles): string | undefined {
   return set.recording?.callerDigits ?? set.callerDigits ??

@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { localReadings } from "../core/time.ts";
-import type { CallFiles } from "./call_id.ts";
+import { type CallFiles, leadTimeMs } from "./call_id.ts";
 import type {
   ConversationFile,
   LeadFile,
@@ -50,9 +50,10 @@ export interface CallSet extends CallFiles {
   /**
    * `call`: a transcript (with its recording and lead when found);
    * `recording-only`: a recording no transcript claims; `lead-update`: a
-   * lead that came after its call was delivered, sent as an update of it.
+   * lead that came after its call was delivered, sent as an update of it;
+   * `lead-only`: a lead that belongs to no call clearly, sent alone.
    */
-  kind: "call" | "recording-only" | "lead-update";
+  kind: "call" | "recording-only" | "lead-update" | "lead-only";
   /** Why this recording goes with this conversation, and how sure. */
   recordingMatch?: RecordingMatch;
   leadMatch?: LeadMatch;
@@ -64,6 +65,10 @@ export interface CallSet extends CallFiles {
   updateOf?: { set: string; callId: string };
   /** The transcript announced a lead that did not come in time. */
   leadMissing?: boolean;
+  /** `lead-only`: why the lead belongs to no call (no call found, or which calls it fits). */
+  aloneReason?: string;
+  /** This call's own lead (same session timestamp) was sent alone before: not sent again. */
+  leadSentAlone?: { lead: string; callId: string };
   state: SetState;
   /** Human-readable reason for the state. */
   reason: string;
@@ -85,7 +90,7 @@ export interface StrayFile {
 export interface Plan {
   /** Undelivered sets, oldest call first. */
   sets: CallSet[];
-  /** Unusable files and leads that belong to no call. */
+  /** Files that cannot be used. */
   strays: StrayFile[];
   deliveredCount: number;
   /** The host's timing, as learned from its files (offset, spreads, periods). */
@@ -123,20 +128,31 @@ export function makePlan(
 ): Plan {
   const clock = clockOf(cfg, now);
   const convs = scan.conversations.filter((c) => !state.delivered.has(c.name));
-  const pairs = pairFiles(scan, state, convs, cfg);
-  const leads = attachLeads(scan, convs, pairs, state, cfg);
+  // A lead whose lead-only record was attempted stays alone (pinned).
+  const pinned = scan.leads.filter((l) => aloneReasonOf(state, l.name));
+  const open = pinned.length
+    ? { ...scan, leads: scan.leads.filter((l) => !pinned.includes(l)) }
+    : scan;
+  const pairs = pairFiles(open, state, convs, cfg);
+  const leads = attachLeads(open, convs, pairs, state, cfg);
   const writingLeads = leadsBeingWritten(scan, clock);
+  const lone = [
+    ...leads.alone,
+    ...pinned.map((lead) => ({
+      lead,
+      reason: aloneReasonOf(state, lead.name)!,
+      pinned: true,
+    })),
+  ];
   const sets = [
     ...convs.map((c) => callSet(c, pairs, leads, state, writingLeads, clock)),
     ...scan.recordings
       .filter((r) => !pairs.used.has(r.name))
       .map((r) => recordingOnlySet(r, pairs, leads, state, clock)),
     ...leads.updates.map((u) => leadUpdateSet(u, state, clock)),
+    ...lone.map((l) => leadOnlySet(l, state, clock)),
   ];
-  const strays = [
-    ...scan.problems.map((p) => strayProblem(p, clock.stale)),
-    ...unmatchedLeads(leads, clock),
-  ];
+  const strays = scan.problems.map((p) => strayProblem(p, clock.stale));
   sets.sort((a, b) => a.startMs - b.startMs || (a.name < b.name ? -1 : 1));
   return {
     sets,
@@ -275,15 +291,30 @@ interface LeadUpdate {
   atMs: number;
 }
 
+/** A lead that belongs to no call clearly: it goes alone, saying why. */
+interface LoneLead {
+  lead: LeadFile;
+  /** No call found, or the calls it fits about as well. */
+  reason: string;
+  /** Its lead-only record was attempted already: due now, never attached. */
+  pinned?: boolean;
+}
+
 /** Leads attached to sets, updates of delivered calls, and those that found none. */
 interface Leads {
   byName: Map<string, LeadFile>;
   /** Lead matches, by set name. */
   matches: Map<string, LeadMatch>;
   updates: LeadUpdate[];
-  /** Leads kept off calls for lack of a clear winner, by lead name. */
-  ambiguous: Map<string, string[]>;
-  unmatched: string[];
+  /** Leads that fit no call clearly. */
+  alone: LoneLead[];
+}
+
+const NO_CALL = "no call found for this lead";
+
+/** Why a lead fits none of `calls`: it fits them all about as well. */
+function fitsSeveral(calls: readonly string[]): string {
+  return `fits ${calls.join(" and ")} about as well (no clear winner)`;
 }
 
 /**
@@ -314,8 +345,13 @@ function attachLeads(
     byName,
     matches: new Map(result.matches.map((m) => [m.target, m])),
     updates: late.updates,
-    ambiguous: new Map(result.ambiguous.map((a) => [a.lead, a.targets])),
-    unmatched: late.unmatched,
+    alone: [
+      ...result.ambiguous.map((a) => ({
+        lead: byName.get(a.lead)!,
+        reason: fitsSeveral(a.targets),
+      })),
+      ...late.alone,
+    ],
   };
 }
 
@@ -358,16 +394,16 @@ function leadTargets(
  * delivered without a lead: a session lead by its transcript's name, any
  * other by the time in its name against delivered transcripts' save times
  * (in the band learned for leads), when exactly one fits and no number
- * says otherwise.
+ * says otherwise. The rest go alone, saying why.
  */
 function lateLeads(
   leads: readonly LeadFile[],
   state: PlanState,
   bands: LeadPairing["bands"],
   cfg: PlanConfig,
-): { updates: LeadUpdate[]; unmatched: string[] } {
+): { updates: LeadUpdate[]; alone: LoneLead[] } {
   const updates: LeadUpdate[] = [];
-  const unmatched: string[] = [];
+  const alone: LoneLead[] = [];
   let saved: readonly DeliveredSave[] | undefined;
   for (const lead of leads) {
     const bySession = lead.key.sessionTs === undefined
@@ -377,7 +413,13 @@ function lateLeads(
     if (exact) {
       if (!exact.lead) {
         updates.push({ lead, set: bySession, entry: exact, atMs: NaN });
-      } else unmatched.push(lead.name);
+      } else {
+        alone.push({
+          lead,
+          reason:
+            `its call ${bySession} was delivered with another lead (${exact.lead})`,
+        });
+      }
       continue;
     }
     saved ??= deliveredSaves(state, cfg.timezone);
@@ -389,11 +431,15 @@ function lateLeads(
       compareDigits(recordingDigits(d.entry), digitsOf(lead.phone)) >= 0
     );
     if (fits.length === 1) {
-      const { set, entry, atMs } = fits[0];
-      updates.push({ lead, set, entry, atMs });
-    } else unmatched.push(lead.name);
+      updates.push({ lead, ...fits[0] });
+    } else {
+      const reason = fits.length === 0
+        ? NO_CALL
+        : fitsSeveral([...new Set(fits.map((d) => d.set))].sort());
+      alone.push({ lead, reason });
+    }
   }
-  return { updates, unmatched };
+  return { updates, alone };
 }
 
 /** A delivered transcript set, by the time in its name. */
@@ -514,10 +560,12 @@ function callSet(
   if (rec && !uploaded && !rec.media.complete) {
     set.truncated = rec.media.salvageable && clock.stale(rec.mtimeMs);
   }
+  set.leadSentAlone = set.lead ? undefined : sentAlone(state, key.sessionTs);
   const endMs = key.endMs ?? key.startMs;
   const leadDue = c.mtimeMs + clock.cfg.leadWaitSeconds * 1000;
-  set.leadMissing = key.leadGenerated === true && !set.lead &&
-    clock.now >= leadDue;
+  const awaitsLead = key.leadGenerated === true && !set.lead &&
+    !set.leadSentAlone;
+  set.leadMissing = awaitsLead && clock.now >= leadDue;
   const wait = recordingWait(set, uploaded, clock) ??
     (!rec && !uploaded
       ? orphanWait(set, Math.max(endMs, c.mtimeMs), clock)
@@ -526,8 +574,7 @@ function callSet(
     (key.sessionTs && writingLeads.has(key.sessionTs)
       ? "its lead file is still being written"
       : undefined) ??
-    (key.leadGenerated === true && !set.lead && clock.now < leadDue &&
-        !set.progress?.call_record
+    (awaitsLead && clock.now < leadDue && !set.progress?.call_record
       ? `its transcript announces a lead (lead_generated); waiting up to ${clock.cfg.leadWaitSeconds} s for the lead file (LEAD_WAIT_SECONDS)`
       : undefined);
   return decide(set, wait, clock.now);
@@ -558,6 +605,11 @@ function orphanWait(
 ): string | undefined {
   const { cfg } = clock;
   if (clock.orphanDue(sinceMs)) return undefined;
+  if (set.kind === "lead-only") {
+    return cfg.orphanAfterSeconds > 0
+      ? `${set.aloneReason}; sent alone (lead-only) ${cfg.orphanAfterSeconds} s after it was written unless its call shows up`
+      : `${set.aloneReason}; orphan delivery is off (ORPHAN_AFTER_SECONDS=0)`;
+  }
   const missing = set.kind === "call" ? "recording" : "transcript";
   const apart = set.ambiguity
     ? `kept apart: ${ambiguityText(set.ambiguity, set.name)}; `
@@ -643,23 +695,45 @@ function leadUpdateSet(
   return decide(set, undefined, clock.now);
 }
 
-/** Leads that belong to no call: waiting, or failed once orphans are due. */
-function unmatchedLeads(leads: Leads, clock: Clock): StrayFile[] {
-  return leads.unmatched.map((name) => {
-    const candidates = leads.ambiguous.get(name);
-    const why = candidates
-      ? `fits ${
-        candidates.join(", ")
-      } about as well (no clear winner); kept off them`
-      : "no call found for this lead";
-    return {
-      folder: "leads",
-      name,
-      ...(clock.orphanDue(leads.byName.get(name)!.mtimeMs)
-        ? { state: "failed" as const, reason: why }
-        : { state: "waiting" as const, reason: `${why} yet` }),
-    };
-  });
+/**
+ * A lead that belongs to no call clearly: waits like any orphan (its call's
+ * files may still come), then goes alone; once attempted it stays alone.
+ */
+function leadOnlySet(lone: LoneLead, state: PlanState, clock: Clock): CallSet {
+  const { lead } = lone;
+  const set = base(
+    lead.name,
+    "lead-only",
+    leadTimeMs(lead),
+    state.progress.get(lead.name),
+  );
+  set.lead = lead;
+  set.aloneReason = lone.reason;
+  const wait = lone.pinned ? undefined : orphanWait(set, lead.mtimeMs, clock);
+  return decide(set, wait, clock.now);
+}
+
+/** Why a lead-only record was (or is being) sent, if one was attempted. */
+function aloneReasonOf(state: PlanState, lead: string): string | undefined {
+  return state.progress.get(lead)?.alone_reason;
+}
+
+/**
+ * The lead of session `ts` when it was sent alone (delivered, or attempted
+ * and pinned): its call, showing up later, goes without it.
+ */
+function sentAlone(
+  state: PlanState,
+  ts: string | undefined,
+): CallSet["leadSentAlone"] {
+  if (ts === undefined) return undefined;
+  const lead = `leads_session_${ts}.json`;
+  const delivered = state.delivered.get(lead);
+  if (delivered?.alone) return { lead, callId: delivered.callId };
+  const p = state.progress.get(lead);
+  if (p?.alone_reason === undefined) return undefined;
+  const details = p.call_record?.callDetails as { callId?: string } | undefined;
+  return { lead, callId: details?.callId ?? "its own callId" };
 }
 
 function base(
@@ -706,6 +780,8 @@ function action(set: CallSet): string {
     ? `send the call record of ${
       set.updateOf!.callId
     } again with this lead (an update)`
+    : set.kind === "lead-only"
+    ? `send the lead alone as a lead-only call record (${set.aloneReason})`
     : set.kind === "recording-only"
     ? "send recording, then a recording-only call record"
     : set.progress?.recording_url
@@ -720,6 +796,9 @@ function action(set: CallSet): string {
       : "",
     set.leadMissing
       ? "its announced lead did not come; a late one is sent as an update"
+      : "",
+    set.leadSentAlone
+      ? `its lead ${set.leadSentAlone.lead} was already sent alone as ${set.leadSentAlone.callId}; not sent again`
       : "",
     set.timeChoice && set.timeChoice.basis === "rule"
       ? "local time repeated by a clock change: read as the first pass"

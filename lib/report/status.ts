@@ -41,6 +41,10 @@ export interface SetRow {
   };
   /** `lead-update`: the callId this lead updates. */
   updateOf?: string;
+  /** `lead-only`: why the lead belongs to no call (no call found, or the calls it fits). */
+  aloneReason?: string;
+  /** This call's own lead was sent alone before (not sent again): that lead and its callId. */
+  leadSentAlone?: { lead: string; callId: string };
   /** How a local time repeated by a clock change was read. */
   timeBasis?: "recording" | "file-time" | "rule";
 }
@@ -56,7 +60,8 @@ export interface StatusReport {
 
 /**
  * Lines for what needs a person: a zone mismatch (nothing is sent), files
- * kept apart for lack of a clear winner, local times read by the rule.
+ * kept apart for lack of a clear winner, leads that go alone, local times
+ * read by the rule.
  */
 export function planWarnings(plan: Plan, timezone: string): string[] {
   const lines: string[] = [];
@@ -68,6 +73,20 @@ export function planWarnings(plan: Plan, timezone: string): string[] {
       `Kept apart (no clear winner): ${
         [...a.conversations, ...a.recordings].join(", ")
       }: ${a.reason}. Each is sent on its own after ORPHAN_AFTER_SECONDS.`,
+    );
+  }
+  const alone = plan.sets.filter((s) => s.kind === "lead-only");
+  if (alone.length) {
+    lines.push(
+      `${alone.length} lead(s) belong to no call clearly and go alone (lead-only, after ORPHAN_AFTER_SECONDS): ${
+        alone.map((s) => `${s.name} (${s.aloneReason})`).join(", ")
+      }`,
+    );
+  }
+  for (const s of plan.sets) {
+    if (!s.leadSentAlone) continue;
+    lines.push(
+      `${s.name}: its lead ${s.leadSentAlone.lead} was already sent alone as ${s.leadSentAlone.callId}; the call goes without it (a lead is never sent twice)`,
     );
   }
   const ruled = plan.sets.filter((s) => s.timeChoice?.basis === "rule");
@@ -132,6 +151,8 @@ export function planRows(plan: Plan, timezone: string): SetRow[] {
       rivals: s.recordingMatch.rivals,
     },
     updateOf: s.updateOf?.callId,
+    aloneReason: s.aloneReason,
+    leadSentAlone: s.leadSentAlone,
     timeBasis: s.timeChoice?.basis,
   }));
   for (const f of plan.strays) {

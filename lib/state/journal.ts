@@ -21,6 +21,8 @@ export type JournalEvent =
     recording?: string;
     lead?: string;
     bytes: number;
+    /** A lead delivered alone (`lead-only`). */
+    alone?: true;
   }
   | { ev: "failed"; t: number; set: string; error: string };
 

@@ -94,11 +94,16 @@ export interface DeliveryRecord {
   uploaded_at: string;
   original_path: string;
   set: string;
-  /** `lead-update`: a lead sent after its call, as an update of `update_of`. */
-  kind: "call" | "recording-only" | "lead-update";
+  /**
+   * `lead-update`: a lead sent after its call, as an update of `update_of`;
+   * `lead-only`: a lead that belongs to no call clearly, sent alone.
+   */
+  kind: "call" | "recording-only" | "lead-update" | "lead-only";
   call_id: string;
   /** `lead-update`: the delivered set this lead updated. */
   update_of?: string;
+  /** `lead-only`: why the lead was sent alone (no call found, or the calls it fits). */
+  alone_reason?: string;
   idempotency_key: string;
   recording_uploaded: boolean;
   recording_file?: string;
@@ -133,6 +138,11 @@ export interface Progress {
   call_record?: Record<string, unknown>;
   /** The lead file that record carries. */
   lead_file?: string;
+  /**
+   * A lead-only record was attempted for this lead, and why it goes alone:
+   * the lead is never attached to a call afterwards (pinned).
+   */
+  alone_reason?: string;
 }
 
 /** Options of {@link StateStore.open}. */
@@ -149,6 +159,8 @@ export interface DeliveredEntry {
   recording?: string;
   lead?: string;
   at: number;
+  /** A lead delivered alone (`lead-only`): its call, if it shows up, goes without it. */
+  alone?: true;
 }
 
 const UPLOADED = ".uploaded";
@@ -332,6 +344,7 @@ export class StateStore {
           recording: ev.recording,
           lead: ev.lead,
           at: ev.t,
+          ...(ev.alone ? { alone: true } : {}),
         }),
     });
     let listing: Listing;
@@ -530,6 +543,7 @@ function entryOf(r: DeliveryRecord): DeliveredEntry {
     recording: r.recording_file,
     lead: r.lead_file,
     at: Date.parse(r.uploaded_at) || Date.now(),
+    ...(r.kind === "lead-only" ? { alone: true } : {}),
   };
 }
 
@@ -542,5 +556,6 @@ function journalLine(r: DeliveryRecord, e: DeliveredEntry): JournalEvent {
     recording: r.recording_file,
     lead: r.lead_file,
     bytes: r.recording_uploaded ? r.recording_size ?? 0 : 0,
+    alone: e.alone,
   };
 }

@@ -109,3 +109,18 @@ Deno.test("renderDashboard() puts what needs attention first", () => {
   ok(page.includes("Needs attention"));
   ok(page.indexOf("set TIMEZONE=Asia/Kolkata") < page.indexOf("Upload pass"));
 });
+
+Deno.test("renderSetPage() says a call's lead was already sent alone and is not sent again", () => {
+  const page = renderSetPage(
+    detail({
+      leadSentAlone: {
+        lead: "leads_session_2026-01-06T09-01-02.000000.json",
+        callId: "CALL-20260106-090102-66243",
+      },
+    }),
+    OPTS,
+  );
+  ok(page.includes("leads_session_2026-01-06T09-01-02.000000.json"));
+  ok(page.includes("already sent alone as CALL-20260106-090102-66243"));
+  ok(page.includes("this call goes without it"));
+});

@@ -1009,3 +1009,47 @@ Deno.test("the token form posts to /token: without the page's script the token n
   assert.match(res.text, /JavaScript needed/);
   assert.ok(!res.text.includes(DASH_TOKEN));
 });
+
+Deno.test("a lead that fits no call: its set page says why it goes alone, and once delivered shows the lead-only record as sent", async () => {
+  const lead = "lead_20240101_120000.json";
+  await using b = await box({
+    token: DASH_TOKEN,
+    before: async (dir) => {
+      const path = join(dir, "leads", lead);
+      await Deno.writeTextFile(path, JSON.stringify({ name: "Nobody" }));
+      const old = Date.now() / 1000 - 86_400;
+      await Deno.utime(path, old, old);
+    },
+  });
+  const api = `/api/sets/${encodeURIComponent(lead)}`;
+  const due = await call<SetDetail>(b, api);
+  assert.equal(due.status, 200, due.text);
+  assert.deepEqual([due.json.kind, due.json.state], ["lead-only", "pending"]);
+  assert.equal(due.json.aloneReason, "no call found for this lead");
+  assert.equal(due.json.payload!.record.transcription, undefined);
+  const page = await call(b, `/sets/${encodeURIComponent(lead)}`);
+  assert.match(page.text, /lead only/);
+  assert.match(
+    page.text,
+    /belongs to no call clearly \(no call found for this lead\); goes alone/,
+  );
+
+  const start = await post<RunStarted>(b, "/api/run", {}, {
+    ...bearer(DASH_TOKEN),
+    origin: b.base,
+  });
+  assert.equal((await waitForRun(b, start.json.id)).delivered, 7);
+  const done = await call<SetDetail>(b, api);
+  assert.deepEqual([done.json.kind, done.json.state], [
+    "lead-only",
+    "delivered",
+  ]);
+  assert.equal(done.json.aloneReason, "no call found for this lead");
+  const sent = b.crm.acceptedCallRecords().find((r) =>
+    (r.json as { callDetails: { callId: string } }).callDetails.callId ===
+      done.json.callId
+  );
+  assert.deepEqual(done.json.payload!.record, sent?.json);
+  const donePage = await call(b, `/sets/${encodeURIComponent(lead)}`);
+  assert.match(donePage.text, /; sent alone as a lead-only call record/);
+});

@@ -144,3 +144,47 @@ Deno.test("deliverSet() rethrows refused credentials so the run stops", async ()
   );
   assert.equal(t.ctx.store.delivered.size, 0);
 });
+
+Deno.test("deliverSet() pins a lead-only record before its first POST: a retry sends the same record under the same key", async () => {
+  await using t = await setup({
+    fault: (endpoint, n) =>
+      endpoint === "call-data" && n === 1
+        ? { kind: "status", status: 422, body: "bad record" }
+        : undefined,
+  });
+  const lead = t.set(1).lead!;
+  const set: CallSet = {
+    name: lead.name,
+    kind: "lead-only",
+    startMs: lead.key.timesMs![0],
+    lead,
+    aloneReason: "no call found for this lead",
+    state: "pending",
+    reason: "",
+    truncated: false,
+  };
+  const failed = await deliverSet(t.ctx, set);
+  assert.equal(failed.outcome, "failed");
+  const progress = t.ctx.store.progress.get(lead.name)!;
+  assert.equal(progress.alone_reason, "no call found for this lead");
+  assert.equal(progress.lead_file, lead.name);
+  assert.ok(progress.call_record, "the record is frozen");
+
+  const again = await deliverSet(t.ctx, { ...set, progress });
+  assert.equal(again.outcome, "delivered");
+  const [first, second] = t.crm.requests;
+  assert.deepEqual(
+    t.crm.requests.map((r) => r.endpoint),
+    ["call-data", "call-data"],
+  );
+  assert.equal(first.idempotencyKey, second.idempotencyKey);
+  assert.deepEqual(first.json, second.json);
+  const sent = second.json as Record<string, unknown>;
+  assert.equal(sent.transcription, undefined);
+  assert.ok(sent.lead);
+  const record = await t.ctx.store.readRecord(lead.name);
+  assert.equal(record?.kind, "lead-only");
+  assert.equal(record?.alone_reason, "no call found for this lead");
+  assert.equal(record?.recording_uploaded, false);
+  assert.equal(t.ctx.store.delivered.get(lead.name)?.alone, true);
+});

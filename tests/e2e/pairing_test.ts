@@ -10,7 +10,13 @@ import { crmEnv, runCli } from "../../testing/cli.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import { tempDir } from "../../testing/fixtures.ts";
 import { muxMp4, muxWebm } from "../../testing/media_files.ts";
-import { callRecordOf, statusAt } from "../../testing/status.ts";
+import {
+  callRecordOf,
+  deliveryRecord,
+  row,
+  statusAt,
+} from "../../testing/status.ts";
+import { idempotencyKey } from "../../lib/deliver/payload.ts";
 
 /** Naive wall time of `ms` in `zone`, microseconds, as the bot writes it. */
 function naive(ms: number, zone = "UTC"): string {
@@ -179,6 +185,92 @@ Deno.test("a lead that comes after its call was delivered is sent as an update: 
       waiting: 0,
       failed: 0,
     });
+  } finally {
+    await crm.close();
+  }
+});
+
+Deno.test("a lead that fits no call goes alone once after ORPHAN_AFTER_SECONDS; its call, showing up later, goes without it", async () => {
+  await using dir = await tempDir("callsync-lead-alone-");
+  // The first POST of the lead-only record fails: the retry must reuse its key.
+  const crm = FakeCrm.start({
+    fault: (endpoint, n) =>
+      endpoint === "call-data" && n === 1
+        ? { kind: "status", status: 503 }
+        : undefined,
+  });
+  try {
+    const call: BotCall = {
+      startMs: Date.now() - 2 * 3600_000,
+      digits: "9123456789",
+      leadGenerated: true,
+    };
+    await Deno.mkdir(join(dir.path, "leads"), { recursive: true });
+    const lead = await writeLead(dir.path, call, "session");
+    const leadPath = join(dir.path, "leads", lead);
+    const env = crmEnv(crm, { ORPHAN_AFTER_SECONDS: "600" });
+
+    const fresh = row(await statusAt(dir.path, env), lead);
+    assert.deepEqual([fresh.kind, fresh.state], ["lead-only", "waiting"]);
+    assert.equal(fresh.aloneReason, "no call found for this lead");
+    const old = Date.now() / 1000 - 700;
+    await Deno.utime(leadPath, old, old);
+    const due = await statusAt(dir.path, env);
+    assert.deepEqual([row(due, lead).kind, row(due, lead).state], [
+      "lead-only",
+      "pending",
+    ]);
+    assert.match(due.warnings.join("\n"), /go alone \(lead-only/);
+
+    const first = await runCli(["run", "--base-dir", dir.path], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(
+      first.stderr,
+      /WARN.*Lead leads_session_.* belongs to no call clearly \(no call found for this lead\); sending it alone as CALL-\d{8}-\d{6}-56789 \(lead-only\)/,
+    );
+    const key = await idempotencyKey(lead, "call-data");
+    const [alone] = crm.acceptedCallRecords();
+    assert.equal(alone.idempotencyKey, key);
+    const body = callRecordOf(alone);
+    assert.deepEqual(body.lead, JSON.parse(await Deno.readTextFile(leadPath)));
+    assert.equal(body.callDetails.recordingUrl, undefined);
+    assert.equal(body.transcription, undefined);
+    assert.equal(body.callDetails.callerNumber, "+919123456789");
+    const record = await deliveryRecord(dir.path, lead);
+    assert.equal(record.kind, "lead-only");
+    assert.equal(record.alone_reason, "no call found for this lead");
+    assert.equal(record.idempotency_key, key);
+    assert.equal(record.call_id, body.callDetails.callId);
+
+    // The call's transcript and recording come after the lead went alone.
+    await writeCall(dir.path, call);
+    const later = await statusAt(dir.path, env);
+    const transcript = namesOf(call).transcript;
+    assert.match(
+      row(later, transcript).reason,
+      new RegExp(
+        `its lead ${lead} was already sent alone as ${body.callDetails.callId}; not sent again`,
+      ),
+    );
+    assert.match(later.warnings.join("\n"), /the call goes without it/);
+    const second = await runCli(["run", "--base-dir", dir.path], env);
+    assert.equal(second.code, 0, second.stderr);
+
+    const sent = crm.acceptedCallRecords();
+    assert.equal(sent.length, 2);
+    assert.equal(sent.filter((r) => r.idempotencyKey === key).length, 1);
+    assert.deepEqual(
+      crm.requests.filter((r) => r.idempotencyKey === key).map((r) => r.answer),
+      [503, 200],
+      "tried twice under one key, accepted once",
+    );
+    const withCall = callRecordOf(sent[1]);
+    assert.equal(withCall.lead, undefined, "the lead is never sent twice");
+    assert.ok(withCall.callDetails.recordingUrl);
+    assert.notEqual(withCall.callDetails.callId, body.callDetails.callId);
+    const done = await statusAt(dir.path, env);
+    assert.equal(done.counts.delivered, 2);
+    assert.equal(done.sets.length, 0);
   } finally {
     await crm.close();
   }

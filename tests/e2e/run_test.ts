@@ -206,18 +206,19 @@ Deno.test("a recording without transcript waits ORPHAN_AFTER_SECONDS from its mt
   });
 });
 
-Deno.test("a lead that belongs to no call is listed, then reported after the deadline", async () => {
+Deno.test("a lead that belongs to no call is listed waiting, then due alone (lead-only) after the deadline", async () => {
   await withCall({ transcript: false }, async (dir, crm) => {
     const lead = join(dir, "leads", "lead_20240101_120000.json");
     await Deno.writeTextFile(lead, JSON.stringify({ name: "Nobody" }));
     const env = crmEnv(crm, { ORPHAN_AFTER_SECONDS: "600" });
     let s = await statusAt(dir, env);
     assert.equal(s.counts.waiting, 1);
-    assert.match(s.sets[0].name, /lead_20240101_120000\.json/);
+    assert.equal(s.sets[0].name, "lead_20240101_120000.json");
+    assert.equal(s.sets[0].kind, "lead-only");
     await age(lead, 601);
     s = await statusAt(dir, env);
-    assert.equal(s.counts.failed, 1);
-    assert.match(s.sets[0].reason, /no call found/);
+    assert.equal(s.counts.pending, 1);
+    assert.match(s.sets[0].reason, /send the lead alone.*no call found/);
   });
 });
 

@@ -130,7 +130,7 @@ Deno.test("matchLeads() tries both readings of a legacy lead named in a repeated
   equal(r.matches.find((m) => m.lead === "lead_x")?.target, "late");
 });
 
-Deno.test("legacy leads: ≥ 97 % right with nothing lost, and none on a stranger's call when a half is lost", () => {
+Deno.test("legacy leads: ≥ 97 % right with nothing lost, none on a stranger's call when a half is lost, and every lead file reaches the CRM", () => {
   for (const lost of [0, 0.1]) {
     const tally = {
       leads: 0,
@@ -138,6 +138,10 @@ Deno.test("legacy leads: ≥ 97 % right with nothing lost, and none on a strange
       wrong: 0,
       halfLostWrong: 0,
       orphansAttached: 0,
+      files: 0,
+      attached: 0,
+      alone: 0,
+      waiting: 0,
     };
     for (let seed = 1; seed <= 3; seed++) {
       const host = generateHost({
@@ -161,5 +165,9 @@ Deno.test("legacy leads: ≥ 97 % right with nothing lost, and none on a strange
       0,
       0,
     ], JSON.stringify(tally));
+    // Long after the last call every lead is out: with a call, or alone.
+    equal(tally.waiting, 0, JSON.stringify(tally));
+    equal(tally.attached + tally.alone, tally.files, JSON.stringify(tally));
+    ok(tally.alone > 0, "some leads fit no call clearly");
   }
 });

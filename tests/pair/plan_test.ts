@@ -422,7 +422,7 @@ Deno.test("makePlan() waits for next_attempt_at after a failed attempt", async (
   });
 });
 
-Deno.test("makePlan() reports a lead that belongs to no call, failed once orphaned", async () => {
+Deno.test("makePlan() keeps a lead that fits no call waiting, then sends it alone after ORPHAN_AFTER_SECONDS", async () => {
   await withTree(async (tree) => {
     const name = "leads_session_2025-11-03T09-00-00.000000.json";
     const mtime = T;
@@ -432,18 +432,120 @@ Deno.test("makePlan() reports a lead that belongs to no call, failed once orphan
     }, mtime);
 
     const fresh = await tree.plan(mtime + SECOND);
-    deepStrictEqual(fresh.sets, []);
-    deepStrictEqual(fresh.strays, [{
-      folder: "leads",
+    deepStrictEqual(fresh.strays, []);
+    deepStrictEqual(summary(fresh), [{
       name,
+      kind: "lead-only",
+      recording: undefined,
+      lead: name,
       state: "waiting",
-      reason: "no call found for this lead yet",
     }]);
+    equal(fresh.sets[0].aloneReason, "no call found for this lead");
+    ok(/sent alone \(lead-only\) 1800 s after/.test(fresh.sets[0].reason));
 
-    const old = await tree.plan(mtime + 1800 * SECOND);
-    equal(old.strays.length, 1);
-    equal(old.strays[0].state, "failed");
-    equal(old.strays[0].name, name);
+    const due = only(await tree.plan(mtime + 1800 * SECOND), name);
+    equal(due.state, "pending");
+    equal(due.kind, "lead-only");
+    equal(due.conversation, undefined);
+    equal(due.recording, undefined);
+    equal(due.startMs, Date.UTC(2025, 10, 3, 9), "dated by its name");
+    ok(/send the lead alone .*no call found for this lead/.test(due.reason));
+  });
+});
+
+Deno.test("makePlan() sends a lead that fits two calls about as well alone, naming both", async () => {
+  await withTree(async (tree) => {
+    const announced = { lead_generated: true };
+    const a = await tree.transcript(T, 40, T + 40 * SECOND, announced);
+    const b = await tree.transcript(T + SECOND, 40, T + 41 * SECOND, announced);
+    const lead = "lead_20251103_100040.json";
+    await tree.writeJson("leads", lead, { name: "Either" }, T + 41 * SECOND);
+
+    const plan = await tree.plan(T + 3600 * SECOND);
+    const alone = only(plan, lead);
+    equal(alone.kind, "lead-only");
+    equal(alone.state, "pending");
+    equal(
+      alone.aloneReason,
+      `fits ${a} and ${b} about as well (no clear winner)`,
+    );
+    for (const call of [a, b]) equal(only(plan, call).lead, undefined);
+  });
+});
+
+Deno.test("makePlan() with ORPHAN_AFTER_SECONDS=0 keeps a lead without a call waiting", async () => {
+  await withTree(async (tree) => {
+    const name = "lead_20251103_090000.json";
+    await tree.writeJson("leads", name, { name: "Nobody" }, T);
+    const plan = await tree.plan(T + 86_400 * SECOND, {
+      cfg: { orphanAfterSeconds: 0 },
+    });
+    const set = only(plan, name);
+    equal(set.kind, "lead-only");
+    equal(set.state, "waiting");
+    ok(/orphan delivery is off \(ORPHAN_AFTER_SECONDS=0\)/.test(set.reason));
+  });
+});
+
+Deno.test("makePlan() keeps a lead alone once its lead-only record was attempted, even when its call shows up", async () => {
+  await withTree(async (tree) => {
+    const conv = await tree.transcript(T, 40, T + 40 * SECOND, {
+      lead_generated: true,
+    });
+    await tree.recording("919000000020", T + 5 * SECOND, 35, T + 40 * SECOND);
+    const lead = conv.replace("transcript_session_", "leads_session_");
+    await tree.writeJson("leads", lead, { name: "Pinned" }, T + 41 * SECOND);
+    const progress: Progress = {
+      set: lead,
+      attempts: 1,
+      last_error: "HTTP 503",
+      alone_reason: "no call found for this lead",
+      call_record: { callDetails: { callId: "CALL-PINNED" } },
+    };
+
+    const plan = await tree.plan(T + 3600 * SECOND, { progress: [progress] });
+    const alone = only(plan, lead);
+    equal(alone.kind, "lead-only");
+    equal(alone.state, "pending", alone.reason);
+    equal(alone.aloneReason, "no call found for this lead");
+    const call = only(plan, conv);
+    equal(call.lead, undefined, "never attached afterwards");
+    deepStrictEqual(call.leadSentAlone, { lead, callId: "CALL-PINNED" });
+    equal(call.leadMissing, false);
+  });
+});
+
+Deno.test("makePlan() sends a call whose lead was delivered alone without it, saying so, and does not wait for the lead", async () => {
+  await withTree(async (tree) => {
+    const conv = await tree.transcript(T, 40, T + 40 * SECOND, {
+      lead_generated: true,
+    });
+    await tree.recording("919000000021", T + 5 * SECOND, 35, T + 40 * SECOND);
+    const lead = conv.replace("transcript_session_", "leads_session_");
+    await tree.writeJson("leads", lead, { name: "Gone alone" }, T);
+    const delivered = new Map<string, DeliveredEntry>([[lead, {
+      callId: "CALL-ALONE",
+      lead,
+      at: T,
+      alone: true,
+    }]]);
+
+    const plan = await tree.plan(T + 60 * SECOND, {
+      delivered,
+      skip: { leads: [lead] },
+    });
+    const call = only(plan, conv);
+    equal(call.state, "pending", call.reason);
+    equal(call.lead, undefined);
+    equal(call.leadMissing, false);
+    deepStrictEqual(call.leadSentAlone, { lead, callId: "CALL-ALONE" });
+    ok(
+      /its lead .* was already sent alone as CALL-ALONE; not sent again/.test(
+        call.reason,
+      ),
+      call.reason,
+    );
+    equal(plan.sets.filter((s) => s.kind === "lead-only").length, 0);
   });
 });
 

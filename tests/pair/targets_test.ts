@@ -41,7 +41,7 @@ Deno.test("five hosts with 10 % lost on each side: no lost half joined to anothe
   ok(halves >= 100, `${halves} lost halves`);
 });
 
-Deno.test("run by run, as cron meets the files: no wrong pair while the offset jumps", () => {
+Deno.test("run by run, as cron meets the files: no wrong pair while the offset jumps, and every lead file is sent", () => {
   const host = generateHost({
     seed: 1003,
     calls: 1000,
@@ -50,9 +50,13 @@ Deno.test("run by run, as cron meets the files: no wrong pair while the offset j
     lostRecordingRate: 0.1,
     lostTranscriptRate: 0.1,
   });
-  const s = scorePairs(host, simulateLive(host, "UTC").pairs);
+  const live = simulateLive(host, "UTC");
+  const s = scorePairs(host, live.pairs);
   equal(s.wrong, 0, JSON.stringify(s));
   ok(s.right >= 0.99 * s.whole, JSON.stringify(s));
+  // Every lead file reaches the CRM: with its call, or alone.
+  equal(live.leads.unsent, 0, JSON.stringify(live.leads));
+  ok(live.leads.alone > 0, JSON.stringify(live.leads));
 });
 
 Deno.test("a bot on Asia/Kolkata read as UTC: the mismatch is found and nothing is paired wrongly", () => {

@@ -428,3 +428,30 @@ Deno.test("no secret is kept: errors are redacted as they are written, and as ol
     ok(!onDisk.includes(":pw@"), onDisk);
   });
 });
+
+Deno.test("a lead delivered alone is known as such after reopening, from the journal or from its record alone", async () => {
+  await withDir(async (dir) => {
+    const lead = "leads_session_2025-10-29T06-49-07.351452.json";
+    const store = await StateStore.open(dir, captureLog().log);
+    await store.markDelivered(record(lead, {
+      kind: "lead-only",
+      alone_reason: "no call found for this lead",
+      recording_uploaded: false,
+      recording_file: undefined,
+      recording_url: undefined,
+      recording_size: undefined,
+      lead_file: lead,
+    }));
+    const reopened = await StateStore.open(dir, captureLog().log);
+    equal(reopened.delivered.get(lead)?.alone, true);
+    equal(reopened.delivered.get(lead)?.lead, lead);
+
+    await Deno.remove(join(dir, JOURNAL));
+    const adopted = await StateStore.open(dir, captureLog().log);
+    equal(adopted.delivered.get(lead)?.alone, true, "from <set>.uploaded");
+    equal(
+      (await adopted.readRecord(lead))?.alone_reason,
+      "no call found for this lead",
+    );
+  });
+});
