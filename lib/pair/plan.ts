@@ -391,8 +391,8 @@ function leadTargets(
 
 /**
  * Leads that fit no set of this plan, checked against calls already
- * delivered without a lead: a session lead by its transcript's name, any
- * other by the time in its name against delivered transcripts' save times
+ * delivered without a lead: a session lead by its transcript's name only,
+ * a legacy one by the time in its name against delivered transcripts' save times
  * (in the band learned for leads), when exactly one fits and no number
  * says otherwise. The rest go alone, saying why.
  */
@@ -420,6 +420,12 @@ function lateLeads(
             `its call ${bySession} was delivered with another lead (${exact.lead})`,
         });
       }
+      continue;
+    }
+    // A session lead's timestamp is its own transcript's: any other
+    // delivered transcript is another session's call.
+    if (lead.key.kind === "session") {
+      alone.push({ lead, reason: NO_CALL });
       continue;
     }
     saved ??= deliveredSaves(state, cfg.timezone);

@@ -751,6 +751,27 @@ Deno.test("makePlan() finds a late legacy lead's call among sets delivered since
   );
 });
 
+Deno.test("makePlan() never makes a session lead an update of another session's delivered call", async () => {
+  await withTree(async (tree) => {
+    // Delivered without a lead: the call saved at 10:00:40.
+    const delivered = new Map<string, DeliveredEntry>([[
+      transcriptName(T + 40 * SECOND),
+      { callId: "CALL-OTHER", at: T + 60 * SECOND },
+    ]]);
+    // A second later another session saved its lead; its transcript is lost.
+    const lead = transcriptName(T + 41 * SECOND).replace(
+      "transcript_session_",
+      "leads_session_",
+    );
+    await tree.writeJson("leads", lead, { name: "Stranger" }, T + 41 * SECOND);
+
+    const plan = await tree.plan(T + 3600 * SECOND, { delivered });
+    const set = only(plan, lead);
+    equal(set.kind, "lead-only", set.reason);
+    equal(set.aloneReason, "no call found for this lead");
+  });
+});
+
 Deno.test("makePlan() reads a repeated hour by the pairing and sends the call's true start", () => {
   const host = generateHost({
     seed: 5,
