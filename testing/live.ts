@@ -23,9 +23,16 @@ export interface LiveResult {
   runs: number;
   /**
    * Where the lead files went: `files` = `attached` (to a call, or as an
-   * update of one) + `alone` (lead-only records) + `unsent`.
+   * update of one) + `alone` (lead-only records) + `unsent`; `twice`: lead
+   * files delivered in more than one set.
    */
-  leads: { files: number; attached: number; alone: number; unsent: number };
+  leads: {
+    files: number;
+    attached: number;
+    alone: number;
+    unsent: number;
+    twice: number;
+  };
 }
 
 /** Replays `host`'s files run by run, a run every `everySeconds`. */
@@ -88,10 +95,20 @@ export function simulateLive(
     evidence = evidence.slice(-EVIDENCE_KEEP);
   }
   const pairs = new Map<string, string>();
-  const leads = { files: all.leads.length, attached: 0, alone: 0, unsent: 0 };
+  const leads = {
+    files: all.leads.length,
+    attached: 0,
+    alone: 0,
+    unsent: 0,
+    twice: 0,
+  };
+  const sent = new Set<string>();
   for (const [set, e] of delivered) {
     if (e.recording && set !== e.recording) pairs.set(set, e.recording);
-    if (e.lead) leads[e.alone ? "alone" : "attached"]++;
+    if (!e.lead) continue;
+    if (sent.has(e.lead)) leads.twice++;
+    else leads[e.alone ? "alone" : "attached"]++;
+    sent.add(e.lead);
   }
   leads.unsent = leads.files - leads.attached - leads.alone;
   return { pairs, delivered, runs, leads };

@@ -37,6 +37,14 @@ const QUIET = new Logger({
   sink() {},
 });
 
+/** The CRM refuses the first call record (422), and takes the rest. */
+const REFUSE_FIRST_RECORD: FakeCrmOptions = {
+  fault: (endpoint, n) =>
+    endpoint === "call-data" && n === 1
+      ? { kind: "status", status: 422, body: "bad record" }
+      : undefined,
+};
+
 /** A fixture tree, a fake CRM, a state store and the plan of the tree. */
 async function setup(opts: FakeCrmOptions = {}) {
   const dir = await tempDir("callsync-deliver-");
@@ -100,12 +108,7 @@ Deno.test("deliverSet() uploads the recording, posts the call record and records
 });
 
 Deno.test("deliverSet() keeps the uploaded recording's URL when the call record is refused, and sends only the record next time", async () => {
-  await using t = await setup({
-    fault: (endpoint, n) =>
-      endpoint === "call-data" && n === 1
-        ? { kind: "status", status: 422, body: "bad record" }
-        : undefined,
-  });
+  await using t = await setup(REFUSE_FIRST_RECORD);
   const set = t.set(1);
   const failed = await deliverSet(t.ctx, set);
   assert.equal(failed.outcome, "failed");
@@ -146,12 +149,7 @@ Deno.test("deliverSet() rethrows refused credentials so the run stops", async ()
 });
 
 Deno.test("deliverSet() pins a lead-only record before its first POST: a retry sends the same record under the same key", async () => {
-  await using t = await setup({
-    fault: (endpoint, n) =>
-      endpoint === "call-data" && n === 1
-        ? { kind: "status", status: 422, body: "bad record" }
-        : undefined,
-  });
+  await using t = await setup(REFUSE_FIRST_RECORD);
   const lead = t.set(1).lead!;
   const set: CallSet = {
     name: lead.name,

@@ -487,14 +487,23 @@ Deno.test("makePlan() with ORPHAN_AFTER_SECONDS=0 keeps a lead without a call wa
   });
 });
 
+/** A call that announces a lead, its recording, and its session lead written at `leadMtimeMs`. */
+async function callWithSessionLead(
+  tree: Tree,
+  leadMtimeMs: number,
+): Promise<{ conv: string; lead: string }> {
+  const conv = await tree.transcript(T, 40, T + 40 * SECOND, {
+    lead_generated: true,
+  });
+  await tree.recording("919000000020", T + 5 * SECOND, 35, T + 40 * SECOND);
+  const lead = conv.replace("transcript_session_", "leads_session_");
+  await tree.writeJson("leads", lead, { name: "Lead" }, leadMtimeMs);
+  return { conv, lead };
+}
+
 Deno.test("makePlan() keeps a lead alone once its lead-only record was attempted, even when its call shows up", async () => {
   await withTree(async (tree) => {
-    const conv = await tree.transcript(T, 40, T + 40 * SECOND, {
-      lead_generated: true,
-    });
-    await tree.recording("919000000020", T + 5 * SECOND, 35, T + 40 * SECOND);
-    const lead = conv.replace("transcript_session_", "leads_session_");
-    await tree.writeJson("leads", lead, { name: "Pinned" }, T + 41 * SECOND);
+    const { conv, lead } = await callWithSessionLead(tree, T + 41 * SECOND);
     const progress: Progress = {
       set: lead,
       attempts: 1,
@@ -517,12 +526,7 @@ Deno.test("makePlan() keeps a lead alone once its lead-only record was attempted
 
 Deno.test("makePlan() sends a call whose lead was delivered alone without it, saying so, and does not wait for the lead", async () => {
   await withTree(async (tree) => {
-    const conv = await tree.transcript(T, 40, T + 40 * SECOND, {
-      lead_generated: true,
-    });
-    await tree.recording("919000000021", T + 5 * SECOND, 35, T + 40 * SECOND);
-    const lead = conv.replace("transcript_session_", "leads_session_");
-    await tree.writeJson("leads", lead, { name: "Gone alone" }, T);
+    const { conv, lead } = await callWithSessionLead(tree, T);
     const delivered = new Map<string, DeliveredEntry>([[lead, {
       callId: "CALL-ALONE",
       lead,

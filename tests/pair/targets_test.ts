@@ -56,6 +56,7 @@ Deno.test("run by run, as cron meets the files: no wrong pair while the offset j
   ok(s.right >= 0.99 * s.whole, JSON.stringify(s));
   // Every lead file reaches the CRM: with its call, or alone.
   equal(live.leads.unsent, 0, JSON.stringify(live.leads));
+  equal(live.leads.twice, 0, JSON.stringify(live.leads));
   ok(live.leads.alone > 0, JSON.stringify(live.leads));
 });
 
