@@ -734,7 +734,11 @@ Deno.test("makePlan() finds a late legacy lead's call among sets delivered since
   const state = { delivered, progress: new Map() };
   const now = Date.UTC(2030, 0, 1);
   const before = makePlan(onlyLeadOf(first), state, CFG, now);
-  equal(before.sets.length, 0, "no call for it yet");
+  deepStrictEqual(
+    before.sets.map((s) => s.kind),
+    ["lead-only"],
+    "no call for it yet: it would go alone",
+  );
   delivered.set(first.transcript!, entry(first, 1));
   const after = makePlan(onlyLeadOf(first), state, CFG, now);
   deepStrictEqual(after.sets.map((s) => s.updateOf), [
@@ -748,10 +752,10 @@ Deno.test("makePlan() finds a late legacy lead's call among sets delivered since
   // A delivered call that already has its lead takes no other.
   delivered.set(second.transcript!, { ...entry(second, 2), lead: "x.json" });
   const fresh = new Map(delivered);
-  equal(
+  deepStrictEqual(
     makePlan(onlyLeadOf(second), { ...state, delivered: fresh }, CFG, now)
-      .sets.length,
-    0,
+      .sets.map((s) => [s.kind, s.updateOf]),
+    [["lead-only", undefined]],
   );
 });
 
