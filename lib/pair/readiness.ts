@@ -104,6 +104,9 @@ function waitingWake(
       ? Math.max(endMs!, conv.mtimeMs) + orphan
       : undefined,
     orphan > 0 && rec && !conv ? rec.mtimeMs + orphan : undefined,
+    orphan > 0 && set.kind === "lead-only" && set.lead
+      ? set.lead.mtimeMs + orphan
+      : undefined,
     orphan > 0 && conv && set.recordingMatch?.rivals.length
       ? endMs! + orphan
       : undefined,

@@ -109,6 +109,26 @@ Deno.test("readiness() wakes an unfinished recording when it turns stale, an orp
   );
 });
 
+Deno.test("readiness() wakes a lead that fits no call when it is due to go alone", async () => {
+  const set = fullSet(await fixtureSets());
+  const lead = set.lead!;
+  const alone: CallSet = {
+    ...set,
+    kind: "lead-only",
+    conversation: undefined,
+    recording: undefined,
+    state: "waiting",
+  };
+  deepStrictEqual(readiness(alone, at({}), CFG, 0), {
+    ready: false,
+    wakeAt: lead.mtimeMs + 1_800_000,
+  });
+  deepStrictEqual(
+    readiness(alone, at({}), { ...CFG, orphanAfterSeconds: 0 }, 0),
+    { ready: false, wakeAt: undefined },
+  );
+});
+
 Deno.test("callEndMs() is the transcript's end, else the recording's start plus its length", async () => {
   const set = fullSet(await fixtureSets());
   equal(callEndMs(set), set.conversation!.key.endMs);
