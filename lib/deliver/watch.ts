@@ -167,7 +167,11 @@ export class WatchEngine {
       );
       if (store.recordsMissing) cache.reset();
       const engine = new WatchEngine(opts, lock, store, cache);
-      await engine.#rescan("start");
+      // The first scan is the first step of the chain: events that come
+      // while it lists the folders are applied after it, never overwritten
+      // by its older listing.
+      engine.#busy = engine.#rescan("start");
+      await engine.#busy;
       engine.#replan();
       engine.#rescanTimer = setInterval(
         () => engine.#requestRescan("periodic"),
