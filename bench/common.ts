@@ -8,10 +8,10 @@
  * @module
  */
 import { join } from "node:path";
-import { RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
+import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../testing/cli.ts";
 
 /** The repository root. */
-export const ROOT: string = new URL("..", import.meta.url).pathname;
+export { ROOT };
 
 /** Where cached trees live unless `--dir` says otherwise. */
 export const DEFAULT_BENCH_DIR: string = join(

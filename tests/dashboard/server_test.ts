@@ -31,6 +31,7 @@ import { ensureStateDir, type Progress } from "../../lib/state/store.ts";
 import { crmEnv, ROOT } from "../../testing/cli.ts";
 import { copyTree } from "../../testing/tree.ts";
 import { testSeam } from "../../lib/source/files.ts";
+import { HOSTILE_NAMES } from "../../testing/platform.ts";
 
 const CRM_TOKEN = "crm-secret-4f1c9a77e2";
 const DASH_TOKEN = "dash-token-0b6e3d51c8a9";
@@ -38,8 +39,7 @@ const CALL1 = "transcript_session_2025-10-29T06-49-07.351452.json";
 const LEAD1 = "leads_session_2025-10-29T06-49-07.351452.json";
 const CALL3 = "transcript_session_2025-10-29T07-23-03.616272.json";
 const CALL5 = "number-_919820012345-1761732314.ogg";
-const HOSTILE = "<img src=x onerror=alert(1)>.json";
-const HOSTILE_BAD = "<svg onload=alert(3)>.json";
+const { call: HOSTILE, broken: HOSTILE_BAD } = HOSTILE_NAMES;
 
 /** A dashboard over a temp copy of fixtures/, with a fake CRM. */
 interface Box extends AsyncDisposable {
@@ -881,6 +881,7 @@ Deno.test("file names and transcript content are escaped in every HTML response"
       assert.doesNotMatch(r.text, /<svg onload/i, path);
       assert.doesNotMatch(r.text, /<script>alert/i, path);
       assert.doesNotMatch(r.text, /<b>not json/i, path);
+      assert.doesNotMatch(r.text, /' on(mouseover|focus)='/, path);
     }
   };
   await check();

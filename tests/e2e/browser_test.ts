@@ -19,9 +19,15 @@ import {
 import { crmEnv, ROOT } from "../../testing/cli.ts";
 import { FakeCrm } from "../../testing/fake_crm.ts";
 import { copyTree } from "../../testing/tree.ts";
+import {
+  HOSTILE_NAMES,
+  IS_WINDOWS,
+  testOn,
+  when,
+} from "../../testing/platform.ts";
 
 const TOKEN = "browser-test-token-5e1d0c";
-const HOSTILE = "<img src=x onerror=alert(1)>.json";
+const HOSTILE = HOSTILE_NAMES.call;
 /** A call whose earlier attempts failed: the page's Retry button revives it. */
 const FAILED = "transcript_session_2025-10-29T07-23-03.616272.json";
 const OUTPUT = join(ROOT, "tests", "output");
@@ -31,7 +37,19 @@ const FLASH = "#flash";
 /** Everything the test waits for shares one deadline, well under 60 s. */
 const BUDGET_MS = 45_000;
 
-Deno.test("dashboard in headless Chromium: token, Run now, delivered sets, screenshot", async () => {
+/** Where a Chromium can be had: @sparticuz/chromium ships Linux only. */
+const CHROMIUM = when(
+  !IS_WINDOWS || Deno.env.get("CHROMIUM_PATH") !== undefined,
+  "no Chromium: @sparticuz/chromium ships Linux only; set CHROMIUM_PATH to a chrome.exe",
+);
+
+Deno.test(testOn(CHROMIUM, {
+  name:
+    "dashboard in headless Chromium: token, Run now, delivered sets, screenshot",
+  fn: browserTest,
+}));
+
+async function browserTest(): Promise<void> {
   const deadline = Date.now() + BUDGET_MS;
   const dir = await Deno.makeTempDir({ prefix: "callsync-browser-" });
   const dayOld = Date.now() - 86_400_000;
@@ -206,7 +224,7 @@ Deno.test("dashboard in headless Chromium: token, Run now, delivered sets, scree
     await crm.close();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
 /**
  * What goes wrong in the page: exceptions, console errors (but those

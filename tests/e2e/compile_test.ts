@@ -192,10 +192,14 @@ Deno.test("deno compile: a binary that runs, or a failure only for the denort do
   }
 });
 
-Deno.test("deno compile reads DENORT_BIN instead of downloading denort", async () => {
+Deno.test("deno compile for this host's target reads DENORT_BIN instead of downloading denort, and writes that target's binary", async () => {
   const dir = await Deno.makeTempDir({ prefix: "callsync-compile-" });
   try {
-    const target = "x86_64-unknown-linux-gnu";
+    // The host's own target, so deno itself is a base of the right format:
+    // under the Windows build of Deno this is `compile:windows`, up to the
+    // .exe it writes.
+    const target = Deno.build.target as keyof typeof TARGETS;
+    assert.ok(target in TARGETS, `no compile task for ${target}`);
     // A DENORT_BIN that does not exist is read (and reported), not skipped.
     const missing = join(dir, "no-such-denort");
     const res = await compile(target, dir, { DENORT_BIN: missing }, [
@@ -213,6 +217,17 @@ Deno.test("deno compile reads DENORT_BIN instead of downloading denort", async (
     ]);
     assert.equal(ok.code, 0, ok.log);
     assert.doesNotMatch(ok.log, /Download/);
+    const bytes = await Deno.readFile(ok.output);
+    const magic = target.includes("windows") ? "MZ" : "\x7fELF";
+    assert.equal(
+      new TextDecoder().decode(bytes.subarray(0, magic.length)),
+      magic,
+    );
+    const base = (await Deno.stat(Deno.execPath())).size;
+    assert.ok(
+      bytes.length > base,
+      "the base binary with callsync's sources added",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

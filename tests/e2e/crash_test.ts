@@ -1,7 +1,8 @@
 /**
- * The promise under fire: SIGKILL at random moments, and a CRM that fails in
- * every way it can. Real child processes, a real HTTP server on 127.0.0.1,
- * real files. Seeded: set CALLSYNC_TEST_SEED to replay a failure.
+ * The promise under fire: kills at random moments (SIGKILL; TerminateProcess
+ * on Windows), and a CRM that fails in every way it can. Real child
+ * processes, a real HTTP server on 127.0.0.1, real files. Seeded: set
+ * CALLSYNC_TEST_SEED to replay a failure.
  */
 import assert from "node:assert/strict";
 import {
@@ -12,6 +13,7 @@ import {
 import { mulberry32 } from "../../testing/busy_host.ts";
 import { type ExpectedCall, writeCallTree } from "../../testing/calls.ts";
 import { cliCommand, crmEnv, runCli } from "../../testing/cli.ts";
+import { byOs, IS_WINDOWS, killHard } from "../../testing/platform.ts";
 import { fingerprintTree } from "../../testing/tree.ts";
 import {
   deliveredSets,
@@ -22,6 +24,17 @@ import {
 } from "../../testing/status.ts";
 
 const SEED = Number(Deno.env.get("CALLSYNC_TEST_SEED") ?? 20261124);
+
+/**
+ * The tree the kills of `run` fall on, the most requests between two kills,
+ * and the kills that must land mid-run: about 40 kills on 220 calls. Each
+ * kill costs a start of the CLI, 2 to 5 s under Wine, so the Windows build
+ * takes about 20 kills on 50 calls.
+ */
+const { CALLS, KILL_SPREAD, MIN_KILLS } = byOs({
+  posix: { CALLS: 220, KILL_SPREAD: 22, MIN_KILLS: 24 },
+  windows: { CALLS: 50, KILL_SPREAD: 10, MIN_KILLS: 12 },
+});
 
 /** Run `fn`; on failure, say which seed reproduces it. */
 async function seeded(seed: number, fn: () => Promise<void>): Promise<void> {
@@ -130,7 +143,46 @@ async function assertCrashInvariants(
   assert.equal(crm.requests.length, count, "a final run sends nothing");
 }
 
-Deno.test("SIGKILL at random moments loses no call and sends none twice", async () => {
+/** How long the CLI takes to start and exit (`--version`), once warm. */
+async function startupMs(env: Record<string, string>): Promise<number> {
+  let took = 0;
+  for (let i = 0; i < 2; i++) {
+    const started = Date.now();
+    await cliCommand(["--version"], env).output();
+    took = Date.now() - started;
+  }
+  return took;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Wait for a random moment of the delivery `child` is making against `crm`,
+ * measured in its progress rather than in time, so that it means the same on
+ * a fast machine, a loaded one and under Wine: after 1 to `spread` more
+ * requests reached the CRM, plus up to `afterMs` (between an answer and the
+ * state write after it); now and then during start-up (up to `startupMs`)
+ * instead. Gives up when the child exits or 30 s after start-up.
+ */
+async function progressMoment(
+  child: Deno.ChildProcess,
+  crm: FakeCrm,
+  random: () => number,
+  moments: { spread: number; startupMs: number; afterMs: number },
+): Promise<void> {
+  const k = Math.floor(random() * (moments.spread + 1));
+  if (k === 0) return await sleep(random() * moments.startupMs);
+  let exited = false;
+  child.status.then(() => exited = true);
+  const target = crm.requests.length + k;
+  const deadline = Date.now() + moments.startupMs + 30_000;
+  while (!exited && crm.requests.length < target && Date.now() < deadline) {
+    await sleep(5);
+  }
+  await sleep(random() * moments.afterMs);
+}
+
+Deno.test("a kill at random moments (SIGKILL; TerminateProcess on Windows) loses no call and sends none twice", async () => {
   await seeded(SEED, async () => {
     const random = mulberry32(SEED);
     const dir = await Deno.makeTempDir({ prefix: "callsync-crash-" });
@@ -138,7 +190,7 @@ Deno.test("SIGKILL at random moments loses no call and sends none twice", async 
     try {
       const expected = await writeCallTree(dir, {
         seed: SEED,
-        calls: 220,
+        calls: CALLS,
         bytesPerSecond: 40,
       });
       const before = await sourceFingerprint(dir);
@@ -149,7 +201,12 @@ Deno.test("SIGKILL at random moments loses no call and sends none twice", async 
       const args = ["run", "--base-dir", dir, "-q"];
       const plan = await statusAt(dir, env);
       const total = plan.sets.length;
-      assert.ok(total >= 200, `${total} sets to deliver`);
+      assert.ok(total >= CALLS * 0.9, `${total} sets to deliver`);
+      const moments = {
+        spread: KILL_SPREAD,
+        startupMs: await startupMs(env),
+        afterMs: 30,
+      };
       let killedMidRun = 0;
       for (
         let i = 0;
@@ -158,17 +215,11 @@ Deno.test("SIGKILL at random moments loses no call and sends none twice", async 
       ) {
         const child = cliCommand(args, env, { stdout: "null", stderr: "null" })
           .spawn();
-        await new Promise((r) => setTimeout(r, 50 + random() * 300));
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // it had already finished
-        }
-        const status = await child.status;
-        if (status.signal === "SIGKILL") killedMidRun++;
+        await progressMoment(child, crm, random, moments);
+        if ((await killHard(child)).landed) killedMidRun++;
       }
       assert.ok(
-        killedMidRun >= 24,
+        killedMidRun >= MIN_KILLS,
         `only ${killedMidRun} kills landed mid-run`,
       );
       console.log(`${killedMidRun} kills landed mid-run over ${total} sets`);
@@ -251,32 +302,6 @@ Deno.test("a CRM failing at random still gets every call exactly once", async ()
   });
 });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Wait for a random moment of the delivery `child` is making against `crm`,
- * measured in its progress rather than in time (a loaded machine starts a
- * watch in seconds, not tenths): after 1 to 12 more requests reached the CRM,
- * plus up to 80 ms (between an answer and the state write after it); now and
- * then during start-up instead. Gives up when the child exits or after 30 s.
- */
-async function progressMoment(
-  child: Deno.ChildProcess,
-  crm: FakeCrm,
-  random: () => number,
-): Promise<void> {
-  const k = Math.floor(random() * 13);
-  if (k === 0) return await sleep(random() * 400);
-  let exited = false;
-  child.status.then(() => exited = true);
-  const target = crm.requests.length + k;
-  const deadline = Date.now() + 30_000;
-  while (!exited && crm.requests.length < target && Date.now() < deadline) {
-    await sleep(5);
-  }
-  await sleep(random() * 80);
-}
-
 Deno.test("watch killed at random moments, with run started beside it, loses no call and sends none twice", async () => {
   const seed = SEED + 2;
   await seeded(seed, async () => {
@@ -314,15 +339,12 @@ Deno.test("watch killed at random moments, with run started beside it, loses no 
           );
           runsBeside++;
         }
-        await progressMoment(children[0], crm, random);
-        for (const child of children) {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // the run had already finished
-          }
-          await child.status;
-        }
+        await progressMoment(children[0], crm, random, {
+          spread: 12,
+          startupMs: 400,
+          afterMs: 80,
+        });
+        for (const child of children) await killHard(child);
         const after = (await deliveredSets(dir)).length;
         if (after > done && after < total) killedWhileDelivering++;
       }
@@ -362,14 +384,17 @@ Deno.test("watch killed at random moments, with run started beside it, loses no 
         await new Promise((r) => setTimeout(r, 100));
       }
       // Stopped once it watches (a signal during start-up, before its
-      // listeners exist, would end it as any program).
+      // listeners exist, would end it as any program). Deno cannot send
+      // Ctrl-C or Ctrl-Break to a child on Windows (kill() is
+      // TerminateProcess), so there it is simply ended.
       await watching;
-      child.kill("SIGTERM");
+      if (IS_WINDOWS) await killHard(child);
+      else child.kill("SIGTERM");
       for (let r = await stderr.read(); !r.done; r = await stderr.read()) {
         log += r.value;
       }
       const status = await child.status;
-      assert.equal(status.code, 0, log);
+      if (!IS_WINDOWS) assert.equal(status.code, 0, log);
       await assertCrashInvariants(dir, expected, before, crm, env);
     } finally {
       await crm.close();

@@ -16,6 +16,15 @@ import {
   sharedProgram,
 } from "../../testing/cli.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
+import {
+  CAN_SYMLINK,
+  IS_WINDOWS,
+  NO_SYMLINKS,
+  posix,
+  symlinkFile,
+  testOn,
+  when,
+} from "../../testing/platform.ts";
 import { FIXTURE_SETS, fixtureCall, tempDir } from "../../testing/fixtures.ts";
 import {
   acceptedCallIds,
@@ -127,6 +136,18 @@ async function probeMount(): Promise<boolean> {
   }
 }
 const CAN_MOUNT = await probeMount();
+
+/** Where a tmpfs can stand in for a full or read-only disk. */
+const TMPFS = when(CAN_MOUNT, "mounting a tmpfs needs root on Linux");
+/** Where chmod 000 makes a file unreadable to the CLI. */
+const UNREADABLE = IS_WINDOWS
+  ? posix("chmod 000 does not stop reads there (ACLs do; see README)")
+  : when(
+    !IS_ROOT || HAS_SETPRIV,
+    "root ignores chmod 000, and setpriv is missing to run as nobody",
+  );
+/** Where symlinks can be made. */
+const SYMLINKS = when(CAN_SYMLINK, NO_SYMLINKS);
 
 // ---------------------------------------------------------------- empty files
 
@@ -394,86 +415,93 @@ Deno.test("names with spaces and non-ASCII characters are delivered normally", a
 
 // ---------------------------------------------------------------- symlinks
 
-Deno.test("a symlink to another file of the same folder is not sent twice", async () => {
-  await using box = await sandbox();
-  const call1 = fixtureCall(1).set;
-  const alias = "transcript_session_2025-10-29T06-49-07.351452 (link).json";
-  await Deno.symlink(call1, join(box.dir, "conversations", alias));
-  const res = await box.run(["run"]);
-  assert.equal(res.code, 0, res.stderr);
-  const ids = acceptedCallIds(box.crm);
-  assert.equal(ids.length, 6);
-  assert.equal(new Set(ids).size, 6, "each call once");
-  const r = row(await statusOf(box), `conversations/${alias}`);
-  assert.equal(r.state, "failed");
-  assert.match(
-    r.reason,
-    /symlink to .* in the same folder, which is sent under its own name; not sent twice/,
-  );
-});
+Deno.test(testOn(SYMLINKS, {
+  name: "a symlink to another file of the same folder is not sent twice",
+  async fn() {
+    await using box = await sandbox();
+    const call1 = fixtureCall(1).set;
+    const alias = "transcript_session_2025-10-29T06-49-07.351452 (link).json";
+    await symlinkFile(call1, join(box.dir, "conversations", alias));
+    const res = await box.run(["run"]);
+    assert.equal(res.code, 0, res.stderr);
+    const ids = acceptedCallIds(box.crm);
+    assert.equal(ids.length, 6);
+    assert.equal(new Set(ids).size, 6, "each call once");
+    const r = row(await statusOf(box), `conversations/${alias}`);
+    assert.equal(r.state, "failed");
+    assert.match(
+      r.reason,
+      /symlink to .* in the same folder, which is sent under its own name; not sent twice/,
+    );
+  },
+}));
 
-Deno.test("a symlink into another configured folder is followed; one pointing outside is reported", async () => {
-  await using box = await sandbox();
-  await using outside = await tempDir("callsync-outside-");
-  // Call 1's recording lives in leads/ (a configured folder; .ogg is not a
-  // lead) and recordings/ holds a relative link to it.
-  const rec1 = fixtureCall(1).recording!;
-  const call1 = fixtureCall(1).set;
-  await Deno.rename(
-    join(box.dir, "recordings", rec1),
-    join(box.dir, "leads", rec1),
-  );
-  await Deno.symlink(`../leads/${rec1}`, join(box.dir, "recordings", rec1));
-  const size = (await Deno.stat(join(box.dir, "leads", rec1))).size;
-  // A valid recording outside every configured folder, linked in.
-  const secret = join(outside.path, "secret.ogg");
-  await writeOld(secret, makeOpusOgg({ durationSeconds: 3 }));
-  const out = "number-_919000000003-1761740300.ogg";
-  await Deno.symlink(secret, join(box.dir, "recordings", out));
-  // A link whose target does not exist.
-  const dangling = "transcript_session_2025-10-30T10-00-00.000000.json";
-  await Deno.symlink(
-    join(box.dir, "nowhere.json"),
-    join(box.dir, "conversations", dangling),
-  );
-  const before = await fingerprintTree(box.dir);
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "a symlink into another configured folder is followed; one pointing outside is reported",
+  async fn() {
+    await using box = await sandbox();
+    await using outside = await tempDir("callsync-outside-");
+    // Call 1's recording lives in leads/ (a configured folder; .ogg is not a
+    // lead) and recordings/ holds a relative link to it.
+    const rec1 = fixtureCall(1).recording!;
+    const call1 = fixtureCall(1).set;
+    await Deno.rename(
+      join(box.dir, "recordings", rec1),
+      join(box.dir, "leads", rec1),
+    );
+    await symlinkFile(`../leads/${rec1}`, join(box.dir, "recordings", rec1));
+    const size = (await Deno.stat(join(box.dir, "leads", rec1))).size;
+    // A valid recording outside every configured folder, linked in.
+    const secret = join(outside.path, "secret.ogg");
+    await writeOld(secret, makeOpusOgg({ durationSeconds: 3 }));
+    const out = "number-_919000000003-1761740300.ogg";
+    await symlinkFile(secret, join(box.dir, "recordings", out));
+    // A link whose target does not exist.
+    const dangling = "transcript_session_2025-10-30T10-00-00.000000.json";
+    await symlinkFile(
+      join(box.dir, "nowhere.json"),
+      join(box.dir, "conversations", dangling),
+    );
+    const before = await fingerprintTree(box.dir);
 
-  const res = await box.run(["run"]);
-  assert.equal(res.code, 0, res.stderr);
-  await assertDelivered(box, FIXTURE_SETS);
-  const upload = box.crm.requests.find((r) => r.fileName === rec1);
-  assert.ok(upload, "the linked recording was uploaded");
-  assert.equal(upload.fileSize, size);
-  assert.equal((await deliveryRecord(box, call1)).recording_file, rec1);
-  assert.ok(
-    !box.crm.requests.some((r) => r.fileName === out),
-    "a link out of bounds is never followed",
-  );
-  assert.match(
-    res.stderr,
-    new RegExp(`Cannot use recordings/${out}: is a symlink to .*outside`),
-  );
+    const res = await box.run(["run"]);
+    assert.equal(res.code, 0, res.stderr);
+    await assertDelivered(box, FIXTURE_SETS);
+    const upload = box.crm.requests.find((r) => r.fileName === rec1);
+    assert.ok(upload, "the linked recording was uploaded");
+    assert.equal(upload.fileSize, size);
+    assert.equal((await deliveryRecord(box, call1)).recording_file, rec1);
+    assert.ok(
+      !box.crm.requests.some((r) => r.fileName === out),
+      "a link out of bounds is never followed",
+    );
+    assert.match(
+      res.stderr,
+      new RegExp(`Cannot use recordings/${out}: is a symlink to .*outside`),
+    );
 
-  const report = await statusOf(box);
-  const r = row(report, `recordings/${out}`);
-  assert.equal(r.state, "failed");
-  assert.match(
-    r.reason,
-    /symlink to .*secret\.ogg, outside the configured folders; not followed/,
-  );
-  const d = row(report, `conversations/${dangling}`);
-  assert.equal(d.state, "failed");
-  assert.match(d.reason, /symlink whose target does not exist/);
-  assert.equal(report.counts.delivered, 6);
-  assert.equal(report.counts.failed, 2);
-  // Links and targets untouched.
-  assert.equal(
-    await Deno.readLink(join(box.dir, "recordings", rec1)),
-    `../leads/${rec1}`,
-  );
-  assert.equal(await Deno.readLink(join(box.dir, "recordings", out)), secret);
-  await assertSourcesUnchanged(box.dir, before);
-});
+    const report = await statusOf(box);
+    const r = row(report, `recordings/${out}`);
+    assert.equal(r.state, "failed");
+    assert.match(
+      r.reason,
+      /symlink to .*secret\.ogg, outside the configured folders; not followed/,
+    );
+    const d = row(report, `conversations/${dangling}`);
+    assert.equal(d.state, "failed");
+    assert.match(d.reason, /symlink whose target does not exist/);
+    assert.equal(report.counts.delivered, 6);
+    assert.equal(report.counts.failed, 2);
+    // Links and targets untouched.
+    assert.equal(
+      await Deno.readLink(join(box.dir, "recordings", rec1)),
+      `../leads/${rec1}`,
+    );
+    assert.equal(await Deno.readLink(join(box.dir, "recordings", out)), secret);
+    await assertSourcesUnchanged(box.dir, before);
+  },
+}));
 
 // ------------------------------------------------------------ permissions
 
@@ -525,11 +553,10 @@ async function runAsNobody(
   };
 }
 
-Deno.test({
+Deno.test(testOn(UNREADABLE, {
   name:
     "unreadable files are reported as permission denied; the rest is delivered",
   // As root, chmod 000 does not stop reads: the CLI then runs as nobody.
-  ignore: IS_ROOT && !HAS_SETPRIV,
   async fn() {
     await using box = await sandbox();
     await using denoDir = await tempDir("callsync-deno-dir-");
@@ -590,7 +617,7 @@ Deno.test({
     }
     await assertSourcesUnchanged(box.dir, before);
   },
-});
+}));
 
 // ---------------------------------------------------------------- folders
 
@@ -606,7 +633,11 @@ Deno.test("a missing folder is warned about, never created, and the rest is deli
   assert.equal(res.code, 0, res.stderr);
   assert.match(
     res.stderr,
-    new RegExp(`Folder ${join(box.dir, "leads")} \\(leads\\) does not exist`),
+    new RegExp(
+      `Folder ${
+        RegExp.escape(join(box.dir, "leads"))
+      } \\(leads\\) does not exist`,
+    ),
   );
   await assertDelivered(box, FIXTURE_SETS);
   for (const set of FIXTURE_SETS) {
@@ -646,10 +677,9 @@ async function unmount(dir: string): Promise<void> {
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
 }
 
-Deno.test({
+Deno.test(testOn(TMPFS, {
   name:
     "PROCESSED_DIR on a full disk: exit 3, nothing marked delivered, a later run delivers once",
-  ignore: !CAN_MOUNT,
   async fn() {
     await using box = await sandbox();
     const before = await fingerprintTree(box.dir);
@@ -682,12 +712,11 @@ Deno.test({
     await assertCleanRerun(box);
     await assertSourcesUnchanged(box.dir, before);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(TMPFS, {
   name:
     "PROCESSED_DIR full after the CRM accepted a call record: exit 3, not marked delivered, resent with the same key",
-  ignore: !CAN_MOUNT,
   async fn() {
     let failing = true;
     await using box = await sandbox({
@@ -748,11 +777,10 @@ Deno.test({
       uploads,
     );
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(TMPFS, {
   name: "a read-only PROCESSED_DIR: exit 3 before anything is sent",
-  ignore: !CAN_MOUNT,
   async fn() {
     await using box = await sandbox();
     const before = await fingerprintTree(box.dir);
@@ -772,7 +800,7 @@ Deno.test({
     await assertCleanRerun(box);
     await assertSourcesUnchanged(box.dir, before);
   },
-});
+}));
 
 // ------------------------------------------------------------- state files
 

@@ -14,11 +14,16 @@ import {
 } from "../../lib/report/schedule.ts";
 import { SETTINGS } from "../../lib/config/settings.ts";
 import { ROOT, RUN_PERMISSIONS, RUN_V8_FLAGS } from "../../testing/cli.ts";
+import { testOn, when } from "../../testing/platform.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 const INSTALL = join(ROOT, "install.sh");
 const VERSION_LINE = `callsync ${denoJson.version}`;
-const linux = Deno.build.os === "linux";
+/** install.sh installs on Linux hosts (cron, systemd); Windows uses schtasks. */
+const LINUX_HOST = when(
+  Deno.build.os === "linux",
+  "install.sh is for Linux hosts; Windows is scheduled with schedule --print windows",
+);
 /** One install.sh run may type-check and compile: bounded all the same. */
 const RUN_TIMEOUT_MS = 180_000;
 
@@ -219,10 +224,9 @@ async function versionOf(bin: string): Promise<string> {
 const UNRELATED = "0 3 * * * /usr/local/bin/backup --nightly";
 const OLDER = "*/10 * * * * cd /old && /old/callsync run # callsync";
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh --cron: installs, re-runs without a change, replaces the older line, uninstalls exactly",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     await Deno.writeTextFile(root.crontab, `${UNRELATED}\n${OLDER}\n`);
@@ -335,11 +339,10 @@ Deno.test({
     assert.equal(none.code, 0, none.out);
     assert.match(none.out, /nothing recorded/);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name: "install.sh --cron with an empty crontab; uninstall leaves none",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     await root.install(["--cron", "*/5 * * * *"]);
@@ -348,12 +351,11 @@ Deno.test({
     assert.equal(un.code, 0, un.out);
     assert.equal(await root.crontabText(), undefined);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh --systemd: writes both units, says systemctl is missing; switching to cron removes them",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     await Deno.writeTextFile(root.crontab, `${UNRELATED}\n`);
@@ -396,9 +398,9 @@ Deno.test({
     assert.deepEqual(await root.snapshot(), pristine);
     assert.equal(await root.crontabText(), `${UNRELATED}\n`);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh --service: writes callsync-watch.service (with --cron as a fallback), up to date when run again; switching to --systemd and uninstalling remove it",
   ignore: !linux,
@@ -442,7 +444,6 @@ Deno.test({
 Deno.test({
   name:
     "install.sh: a compiled binary (stand-in compile) is built with the run permissions, kept when up to date, and replaces a launcher",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     const pristine = await root.snapshot();
@@ -507,12 +508,11 @@ exec '${realDeno}' "$@"
     assert.equal(un.code, 0, un.out);
     assert.deepEqual(await root.snapshot(), pristine);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh: a DENORT_BIN that is not a usable denort fails loudly and installs nothing",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     const pristine = await root.snapshot();
@@ -530,12 +530,11 @@ Deno.test({
     assert.deepEqual(await root.snapshot(), pristine);
     assert.equal(await root.crontabText(), undefined);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh without deno and npm prints the one command to run and exits 1",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     await Deno.remove(join(root.bin, "deno"));
@@ -546,11 +545,10 @@ Deno.test({
     assert.match(res.out, /^ {2}curl -fsSL \S+ \| sh -s v2\.9\.5$/m);
     assert.deepEqual(await root.snapshot(), pristine);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name: "install.sh without deno but with npm installs deno@2.9.5 through npm",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     await Deno.remove(join(root.bin, "deno"));
@@ -575,11 +573,10 @@ echo "$*" >> '${calls}'
     );
     assert.equal(await versionOf(root.path("usr/bin/callsync")), VERSION_LINE);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name: "install.sh: --help, bad options and paths with spaces",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     const help = await root.run(["--help"]);
@@ -646,7 +643,7 @@ Deno.test({
     assert.equal(await root.crontabText(), undefined);
     assert.ok(!isFile(spaced("bin/callsync")));
   },
-});
+}));
 
 Deno.test("templates/callsync.env: every setting, with its default, and it parses", async () => {
   const text = await Deno.readTextFile(join(ROOT, "templates/callsync.env"));

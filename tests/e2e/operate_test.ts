@@ -8,6 +8,7 @@ import { parseMetrics } from "../../lib/report/metrics.ts";
 import { cliArgs, ROOT, sandbox } from "../../testing/cli.ts";
 import { fixtureCall } from "../../testing/fixtures.ts";
 import { acceptedCallIds, statusOf } from "../../testing/status.ts";
+import { testOn, when } from "../../testing/platform.ts";
 
 Deno.test("the metrics file reports the run and its counters only grow", async () => {
   await using box = await sandbox();
@@ -377,17 +378,27 @@ async function onTerminal(
   return new TextDecoder().decode(out.stdout);
 }
 
-const hasScript = new Deno.Command("script", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-})
-  .outputSync().success;
+/** Where `script` (util-linux) can give the CLI a pseudo-terminal. */
+const TERMINAL = when(
+  hasScript(),
+  "needs script(1) for a pseudo-terminal (util-linux; no such thing on Windows)",
+);
 
-Deno.test({
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false; // not installed (Windows has none)
+  }
+}
+
+Deno.test(testOn(TERMINAL, {
   name:
     "a run on a terminal shows a progress line; piped or with -q it does not",
-  ignore: !hasScript,
   async fn() {
     await using box = await sandbox();
     const tty = await onTerminal(box, ["run", "--upload-batch-size", "2"]);
@@ -403,11 +414,10 @@ Deno.test({
     assert.ok(!quiet.includes("sets]"), quiet);
     assert.equal(box.crm.acceptedCallRecords().length, 6);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(TERMINAL, {
   name: "summary --days draws a bar chart on a terminal",
-  ignore: !hasScript,
   async fn() {
     await using box = await sandbox();
     assert.equal((await box.run(["run"])).code, 0);
@@ -415,4 +425,4 @@ Deno.test({
     assert.match(tty, /Calls delivered per day:/);
     assert.match(tty, /\d{4}-\d{2}-\d{2} █+ 6/);
   },
-});
+}));

@@ -12,6 +12,13 @@ import { scanBase } from "../../testing/scan.ts";
 import type { DeliveredEntry, Progress } from "../../lib/state/store.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import { copyTree } from "../../testing/tree.ts";
+import {
+  CAN_SYMLINK,
+  NO_SYMLINKS,
+  symlinkFile,
+  testOn,
+  when,
+} from "../../testing/platform.ts";
 
 import { generateHost } from "../../testing/busy_host.ts";
 import { hostScan } from "../../testing/host_plan.ts";
@@ -592,21 +599,27 @@ Deno.test("makePlan() treats an unreadable file as waiting while fresh and faile
   });
 });
 
-Deno.test("makePlan() fails a symlink out of the configured folders at once", async () => {
-  await withTree(async (tree) => {
-    const outside = join(tree.dir, "secret.json");
-    await Deno.writeTextFile(outside, '{"start_time": "2025-11-03T10:00:00"}');
-    const name = "transcript_session_2025-11-03T10-00-40.000000.json";
-    await Deno.symlink(outside, tree.path("conversations", name));
+Deno.test(testOn(when(CAN_SYMLINK, NO_SYMLINKS), {
+  name: "makePlan() fails a symlink out of the configured folders at once",
+  async fn() {
+    await withTree(async (tree) => {
+      const outside = join(tree.dir, "secret.json");
+      await Deno.writeTextFile(
+        outside,
+        '{"start_time": "2025-11-03T10:00:00"}',
+      );
+      const name = "transcript_session_2025-11-03T10-00-40.000000.json";
+      await symlinkFile(outside, tree.path("conversations", name));
 
-    const plan = await tree.plan(Date.now());
-    deepStrictEqual(plan.sets, []);
-    equal(plan.strays.length, 1);
-    equal(plan.strays[0].name, name);
-    equal(plan.strays[0].state, "failed", "waiting cannot fix a symlink");
-    ok(plan.strays[0].reason.includes("outside"), plan.strays[0].reason);
-  });
-});
+      const plan = await tree.plan(Date.now());
+      deepStrictEqual(plan.sets, []);
+      equal(plan.strays.length, 1);
+      equal(plan.strays[0].name, name);
+      equal(plan.strays[0].state, "failed", "waiting cannot fix a symlink");
+      ok(plan.strays[0].reason.includes("outside"), plan.strays[0].reason);
+    });
+  },
+}));
 
 Deno.test("makePlan() holds a call while its lead file is still being written", async () => {
   await withTree(async (tree) => {

@@ -13,12 +13,12 @@ import {
 } from "../../lib/source/listing_cache.ts";
 import type { ScanResult } from "../../lib/source/scan.ts";
 import { scanBase } from "../../testing/scan.ts";
-import { sandbox } from "../../testing/cli.ts";
+import { ROOT, sandbox } from "../../testing/cli.ts";
 import { FIXTURE_SETS, fixtureCall, tempDir } from "../../testing/fixtures.ts";
 import { acceptedCallIds, deliveryRecord } from "../../testing/status.ts";
 import { copyTree } from "../../testing/tree.ts";
 
-const FIXTURES = new URL("../../fixtures", import.meta.url).pathname;
+const FIXTURES = join(ROOT, "fixtures");
 const DAY = 86_400_000;
 
 const STAMP = { mtimeMs: 1_000_000, ctimeMs: 999_000, id: "7:42" };
