@@ -396,7 +396,9 @@ Deno.test({
   },
 });
 
-for (const file of ["callsync.lock", "callsync-journal.jsonl"]) {
+for (
+  const file of ["callsync.lock", "callsync.pid", "callsync-journal.jsonl"]
+) {
   Deno.test({
     name:
       `a symlinked ${file} in PROCESSED_DIR stops the run (exit 3) saying so; its target is untouched`,

@@ -1,22 +1,30 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { isHeld, LOCK_FILE, tryRunLock } from "../../lib/state/lock.ts";
+import {
+  isHeld,
+  LOCK_FILE,
+  PID_FILE,
+  tryRunLock,
+} from "../../lib/state/lock.ts";
 import { StateError } from "../../lib/state/store.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
+import { holdRunLock } from "../../testing/lock.ts";
+import { killHard } from "../../testing/platform.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
 const withDir = (fn: (dir: string) => Promise<void>) =>
   withTempDir("callsync-lock-", fn);
 
-Deno.test("tryRunLock() takes a free lock and writes its pid", async () => {
+const pidFileText = (dir: string) => Deno.readTextFile(join(dir, PID_FILE));
+
+Deno.test("tryRunLock() takes a free lock and names its holder in callsync.pid, not in the lock file", async () => {
   await withDir(async (dir) => {
     const lock = await tryRunLock(dir);
     try {
       ok(isHeld(lock));
-      equal(
-        (await Deno.readTextFile(join(dir, LOCK_FILE))).trim(),
-        String(Deno.pid),
-      );
+      equal((await pidFileText(dir)).trim(), String(Deno.pid));
+      // Windows locks are mandatory: nobody else could read this file.
+      equal((await Deno.stat(join(dir, LOCK_FILE))).size, 0);
     } finally {
       if (isHeld(lock)) lock.release();
     }
@@ -45,6 +53,7 @@ Deno.test("a released lock can be taken again, and release twice is harmless", a
     ok(isHeld(first));
     first.release();
     first.release();
+    equal((await pidFileText(dir)).trim(), "", "no holder named once released");
     {
       const second = await tryRunLock(dir);
       if (!isHeld(second)) throw new Error("not free after release");
@@ -57,76 +66,53 @@ Deno.test("a released lock can be taken again, and release twice is harmless", a
   });
 });
 
-Deno.test("a lock held by a process killed with SIGKILL is free again", async () => {
+Deno.test("a lock held by another process names it, and is free again once that process is killed", async () => {
   await withDir(async (dir) => {
-    const lockModule = new URL("../../lib/state/lock.ts", import.meta.url).href;
-    const code = `
-      import { isHeld, tryRunLock } from ${JSON.stringify(lockModule)};
-      const lock = await tryRunLock(${JSON.stringify(dir)});
-      console.log(isHeld(lock) ? "locked" : "busy");
-      await new Promise((resolve) => setTimeout(resolve, 60_000));
-    `;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let killed = false;
-    try {
-      let out = "";
-      const decoder = new TextDecoder();
-      while (!out.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += decoder.decode(value, { stream: true });
-      }
-      equal(out.trim(), "locked", "the child took the lock");
+    await using holder = await holdRunLock(dir);
+    const busy = await tryRunLock(dir);
+    ok(!isHeld(busy), "held by the child");
+    equal(busy.pid, holder.pid, "busy names the child's pid");
 
-      const busy = await tryRunLock(dir);
-      ok(!isHeld(busy), "held by the child");
-      equal(busy.pid, child.pid, "busy names the child's pid");
+    const kill = await killHard(holder.child);
+    ok(kill.landed, `killed while it held the lock: ${JSON.stringify(kill)}`);
 
-      child.kill("SIGKILL");
-      killed = true;
-      const status = await child.status;
-      equal(status.signal, "SIGKILL");
+    const lock = await tryRunLock(dir);
+    ok(isHeld(lock), "the kernel freed the lock when the child died");
+    equal((await pidFileText(dir)).trim(), String(Deno.pid));
+    lock.release();
+  });
+});
 
+for (const name of [LOCK_FILE, PID_FILE]) {
+  Deno.test(`tryRunLock() refuses a symlinked ${name} and never writes through it`, async () => {
+    await withDir(async (dir) => {
+      const victim = join(dir, "victim.conf");
+      await Deno.writeTextFile(
+        victim,
+        "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
+      );
+      await Deno.symlink(victim, join(dir, name));
+      await rejects(
+        tryRunLock(dir),
+        (e: unknown) =>
+          e instanceof StateError &&
+          /symbolic link.*never follows a link in PROCESSED_DIR: remove it/
+            .test(e.message),
+      );
+      equal(
+        await Deno.readTextFile(victim),
+        "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
+      );
+      await Deno.remove(join(dir, name));
       const lock = await tryRunLock(dir);
-      ok(isHeld(lock), "the kernel freed the lock when the child died");
+      ok(isHeld(lock), "the refused attempt left no lock behind");
       lock.release();
-    } finally {
-      if (!killed) {
-        child.kill("SIGKILL");
-        await child.status;
-      }
-      await reader.cancel();
-    }
+    });
   });
-});
-
-Deno.test("tryRunLock() refuses a symlinked lock file and never writes through it", async () => {
-  await withDir(async (dir) => {
-    const victim = join(dir, "victim.conf");
-    await Deno.writeTextFile(victim, "FIRST LINE OF ANOTHER PROGRAM'S FILE\n");
-    await Deno.symlink(victim, join(dir, LOCK_FILE));
-    await rejects(
-      tryRunLock(dir),
-      (e: unknown) =>
-        e instanceof StateError &&
-        /symbolic link.*never follows a link in PROCESSED_DIR: remove it/
-          .test(e.message),
-    );
-    equal(
-      await Deno.readTextFile(victim),
-      "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
-    );
-  });
-});
+}
 
 Deno.test({
-  name: "tryRunLock() creates the lock file 0600 whatever the umask",
+  name: "tryRunLock() creates the lock and pid files 0600 whatever the umask",
   ignore: Deno.build.os === "windows",
   async fn() {
     await withDir(async (dir) => {
@@ -138,7 +124,9 @@ Deno.test({
       } finally {
         Deno.umask(before);
       }
-      equal((await Deno.stat(join(dir, LOCK_FILE))).mode! & 0o777, 0o600);
+      for (const name of [LOCK_FILE, PID_FILE]) {
+        equal((await Deno.stat(join(dir, name))).mode! & 0o777, 0o600, name);
+      }
     });
   },
 });
