@@ -18,8 +18,9 @@ const encoder = new TextEncoder();
 
 /**
  * Write `text` to `path` via a temp file in the same folder: write, `sync()`,
- * rename over the target (a link there is replaced, never followed), then
- * sync the folder so the rename is durable. The file gets `mode` (default
+ * rename over the target (a link there is replaced, never followed; on
+ * Windows a reader holding the target is waited out), then sync the folder
+ * so the rename is durable. The file gets `mode` (default
  * {@link PRIVATE_FILE}) whatever the umask.
  */
 export async function writeFileAtomic(
@@ -38,12 +39,40 @@ export async function writeFileAtomic(
       await writeAll(file, encoder.encode(text));
       await file.sync();
     });
+    await renameOver(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  await Deno.rename(tmp, path);
   await syncDir(dir);
+}
+
+/**
+ * How long {@link renameOver} keeps trying on Windows while the target is
+ * held open by a program that did not allow its deletion.
+ */
+const RENAME_PATIENCE_MS = 5_000;
+
+/**
+ * `Deno.rename(from, to)`, replacing `to`. On Windows a rename over a file
+ * that another program holds open without sharing deletion (a virus scan, a
+ * backup, a reader on a file system without POSIX rename semantics, any
+ * reader under Wine) fails for as long as it is held: retry for up to
+ * {@link RENAME_PATIENCE_MS}, then throw. Elsewhere, and for a missing
+ * folder, the first error stands.
+ */
+async function renameOver(from: string, to: string): Promise<void> {
+  const deadline = Date.now() + RENAME_PATIENCE_MS;
+  for (let wait = 5;; wait = Math.min(wait * 2, 100)) {
+    try {
+      return await Deno.rename(from, to);
+    } catch (e) {
+      const retry = Deno.build.os === "windows" &&
+        !(e instanceof Deno.errors.NotFound) && Date.now() < deadline;
+      if (!retry) throw e;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
 /**

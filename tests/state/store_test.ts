@@ -455,3 +455,75 @@ Deno.test("a lead delivered alone is known as such after reopening, from the jou
     );
   });
 });
+
+/**
+ * A child process reading `dir` the way the dashboard does (a read-only
+ * StateStore per request) until `stop` appears; resolves to what it saw.
+ */
+function dashboardReader(dir: string, stop: string) {
+  const modules = ["../../lib/state/store.ts", "../../lib/core/log.ts"]
+    .map((m) => JSON.stringify(new URL(m, import.meta.url).href));
+  const code = `
+    import { StateStore } from ${modules[0]};
+    import { Logger } from ${modules[1]};
+    const log = new Logger({ format: "text", level: "error", timezone: "UTC", sink() {} });
+    const seen = { reads: 0, whole: 0, problems: [] };
+    const stopped = () => Deno.stat(${
+    JSON.stringify(stop)
+  }).then(() => true, () => false);
+    console.log("ready");
+    while (!(await stopped())) {
+      try {
+        const p = (await StateStore.open(${
+    JSON.stringify(dir)
+  }, log, { readOnly: true }))
+          .progress.get(${JSON.stringify(SET)});
+        seen.reads++;
+        if (typeof p?.attempts === "number") seen.whole++;
+      } catch (e) {
+        seen.problems.push(String(e));
+      }
+    }
+    console.log(JSON.stringify(seen));
+  `;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+Deno.test("state writes land while another process reads the same files, and every read is whole", async () => {
+  await withDir(async (dir) => {
+    const store = await StateStore.open(dir, captureLog().log);
+    await store.saveProgress({ set: SET, attempts: 0 });
+    const stop = join(dir, "stop");
+    const reader = dashboardReader(dir, stop);
+    const out = reader.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await out.read();
+      if (done) break;
+      text += value;
+    }
+    equal(text.split("\n")[0], "ready");
+    // Under Wine (and on Windows against readers that share no deletion) a
+    // rename over a file being read fails until the reader lets go: every
+    // write must still land.
+    for (let attempts = 1; attempts <= 60; attempts++) {
+      await store.saveProgress({ set: SET, attempts });
+    }
+    await Deno.writeTextFile(stop, "");
+    for (let r = await out.read(); !r.done; r = await out.read()) {
+      text += r.value;
+    }
+    equal((await reader.status).code, 0);
+    const seen = JSON.parse(text.split("\n")[1]);
+    deepStrictEqual(seen.problems, []);
+    ok(seen.reads > 0, "the reader read while the writes went on");
+    equal(seen.whole, seen.reads, "no read found the record torn or missing");
+    const reopened = await StateStore.open(dir, captureLog().log);
+    equal(reopened.progress.get(SET)?.attempts, 60);
+  });
+});
