@@ -26,7 +26,7 @@ import {
 import {
   InputError,
   type Lead,
-  parseJsonObject,
+  parseJsonBytes,
   readLead,
   readTranscript,
   type Transcript,
@@ -142,13 +142,13 @@ export class SourceFile implements RandomAccess, AsyncDisposable {
     return filled;
   }
 
-  /** Exactly the {@link size} bytes it had when opened, as text. */
-  async text(): Promise<string> {
+  /** Exactly the {@link size} bytes it had when opened. */
+  async bytes(): Promise<Uint8Array> {
     const bytes = await this.read(0, this.size);
     if (bytes.length < this.size) {
       throw new FileChangedError(`${this.info.name} shrank while being read`);
     }
-    return new TextDecoder().decode(bytes);
+    return bytes;
   }
 
   /**
@@ -259,7 +259,7 @@ export async function readSourceFile<F extends Folder>(
     return await readRecording(file) as SourceFiles[F];
   }
   const { info } = file;
-  const data = parseJsonObject(await file.text());
+  const data = parseJsonBytes(await file.bytes());
   if (folder === "leads") {
     return {
       ...info,

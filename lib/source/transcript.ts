@@ -5,6 +5,7 @@
  * @module
  */
 import { findJsonError } from "../core/json_error.ts";
+import { decodeText, TextEncodingError } from "../core/text.ts";
 import type { ConversationKey, LeadKey } from "./keys.ts";
 import {
   parseLeadName,
@@ -59,6 +60,27 @@ const PHONE_FIELDS = [
   "from_number",
   "mobile",
 ];
+
+/**
+ * Parse a JSON file's bytes into an object: UTF-8 with or without a
+ * byte-order mark, or UTF-16 with one, as Windows tools write them
+ * ({@link decodeText}).
+ *
+ * @example
+ * ```ts
+ * parseJsonBytes(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d])); // {}
+ * ```
+ */
+export function parseJsonBytes(bytes: Uint8Array): JsonObject {
+  let text: string;
+  try {
+    text = decodeText(bytes);
+  } catch (e) {
+    if (e instanceof TextEncodingError) throw new InputError(e.message);
+    throw e;
+  }
+  return parseJsonObject(text);
+}
 
 /**
  * Parse JSON text into an object, with an error naming line and column.

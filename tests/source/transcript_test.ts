@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import {
   InputError,
+  parseJsonBytes,
   parseJsonObject,
   readLead,
   readTranscript,
@@ -45,6 +46,28 @@ Deno.test("parseJsonObject() names line and column of invalid JSON", () => {
     inputError(
       new RegExp(`line 2 column ${'  "session_id": "session_2025'.length + 1}`),
     ),
+  );
+});
+
+Deno.test("parseJsonBytes() reads a file with a UTF-8 or UTF-16 byte-order mark as Windows tools write it", () => {
+  const text = '{"session_id": "session_20251029_064824_2e0aa754"}';
+  const expected = { session_id: "session_20251029_064824_2e0aa754" };
+  const utf8 = new TextEncoder().encode(text);
+  deepStrictEqual(parseJsonBytes(utf8), expected);
+  deepStrictEqual(
+    parseJsonBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...utf8])),
+    expected,
+  );
+  const utf16le = new Uint8Array([
+    0xff,
+    0xfe,
+    ...[...utf8].flatMap((b) => [b, 0]),
+  ]);
+  deepStrictEqual(parseJsonBytes(utf16le), expected);
+  // Without its BOM, UTF-16 is named as such, not as a JSON syntax error.
+  throws(
+    () => parseJsonBytes(utf16le.subarray(2)),
+    inputError(/UTF-16 without a byte-order mark/),
   );
 });
 
