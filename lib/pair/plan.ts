@@ -493,7 +493,7 @@ function deliveredSaves(
   if (so.seen === map.size) return so.saves;
   let i = 0;
   for (const [set, entry] of map) {
-    if (i++ < so.seen || !set.startsWith("transcript_session_")) continue;
+    if (i++ < so.seen || !/^transcript_session_/i.test(set)) continue;
     const iso = sessionTimestampIso(set);
     if (!iso) continue;
     for (const atMs of localReadings(iso, timezone)) {

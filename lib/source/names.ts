@@ -37,15 +37,17 @@ export function parseRecordingName(name: string): RecordingName | undefined {
   return { callerDigits, startMs: Number(m[2]) * 1000 };
 }
 
-const NAME_TS = /(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2}(?:\.\d+)?)/;
+const NAME_TS = /(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2}(?:\.\d+)?)/i;
 
 /**
- * The session timestamp in a transcript or lead name, verbatim
- * (`2025-10-29T06-49-07.351452`); it links `leads_session_<ts>` to
- * `transcript_session_<ts>`.
+ * The session timestamp in a transcript or lead name
+ * (`2025-10-29T06-49-07.351452`, with a capital `T` however the name writes
+ * it: Windows names differ in case only for one file); it links
+ * `leads_session_<ts>` to `transcript_session_<ts>`.
  */
 export function sessionTimestamp(name: string): string | undefined {
-  return NAME_TS.exec(name)?.[0];
+  const m = NAME_TS.exec(name);
+  return m ? `${m[1]}T${m[2]}-${m[3]}-${m[4]}` : undefined;
 }
 
 /** A session timestamp from a file name as ISO text: `2025-10-29T06:49:07.351452`. */
@@ -84,9 +86,7 @@ export function parseLeadName(name: string): LeadName {
     const [, y, mo, d, h, mi, s] = legacy;
     return { kind: "legacy", time: `${y}-${mo}-${d}T${h}:${mi}:${s}` };
   }
-  const ts = name.startsWith("leads_session_")
-    ? sessionTimestamp(name)
-    : undefined;
+  const ts = /^leads_session_/i.test(name) ? sessionTimestamp(name) : undefined;
   return ts ? { kind: "session", sessionTs: ts } : { kind: "other" };
 }
 

@@ -20,6 +20,7 @@
  */
 import { join } from "node:path";
 import { appendLine, writeFileAtomic } from "../core/atomic.ts";
+import { fileNameMap, fileNameSet } from "../core/file_names.ts";
 import {
   makePrivateDir,
   NotRegularFileError,
@@ -169,9 +170,9 @@ const PENDING = ".pending";
 /** Reads and writes callsync's records in one `PROCESSED_DIR`. */
 export class StateStore {
   /** Delivered sets by set name. */
-  readonly delivered = new Map<string, DeliveredEntry>();
+  readonly delivered: Map<string, DeliveredEntry> = fileNameMap();
   /** Progress of unfinished sets by set name. */
-  readonly progress = new Map<string, Progress>();
+  readonly progress: Map<string, Progress> = fileNameMap();
   /** Timing evidence of the latest pairs delivered (see `evidence.ts`). */
   evidence: PairEvidence[] = [];
   readonly dir: string;
@@ -233,8 +234,8 @@ export class StateStore {
 
   /** Recordings and leads used by delivered sets. */
   usedFiles(): { recordings: Set<string>; leads: Set<string> } {
-    const recordings = new Set<string>();
-    const leads = new Set<string>();
+    const recordings = fileNameSet();
+    const leads = fileNameSet();
     for (const e of this.delivered.values()) {
       if (e.recording) recordings.add(e.recording);
       if (e.lead) leads.add(e.lead);

@@ -70,7 +70,7 @@ Deno.test("parseRecordingName() rejects names without a unix start second", () =
   }
 });
 
-Deno.test("sessionTimestamp() returns the timestamp in a transcript or lead name verbatim", () => {
+Deno.test("sessionTimestamp() returns the timestamp in a transcript or lead name, with a capital T", () => {
   equal(
     sessionTimestamp("transcript_session_2025-10-29T06-49-07.351452.json"),
     "2025-10-29T06-49-07.351452",
@@ -82,6 +82,11 @@ Deno.test("sessionTimestamp() returns the timestamp in a transcript or lead name
   equal(
     sessionTimestamp("transcript_session_2025-10-29T06-49-07.json"),
     "2025-10-29T06-49-07",
+  );
+  // One file on Windows, whatever the case: the same timestamp.
+  equal(
+    sessionTimestamp("TRANSCRIPT_SESSION_2025-10-29t06-49-07.351452.JSON"),
+    "2025-10-29T06-49-07.351452",
   );
   equal(sessionTimestamp("transcript_latest.json"), undefined);
   equal(sessionTimestamp("lead_20251013_135233.json"), undefined);
@@ -107,11 +112,20 @@ Deno.test("sessionIdTime() reads the naive start time in a session id", () => {
   equal(sessionIdTime(""), undefined);
 });
 
-Deno.test("parseLeadName() links leads_session_<ts> by its session timestamp", () => {
-  deepStrictEqual(
-    parseLeadName("leads_session_2025-10-29T06-49-07.351452.json"),
-    { kind: "session", sessionTs: "2025-10-29T06-49-07.351452" },
-  );
+Deno.test("parseLeadName() links leads_session_<ts> by its session timestamp, in any case", () => {
+  for (
+    const name of [
+      "leads_session_2025-10-29T06-49-07.351452.json",
+      "Leads_Session_2025-10-29T06-49-07.351452.JSON",
+      "leads_session_2025-10-29t06-49-07.351452.json",
+    ]
+  ) {
+    deepStrictEqual(
+      parseLeadName(name),
+      { kind: "session", sessionTs: "2025-10-29T06-49-07.351452" },
+      name,
+    );
+  }
 });
 
 Deno.test("parseLeadName() reads the naive time of a legacy lead_YYYYMMDD_HHMMSS name", () => {
