@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { readCaFile } from "./ca_file.ts";
 import { parseEnvFile } from "./envfile.ts";
 import {
@@ -17,6 +17,7 @@ import { type Setting, SETTINGS } from "./settings.ts";
 import { hostZone, isValidZone } from "../core/time.ts";
 import { errorMessage } from "../core/errors.ts";
 import { redact } from "../core/redact.ts";
+import { decodeText } from "../core/text.ts";
 
 /** A missing or malformed setting; `main` exits 2 with its message. */
 export class ConfigError extends Error {
@@ -223,10 +224,18 @@ class Values {
     return n;
   }
 
-  /** A folder, relative ones resolved against the base folder. */
+  /**
+   * A folder, relative ones resolved against the base folder. A control
+   * character is refused: it is what `"C:\new"` in an env file becomes.
+   */
   dir(env: string): string {
     const v = this.get(env)!;
-    return isAbsolute(v) ? v : resolve(this.baseDir, v);
+    if ([...v].some((c) => c < " ")) {
+      throw new ConfigError(
+        `${env} holds a line break, tab or other control character: in an --env-file, \\n and \\t inside double quotes are escapes, so write Windows paths without quotes or in single quotes (${env}='C:\\voicebot\\new')`,
+      );
+    }
+    return resolve(this.baseDir, v);
   }
 
   /** A path like {@link dir}, or undefined when unset. */
@@ -384,7 +393,7 @@ function setting(env: string): Setting {
 async function readEnvFile(path: string): Promise<Record<string, string>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = decodeText(await Deno.readFile(path));
   } catch (e) {
     throw new ConfigError(
       `cannot read --env-file ${path}: ${errorMessage(e)}`,

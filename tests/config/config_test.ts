@@ -9,6 +9,7 @@ import {
 } from "../../lib/config/config.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
 import { makeTestPki } from "../../testing/test_ca.ts";
+import { byOs, testOn, windowsOnly } from "../../testing/platform.ts";
 
 /** Everything a command that uploads needs. */
 const UPLOAD_ENV = {
@@ -19,6 +20,9 @@ const UPLOAD_ENV = {
   DEFAULT_CLIENT_ID: "client-9",
   TIMEZONE: "UTC",
 };
+
+/** The base folder most tests use: an absolute path on each system. */
+const BASE = byOs({ posix: "/srv/bot", windows: "C:\\voicebot" });
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
 const withDir = (fn: (dir: string) => Promise<void>) =>
@@ -37,7 +41,7 @@ function load(
     flags: more.flags ?? {},
     env,
     envFile: more.envFile,
-    baseDir: more.baseDir ?? "/srv/bot",
+    baseDir: more.baseDir ?? BASE,
     requireUpload: more.requireUpload ?? false,
   });
 }
@@ -65,10 +69,29 @@ Deno.test("loadConfig() fills in the documented defaults", async () => {
   equal(cfg.staleSeconds, 600);
   equal(cfg.orphanAfterSeconds, 1800);
   equal(cfg.apiToken, undefined);
-  equal(cfg.conversationsDir, "/srv/bot/conversations");
-  equal(cfg.recordingsDir, "/srv/bot/recordings");
-  equal(cfg.leadsDir, "/srv/bot/leads");
-  equal(cfg.processedDir, "/srv/bot/processed_uploads");
+  const folders = [
+    cfg.conversationsDir,
+    cfg.recordingsDir,
+    cfg.leadsDir,
+    cfg.processedDir,
+  ];
+  deepStrictEqual(
+    folders,
+    byOs({
+      posix: [
+        "/srv/bot/conversations",
+        "/srv/bot/recordings",
+        "/srv/bot/leads",
+        "/srv/bot/processed_uploads",
+      ],
+      windows: [
+        "C:\\voicebot\\conversations",
+        "C:\\voicebot\\recordings",
+        "C:\\voicebot\\leads",
+        "C:\\voicebot\\processed_uploads",
+      ],
+    }),
+  );
   equal(cfg.settleSeconds, 10);
   equal(cfg.watchRescanSeconds, 300);
   equal(cfg.stopTimeoutSeconds, 30);
@@ -146,17 +169,19 @@ Deno.test("loadConfig() treats a blank value as unset and trims values", async (
   equal(cfg.staleSeconds, 42);
 });
 
+const EGRESS = byOs({ posix: "/mnt/egress", windows: "D:\\egress" });
+
 Deno.test("loadConfig() resolves relative folders against baseDir and keeps absolute ones", async () => {
   await withDir(async (dir) => {
     const cfg = await load({
       TIMEZONE: "UTC",
       CONVERSATIONS_DIR: "data/conv",
-      RECORDINGS_DIR: "/mnt/egress",
+      RECORDINGS_DIR: EGRESS,
       LEADS_DIR: "../shared/leads",
     }, { baseDir: dir });
     equal(cfg.baseDir, dir);
     equal(cfg.conversationsDir, join(dir, "data", "conv"));
-    equal(cfg.recordingsDir, "/mnt/egress");
+    equal(cfg.recordingsDir, EGRESS);
     equal(cfg.leadsDir, join(dir, "..", "shared", "leads"));
     equal(cfg.processedDir, join(dir, "processed_uploads"));
   });
@@ -433,3 +458,98 @@ Deno.test("configSecrets() holds the token and the passwords of the configured U
   });
   deepStrictEqual(configSecrets(cfg), ["tok-1", "p@ss"]);
 });
+
+Deno.test(
+  testOn(windowsOnly("drive letters and UNC shares are paths only there"), {
+    name:
+      "loadConfig() on Windows: drive-letter and UNC folders, relative ones resolved against them",
+    async fn() {
+      const local = await load({
+        TIMEZONE: "UTC",
+        CONVERSATIONS_DIR: "D:/egress/conv/",
+        LEADS_DIR: "..\\shared\\leads",
+      }, { baseDir: "c:\\voicebot\\" });
+      deepStrictEqual(
+        [
+          local.baseDir,
+          local.conversationsDir,
+          local.leadsDir,
+          local.processedDir,
+        ],
+        [
+          "c:\\voicebot",
+          "D:\\egress\\conv",
+          "c:\\shared\\leads",
+          "c:\\voicebot\\processed_uploads",
+        ],
+      );
+      const share = await load({
+        TIMEZONE: "UTC",
+        RECORDINGS_DIR: "\\\\nas\\egress\\recordings",
+        LEADS_DIR: "..\\leads",
+      }, { baseDir: "\\\\server\\share\\voicebot" });
+      deepStrictEqual(
+        [share.conversationsDir, share.recordingsDir, share.leadsDir],
+        [
+          "\\\\server\\share\\voicebot\\conversations",
+          "\\\\nas\\egress\\recordings",
+          // A share's root is \\server\\share\\: ".." stops there.
+          "\\\\server\\share\\leads",
+        ],
+      );
+    },
+  }),
+);
+
+Deno.test("loadConfig() reads an env file as Windows tools write it: BOM, UTF-16, CRLF, backslashes", async () => {
+  await withDir(async (dir) => {
+    const conv = join(dir, "conv");
+    const lines = [
+      "TIMEZONE=UTC",
+      `CONVERSATIONS_DIR=${conv}`,
+      `RECORDINGS_DIR='${join(dir, "rec")}'`,
+      "DEFAULT_CLIENT_ID=\\client\\9",
+    ];
+    const text = lines.join("\r\n") + "\r\n";
+    const encodings: Record<string, Uint8Array> = {
+      "UTF-8 with BOM": new TextEncoder().encode("\ufeff" + text),
+      "UTF-16LE with BOM": utf16le("\ufeff" + text),
+    };
+    for (const [how, bytes] of Object.entries(encodings)) {
+      const envFile = join(dir, "callsync.env");
+      await Deno.writeFile(envFile, bytes);
+      const cfg = await load({}, { envFile, baseDir: dir });
+      equal(cfg.timezone, "UTC", how);
+      equal(cfg.conversationsDir, conv, how);
+      equal(cfg.recordingsDir, join(dir, "rec"), how);
+      equal(cfg.clientId, "\\client\\9", `${how}: unquoted backslashes stay`);
+    }
+    // UTF-16 without a BOM cannot be told apart: refused, saying so.
+    const envFile = join(dir, "callsync.env");
+    await Deno.writeFile(envFile, utf16le(text));
+    await rejects(load({}, { envFile }), /UTF-16 without a byte-order mark/);
+  });
+});
+
+Deno.test('loadConfig() refuses a folder that "\\n" or "\\t" in double quotes turned into a control character', async () => {
+  await withDir(async (dir) => {
+    // C:\\voicebot\\new in double quotes: \\n is a line break.
+    const envFile = join(dir, "callsync.env");
+    await Deno.writeTextFile(envFile, `LEADS_DIR="${dir}\\new"\r\n`);
+    await rejects(
+      load({ TIMEZONE: "UTC" }, { envFile }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.message.includes("LEADS_DIR") &&
+        e.message.includes("single quotes"),
+    );
+  });
+});
+
+function utf16le(text: string): Uint8Array {
+  const out = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i++) {
+    out[2 * i] = text.charCodeAt(i) & 0xff;
+    out[2 * i + 1] = text.charCodeAt(i) >> 8;
+  }
+  return out;
+}
