@@ -362,6 +362,17 @@ function xmlEscape(s: string): string {
  */
 export function windowsCommand(opts: ScheduleOptions): string {
   const argv = windowsArgv(opts, "run");
+  for (
+    const [what, p] of [
+      ["command", opts.command[0]],
+      ["base dir", opts.baseDir],
+      ["env file", opts.envFile],
+      ["CA file", opts.caFile],
+    ] as const
+  ) {
+    if (p !== undefined) cmdSafe(what, p);
+  }
+  for (const a of argv) cmdSafe("argument", a);
   const tr = argv.map((a) => winQuote(a)).join(" ");
   if (tr.length > WINDOWS_TR_LIMIT) {
     throw new ScheduleError(
@@ -433,6 +444,24 @@ function windowsPath(what: string, p: string): string {
     throw new ScheduleError(`${what} must not contain a quote: "${p}"`);
   }
   return p;
+}
+
+/**
+ * Characters cmd.exe acts on in the printed line even inside its quotes
+ * (cmd toggles quoting at every `"`, the `\"` of `/tr` included): `&` `|`
+ * `<` `>` end or redirect the command, `^` vanishes, `%NAME%` expands.
+ */
+const CMD_SPECIAL = /[%^&|<>"]/;
+
+function cmdSafe(what: string, s: string): string {
+  noBreaks(what, s);
+  const c = CMD_SPECIAL.exec(s)?.[0];
+  if (c) {
+    throw new ScheduleError(
+      `${what} holds ${c}, which cmd.exe would act on in the printed command; use a path without % ^ & | < > or ": "${s}"`,
+    );
+  }
+  return s;
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { byOs, posix, testOn, when } from "../../testing/platform.ts";
 import {
   callsyncCommand,
   CRON_MARKER,
@@ -12,6 +13,7 @@ import {
   systemdQuote,
   systemdUnits,
   windowsCommand,
+  windowsServiceXml,
   winQuote,
 } from "../../lib/report/schedule.ts";
 
@@ -44,25 +46,42 @@ Deno.test("cron: own schedule and log file; no --env-file when none is given", (
   );
 });
 
-Deno.test("cron: from source runs deno with exactly the run permissions and V8 flags", () => {
-  const command = callsyncCommand(
-    "/usr/bin/deno",
-    "file:///opt/call%20sync/main.ts",
-  );
-  assert.deepEqual(command, [
-    "/usr/bin/deno",
-    "run",
-    "--allow-read",
-    "--allow-write",
-    "--allow-net",
-    "--allow-env",
-    "--v8-flags=--max-semi-space-size=4,--optimize-for-size",
-    "/opt/call sync/main.ts",
-  ]);
-  assert.equal(
-    cronLine({ command, baseDir: "/srv/bot", envFile: "/etc/callsync.env" }),
-    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=4,--optimize-for-size '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
-  );
+const FROM_SOURCE = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--v8-flags=--max-semi-space-size=4,--optimize-for-size",
+];
+
+Deno.test("callsyncCommand(): from source, deno runs main.ts (as this system writes its path) with exactly the run permissions and V8 flags", () => {
+  const cases = byOs({
+    posix: [[
+      "/usr/bin/deno",
+      "file:///opt/call%20sync/main.ts",
+      "/opt/call sync/main.ts",
+    ]],
+    windows: [
+      [
+        "C:\\deno\\deno.exe",
+        "file:///C:/call%20sync/main.ts",
+        "C:\\call sync\\main.ts",
+      ],
+      [
+        "C:\\deno\\deno.exe",
+        "file://server/share/callsync/main.ts",
+        "\\\\server\\share\\callsync\\main.ts",
+      ],
+    ],
+  });
+  for (const [deno, mainModule, main] of cases) {
+    assert.deepEqual(callsyncCommand(deno, mainModule), [
+      deno,
+      ...FROM_SOURCE,
+      main,
+    ]);
+  }
   assert.deepEqual(
     callsyncCommand("/usr/local/bin/callsync", "file:///tmp/x/main.ts"),
     ["/usr/local/bin/callsync"],
@@ -75,52 +94,58 @@ Deno.test("cron: from source runs deno with exactly the run permissions and V8 f
     callsyncCommand("C:\\deno\\deno.exe", "C:\\x\\main.ts")[1],
     "run",
   );
-  assert.deepEqual(RUN_PERMISSIONS, [
-    "--allow-read",
-    "--allow-write",
-    "--allow-net",
-    "--allow-env",
-  ]);
+  assert.deepEqual(RUN_PERMISSIONS, FROM_SOURCE.slice(1, 5));
 });
 
-Deno.test("cron: paths with spaces, quotes and % survive cron and sh", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "callsync-sched-" });
-  try {
-    const base = join(dir, "voice bot's 100% dir");
-    const binDir = join(dir, "my bin");
-    await Deno.mkdir(base);
-    await Deno.mkdir(binDir);
-    const exe = join(binDir, "call sync");
-    // A stand-in for callsync: prints where it runs and its arguments.
-    await Deno.writeTextFile(
-      exe,
-      '#!/bin/sh\npwd\nfor a in "$@"; do printf "<%s>\\n" "$a"; done\n',
-    );
-    await Deno.chmod(exe, 0o755);
-    const envFile = join(dir, "conf $HOME `x` dir", "a b.env");
-    const log = join(dir, "out log.txt");
-    const line = cronLine({
-      command: [exe],
-      baseDir: base,
-      envFile,
-      logFile: log,
-    });
-    assert.ok(line.endsWith(` ${CRON_MARKER}`));
-    assert.ok(!/[^\\]%/.test(line), "every % is escaped for cron");
-    // What cron does: take everything after the five fields, turn \% into %,
-    // and hand it to /bin/sh -c.
-    const command = line.replace(/^(\S+\s+){5}/, "").replaceAll("\\%", "%");
-    const out = await new Deno.Command("/bin/sh", { args: ["-c", command] })
-      .output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.equal(
-      await Deno.readTextFile(log),
-      `${base}\n<run>\n<--env-file>\n<${envFile}>\n`,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+Deno.test("cron: from source runs deno with exactly the run permissions and V8 flags", () => {
+  const command = ["/usr/bin/deno", ...FROM_SOURCE, "/opt/call sync/main.ts"];
+  assert.equal(
+    cronLine({ command, baseDir: "/srv/bot", envFile: "/etc/callsync.env" }),
+    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=4,--optimize-for-size '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
+  );
 });
+
+Deno.test(testOn(posix("no /bin/sh to run a cron line"), {
+  name: "cron: paths with spaces, quotes and % survive cron and sh",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "callsync-sched-" });
+    try {
+      const base = join(dir, "voice bot's 100% dir");
+      const binDir = join(dir, "my bin");
+      await Deno.mkdir(base);
+      await Deno.mkdir(binDir);
+      const exe = join(binDir, "call sync");
+      // A stand-in for callsync: prints where it runs and its arguments.
+      await Deno.writeTextFile(
+        exe,
+        '#!/bin/sh\npwd\nfor a in "$@"; do printf "<%s>\\n" "$a"; done\n',
+      );
+      await Deno.chmod(exe, 0o755);
+      const envFile = join(dir, "conf $HOME `x` dir", "a b.env");
+      const log = join(dir, "out log.txt");
+      const line = cronLine({
+        command: [exe],
+        baseDir: base,
+        envFile,
+        logFile: log,
+      });
+      assert.ok(line.endsWith(` ${CRON_MARKER}`));
+      assert.ok(!/[^\\]%/.test(line), "every % is escaped for cron");
+      // What cron does: take everything after the five fields, turn \% into %,
+      // and hand it to /bin/sh -c.
+      const command = line.replace(/^(\S+\s+){5}/, "").replaceAll("\\%", "%");
+      const out = await new Deno.Command("/bin/sh", { args: ["-c", command] })
+        .output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(
+        await Deno.readTextFile(log),
+        `${base}\n<run>\n<--env-file>\n<${envFile}>\n`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+}));
 
 Deno.test("cron: refuses relative paths, line breaks and bad schedules", () => {
   const ok = { command: BIN, baseDir: "/srv/bot" };
@@ -223,52 +248,64 @@ Deno.test("systemd: quoting of spaces, quotes, % and $", () => {
   );
 });
 
-Deno.test("systemd: systemd-analyze accepts the units (where installed)", async () => {
-  const analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find(
-    (p) => exists(p),
-  );
-  if (!analyze) {
-    console.log("systemd-analyze not installed; skipped");
-    return;
-  }
-  const cal = await new Deno.Command(analyze, {
-    args: ["calendar", "*:0/5"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(cal.code, 0, new TextDecoder().decode(cal.stderr));
-  assert.match(new TextDecoder().decode(cal.stdout), /\*-\*-\* \*:00\/5:00/);
-  // verify parses ExecStart= and checks that its executable exists: a path
-  // with a space that was not quoted right fails here.
-  const dir = await Deno.makeTempDir({ prefix: "callsync-units-" });
-  try {
-    const exe = join(dir, "call sync", "callsync");
-    await Deno.mkdir(join(dir, "call sync"));
-    await Deno.writeTextFile(exe, "#!/bin/sh\n");
-    await Deno.chmod(exe, 0o755);
-    const units = systemdUnits({
-      command: [exe],
-      baseDir: dir,
-      envFile: join(dir, "a $b 100%.env"),
-    });
-    await Deno.writeTextFile(join(dir, "callsync.service"), units.service);
-    await Deno.writeTextFile(join(dir, "callsync.timer"), units.timer);
-    const verify = await new Deno.Command(analyze, {
-      args: ["verify", "--man=no", "./callsync.service", "./callsync.timer"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    assert.equal(
-      verify.code,
-      0,
-      dec.decode(verify.stdout) + dec.decode(verify.stderr),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+/** systemd-analyze, where installed. */
+const ANALYZE = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find(
+  (p) => exists(p),
+);
+
+Deno.test(
+  testOn(when(ANALYZE !== undefined, "systemd-analyze is not installed"), {
+    name: "systemd: systemd-analyze accepts the units",
+    async fn() {
+      const analyze = ANALYZE!;
+      const cal = await new Deno.Command(analyze, {
+        args: ["calendar", "*:0/5"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(cal.code, 0, new TextDecoder().decode(cal.stderr));
+      assert.match(
+        new TextDecoder().decode(cal.stdout),
+        /\*-\*-\* \*:00\/5:00/,
+      );
+      // verify parses ExecStart= and checks that its executable exists: a path
+      // with a space that was not quoted right fails here.
+      const dir = await Deno.makeTempDir({ prefix: "callsync-units-" });
+      try {
+        const exe = join(dir, "call sync", "callsync");
+        await Deno.mkdir(join(dir, "call sync"));
+        await Deno.writeTextFile(exe, "#!/bin/sh\n");
+        await Deno.chmod(exe, 0o755);
+        const units = systemdUnits({
+          command: [exe],
+          baseDir: dir,
+          envFile: join(dir, "a $b 100%.env"),
+        });
+        await Deno.writeTextFile(join(dir, "callsync.service"), units.service);
+        await Deno.writeTextFile(join(dir, "callsync.timer"), units.timer);
+        const verify = await new Deno.Command(analyze, {
+          args: [
+            "verify",
+            "--man=no",
+            "./callsync.service",
+            "./callsync.timer",
+          ],
+          cwd: dir,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const dec = new TextDecoder();
+        assert.equal(
+          verify.code,
+          0,
+          dec.decode(verify.stdout) + dec.decode(verify.stderr),
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  }),
+);
 
 // An independent reading of a Windows command line: the rules of
 // CommandLineToArgvW / the MSVC runtime, used to check winQuote both ways.
@@ -399,6 +436,33 @@ Deno.test("windows: refuses relative paths and commands schtasks cannot take", (
     ScheduleError,
   );
   assert.ok(windowsCommand({ ...ok, baseDir: "\\\\server\\share\\bot" }));
+  // cmd.exe would end the command at & (quoting toggles at every "), drop ^
+  // and expand %NAME%: such paths are refused, naming the character.
+  for (const c of ["&", "^", "%", "|", "<", ">"]) {
+    assert.throws(
+      () => windowsCommand({ ...ok, baseDir: `C:\\R${c}D bot` }),
+      new RegExp(
+        `base dir holds ${RegExp.escape(c)}, which cmd.exe would act on`,
+      ),
+    );
+  }
+  assert.throws(
+    () =>
+      windowsCommand({
+        ...ok,
+        command: ["C:\\deno.exe", "C:\\100% sure\\main.ts"],
+      }),
+    /argument holds %/,
+  );
+  assert.throws(
+    () => windowsCommand({ ...ok, baseDir: 'C:\\R"D bot' }),
+    /base dir must not contain a quote/,
+  );
+  // The service's XML runs no cmd.exe: & is only escaped there.
+  assert.match(
+    windowsServiceXml({ ...ok, baseDir: "C:\\R&D bot" }),
+    /R&amp;D bot/,
+  );
   assert.throws(
     () => windowsCommand({ ...ok, baseDir: `C:\\${"x".repeat(250)}` }),
     /at most 261/,
