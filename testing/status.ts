@@ -49,6 +49,8 @@ export interface CallRecord {
 /** A delivery record `<set>.uploaded` in PROCESSED_DIR. */
 export interface DeliveryRecord {
   set: string;
+  /** The set's source file, relative to the base folder, with `/`. */
+  original_path: string;
   kind: "call" | "recording-only" | "lead-update" | "lead-only";
   call_id: string;
   alone_reason?: string;

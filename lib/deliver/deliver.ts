@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { relative } from "node:path";
+import { relative, sep } from "node:path";
 import type { Config } from "../config/config.ts";
 import {
   type CrmEndpoints,
@@ -269,7 +269,7 @@ async function callDataStep(
   const source = set.conversation ?? set.recording ?? set.lead;
   await ctx.store.markDelivered({
     uploaded_at: new Date().toISOString(),
-    original_path: source ? relative(cfg.baseDir, source.path) : set.name,
+    original_path: source ? originalPath(cfg, source.path) : set.name,
     set: set.name,
     kind: set.kind,
     call_id: callId,
@@ -286,6 +286,14 @@ async function callDataStep(
     alone_reason: progress.alone_reason,
     upload_attempts: progress.attempts + 1,
   });
+}
+
+/**
+ * A source file's path relative to the base folder, with `/` on every
+ * system, as the original design records `original_path`.
+ */
+function originalPath(cfg: Config, path: string): string {
+  return relative(cfg.baseDir, path).replaceAll(sep, "/");
 }
 
 /**
@@ -312,7 +320,7 @@ async function leadUpdateStep(
   );
   await ctx.store.markDelivered({
     uploaded_at: new Date().toISOString(),
-    original_path: relative(cfg.baseDir, set.lead!.path),
+    original_path: originalPath(cfg, set.lead!.path),
     set: set.name,
     kind: "lead-update",
     update_of: of.set,

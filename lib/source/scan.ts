@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import * as nodePath from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import {
   type ConversationFile,
   FileChangedError,
@@ -333,11 +334,9 @@ async function checkLink(path: string, rules: LinkRules): Promise<string> {
       permanent: true,
     });
   }
-  const inside = Object.values(rules.roots).some((root) => {
-    const rel = relative(root, target);
-    return rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep) &&
-      resolve(root, rel) === target;
-  });
+  const inside = Object.values(rules.roots).some((root) =>
+    isInside(root, target)
+  );
   if (!inside) {
     throw new InputError(
       `is a symlink to ${target}, outside the configured folders; not followed`,
@@ -356,6 +355,34 @@ async function checkLink(path: string, rules: LinkRules): Promise<string> {
     );
   }
   return target;
+}
+
+/** The path functions {@link isInside} uses: `node:path`, or one OS's. */
+export type PathApi = Pick<
+  typeof nodePath,
+  "relative" | "resolve" | "isAbsolute"
+>;
+
+/**
+ * True when `target` lies inside the folder `root` (both absolute and real,
+ * as `Deno.realPath` gives them). Across Windows drives `relative` answers
+ * with the target's own absolute path, which is outside.
+ *
+ * @example
+ * ```ts
+ * import { win32 } from "node:path";
+ * isInside("C:\\bot\\leads", "C:\\bot\\leads\\a.json", win32); // true
+ * isInside("C:\\bot\\leads", "D:\\bot\\leads\\a.json", win32); // false
+ * ```
+ */
+export function isInside(
+  root: string,
+  target: string,
+  paths: PathApi = nodePath,
+): boolean {
+  const rel = paths.relative(root, target);
+  return rel !== "" && !rel.startsWith("..") && !paths.isAbsolute(rel) &&
+    paths.resolve(root, rel) === target;
 }
 
 /** Whether the folder's listing shows `name` (a regular, matching name). */

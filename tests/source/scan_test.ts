@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { join, posix, win32 } from "node:path";
 import { testSeam } from "../../lib/source/files.ts";
+import { isInside } from "../../lib/source/scan.ts";
 import { ROOT } from "../../testing/cli.ts";
 import { fixtureCall, withTempDir } from "../../testing/fixtures.ts";
 import { scanBase } from "../../testing/scan.ts";
@@ -38,4 +39,36 @@ Deno.test("scan() does not read a file swapped for a link between its check and 
       /is a symlink to .*outside the configured folders; not followed/,
     );
   });
+});
+
+Deno.test("isInside() follows a link only into its own folder tree", () => {
+  assert.equal(isInside("/bot/leads", "/bot/leads/a.json", posix), true);
+  assert.equal(isInside("/bot/leads", "/bot/leads/x/a.json", posix), true);
+  assert.equal(isInside("/bot/leads", "/bot/leads", posix), false);
+  assert.equal(isInside("/bot/leads", "/bot/leads2/a.json", posix), false);
+  assert.equal(isInside("/bot/leads", "/etc/passwd", posix), false);
+});
+
+Deno.test("isInside() on Windows: drive letters, any case, UNC shares, other drives outside", () => {
+  assert.equal(
+    isInside("C:\\bot\\leads", "C:\\bot\\leads\\a.json", win32),
+    true,
+  );
+  assert.equal(
+    isInside("C:\\bot\\leads", "C:\\bot\\recordings\\a.ogg", win32),
+    false,
+  );
+  // `relative` across drives is the target itself: outside, however it ends.
+  assert.equal(
+    isInside("C:\\bot\\leads", "D:\\bot\\leads\\a.json", win32),
+    false,
+  );
+  assert.equal(isInside("C:\\bot", "D:\\x.json", win32), false);
+  const share = "\\\\server\\share\\voicebot\\leads";
+  assert.equal(isInside(share, `${share}\\a.json`, win32), true);
+  assert.equal(
+    isInside(share, "\\\\other\\share\\voicebot\\leads\\a.json", win32),
+    false,
+  );
+  assert.equal(isInside(share, "C:\\voicebot\\leads\\a.json", win32), false);
 });
