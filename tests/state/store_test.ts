@@ -146,10 +146,13 @@ Deno.test("a reopened StateStore sees a delivered set and the files it used", as
     const again = await StateStore.open(dir, log);
     deepStrictEqual([...again.delivered.keys()].sort(), [SET, OTHER].sort());
     equal(again.delivered.get(OTHER)?.callId, "CALL-20251029-072211-34510");
-    deepStrictEqual(again.usedFiles(), {
-      recordings: new Set(["number-_918655066243-1761720502.ogg"]),
-      leads: new Set(["leads_session_2025-10-29T06-49-07.351452.json"]),
-    });
+    const used = again.usedFiles();
+    deepStrictEqual([...used.recordings], [
+      "number-_918655066243-1761720502.ogg",
+    ]);
+    deepStrictEqual([...used.leads], [
+      "leads_session_2025-10-29T06-49-07.351452.json",
+    ]);
     deepStrictEqual(lines, [], "nothing to repair");
     equal((await journalLines(dir)).length, 2, "reopening journals nothing");
     const events = await again.readJournal();

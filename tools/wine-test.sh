@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test suite under the Windows build of Deno (Wine 10, through
+# ../shared/windows/wine-deno.sh), as .ci/run runs it:
+#
+#   tools/wine-test.sh                            # deno task test, as Windows
+#   tools/wine-test.sh tests/e2e/windows_test.ts  # some files (deno test -A)
+#
+# Needs root. wine-deno.sh mounts one checkout at a time: never run two at
+# once on a machine. WINE_DENO names another copy of the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WINE_DENO=${WINE_DENO:-../shared/windows/wine-deno.sh}
+# Deno under Wine trusts only its own certificate list, so npm downloads
+# through a proxy with its own CA fail. Hand it the host's bundle, copied
+# into the checkout: the only host folder the Wine root sees (as Z:\w\src).
+for bundle in "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
+  if [ -n "$bundle" ] && [ -r "$bundle" ]; then
+    mkdir -p .wine && cp "$bundle" .wine/ca.pem
+    export DENO_CERT='Z:\w\src\.wine\ca.pem'
+    break
+  fi
+done
+if [ $# -eq 0 ]; then
+  exec "$WINE_DENO" . task test
+fi
+exec "$WINE_DENO" . test -A "$@"
