@@ -7,13 +7,14 @@
 #
 # The whole suite runs with --parallel (two test files at a time): most of
 # its time under Wine is spent starting deno.exe and waiting on wineserver,
-# not on the CPU, and this halves it (about 10 minutes on a quiet machine).
+# not on the CPU, and this halves it.
 #
 # Needs root. wine-deno.sh mounts one checkout at a time: never run two at
-# once on a machine. WINE_DENO names another copy of the script.
+# once on a machine. WINE_DENO is the command that runs the script (default
+# "bash ../shared/windows/wine-deno.sh": the shared copy may lack exec bits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WINE_DENO=${WINE_DENO:-../shared/windows/wine-deno.sh}
+WINE_DENO=${WINE_DENO:-bash ../shared/windows/wine-deno.sh}
 # Deno under Wine trusts only its own certificate list, so npm downloads
 # through a proxy with its own CA fail. Hand it the host's bundle, copied
 # into the checkout: the only host folder the Wine root sees (as Z:\w\src).
@@ -25,6 +26,6 @@ for bundle in "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
   fi
 done
 if [ $# -eq 0 ]; then
-  exec "$WINE_DENO" . task test --parallel
+  exec $WINE_DENO . task test --parallel
 fi
-exec "$WINE_DENO" . test -A "$@"
+exec $WINE_DENO . test -A "$@"
