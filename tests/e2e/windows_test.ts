@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ensureStateDir } from "../../lib/state/store.ts";
+import { makePrivateDir } from "../../lib/core/safe_fs.ts";
 import { cliArgs, runCli, type Sandbox, sandbox } from "../../testing/cli.ts";
 import { fixtureCall, tempDir } from "../../testing/fixtures.ts";
 import { holdRunLock } from "../../testing/lock.ts";
@@ -166,7 +166,7 @@ Deno.test("transcripts and leads with a UTF-8 or UTF-16 byte-order mark are deli
 Deno.test("a run while another process holds the run lock exits 0, names that process and sends nothing", async () => {
   await using box = await sandbox();
   const processed = join(box.dir, "processed_uploads");
-  await ensureStateDir(processed);
+  await makePrivateDir(processed);
   // On Windows the lock is mandatory: the holder's pid is read elsewhere.
   await using holder = await holdRunLock(processed);
   const res = await box.run(["run"]);
@@ -193,7 +193,7 @@ async function namesUnder(dir: string, prefix = ""): Promise<string[]> {
 Deno.test("every file and folder callsync writes has a name Windows allows", async () => {
   await using box = await sandbox();
   const processed = join(box.dir, "processed_uploads");
-  await ensureStateDir(processed);
+  await makePrivateDir(processed);
   // A torn record, to be set aside under a name of callsync's making.
   await Deno.writeTextFile(join(processed, `${CALL4.set}.pending`), '{"set":');
   const archive = join(box.dir, "archive");
