@@ -80,13 +80,48 @@ const FLAGS: Record<OpenPurpose, number> = {
  * else that is not a regular file, or a file swapped while being opened;
  * with `Deno.errors.NotFound` or `Deno.errors.PermissionDenied` as
  * `Deno.open` would. A file opened to write is made {@link PRIVATE_FILE}.
+ *
+ * Without `checked`, a regular file replaced by another between the check
+ * and the open (an atomic write landing: a run saving a record the
+ * dashboard reads) is checked and opened again, up to
+ * {@link REOPEN_TRIES} times; a link is refused at once.
  */
 export async function openNoFollow(
   path: string,
   purpose: OpenPurpose,
   checked?: FileIdentity,
 ): Promise<FileHandle> {
-  const before = checked ?? await regularOrAbsent(path);
+  for (let tries = 1;; tries++) {
+    try {
+      return await openChecked(
+        path,
+        purpose,
+        checked ?? await regularOrAbsent(path),
+      );
+    } catch (e) {
+      if (
+        checked || !(e instanceof FileSwappedError) || tries >= REOPEN_TRIES
+      ) {
+        throw e;
+      }
+    }
+  }
+}
+
+/** How often {@link openNoFollow} opens a file replaced meanwhile again. */
+const REOPEN_TRIES = 5;
+
+/** The file at a path changed between its check and its open. */
+class FileSwappedError extends NotRegularFileError {
+  override name = "FileSwappedError";
+}
+
+/** {@link openNoFollow} once, with `before` what `lstat` said. */
+async function openChecked(
+  path: string,
+  purpose: OpenPurpose,
+  before: FileIdentity | undefined,
+): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     handle = await open(path, FLAGS[purpose] | NOFOLLOW, PRIVATE_FILE);
@@ -101,7 +136,7 @@ export async function openNoFollow(
     // A file that was not there before (just created) is checked after.
     const named = before ?? await regularOrAbsent(path);
     if (!named || !sameFile(named, st)) {
-      throw new NotRegularFileError(
+      throw new FileSwappedError(
         `${path} was replaced (by a link or another file) while being opened`,
       );
     }

@@ -10,6 +10,7 @@ import {
   tightenFolder,
   withHandle,
 } from "../../lib/core/safe_fs.ts";
+import { writeFileAtomic } from "../../lib/core/atomic.ts";
 import { underUmask, withTempDir } from "../../testing/fixtures.ts";
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
@@ -132,4 +133,33 @@ Deno.test({
       assert.equal(await tightenFolder(state, { files: true }), undefined);
     });
   },
+});
+
+Deno.test("readTextNoFollow() reads a file another writer keeps replacing by rename, whole, never calling it swapped", async () => {
+  await withTempDir("callsync-safefs-", async (dir) => {
+    const path = join(dir, "record.json");
+    await writeFileAtomic(path, JSON.stringify({ n: 0 }));
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        await writeFileAtomic(path, JSON.stringify({ n: ++written }));
+      }
+    })();
+    let last = 0;
+    try {
+      for (let reads = 0; written < 30 && reads < 100_000; reads++) {
+        const { n } = JSON.parse(await readTextNoFollow(path));
+        assert.ok(n >= last, "never an older record after a newer one");
+        last = n;
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+    assert.ok(
+      written >= 30,
+      `the writer wrote while the reads went on (${written})`,
+    );
+  });
 });
