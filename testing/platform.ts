@@ -161,6 +161,17 @@ export const CAN_SYMLINK: boolean = await probeSymlink();
 export const NO_SYMLINKS =
   "this system makes no symlinks (Windows without Developer Mode or admin; Wine)";
 
+/** Where a test can make symlinks ({@link CAN_SYMLINK}). */
+export const SYMLINKS: Where = when(CAN_SYMLINK, NO_SYMLINKS);
+
+/**
+ * Where file modes are permissions: not on Windows, where a folder's ACL
+ * decides who reads it (README, "Windows": permissions).
+ */
+export const FILE_MODES: Where = posix(
+  "file modes are not permissions (the folder's ACL decides; README: Windows)",
+);
+
 async function probeSymlink(): Promise<boolean> {
   const dir = await Deno.makeTempDir({ prefix: "callsync-link-probe-" });
   try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { appendLine, writeFileAtomic } from "../../lib/core/atomic.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
+import { FILE_MODES, SYMLINKS, testOn } from "../../testing/platform.ts";
 
 Deno.test("writeFileAtomic() replaces a file whole and leaves no temp file behind", async () => {
   await withTempDir("callsync-atomic-", async (dir) => {
@@ -33,10 +34,9 @@ Deno.test("appendLine() appends whole lines, creating the file", async () => {
   });
 });
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "writeFileAtomic() writes 0600 whatever the umask, or the mode asked for",
-  ignore: Deno.build.os === "windows",
   async fn() {
     await withTempDir("callsync-atomic-", async (dir) => {
       const before = Deno.umask(0o000);
@@ -50,28 +50,36 @@ Deno.test({
       assert.equal((await Deno.stat(join(dir, "m.prom"))).mode! & 0o777, 0o644);
     });
   },
-});
+}));
 
-Deno.test("writeFileAtomic() replaces a symlink in its place, never writes through it", async () => {
-  await withTempDir("callsync-atomic-", async (dir) => {
-    const victim = join(dir, "victim.conf");
-    await Deno.writeTextFile(victim, "keep");
-    await Deno.symlink(victim, join(dir, "x.json"));
-    await writeFileAtomic(join(dir, "x.json"), "new");
-    assert.equal(await Deno.readTextFile(victim), "keep");
-    assert.ok((await Deno.lstat(join(dir, "x.json"))).isFile);
-  });
-});
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "writeFileAtomic() replaces a symlink in its place, never writes through it",
+  async fn() {
+    await withTempDir("callsync-atomic-", async (dir) => {
+      const victim = join(dir, "victim.conf");
+      await Deno.writeTextFile(victim, "keep");
+      await Deno.symlink(victim, join(dir, "x.json"));
+      await writeFileAtomic(join(dir, "x.json"), "new");
+      assert.equal(await Deno.readTextFile(victim), "keep");
+      assert.ok((await Deno.lstat(join(dir, "x.json"))).isFile);
+    });
+  },
+}));
 
-Deno.test("appendLine() refuses a symlinked journal and leaves its target untouched", async () => {
-  await withTempDir("callsync-atomic-", async (dir) => {
-    const victim = join(dir, "victim.conf");
-    await Deno.writeTextFile(victim, "keep");
-    await Deno.symlink(victim, join(dir, "j.jsonl"));
-    await assert.rejects(
-      () => appendLine(join(dir, "j.jsonl"), "{}"),
-      /symbolic link/,
-    );
-    assert.equal(await Deno.readTextFile(victim), "keep");
-  });
-});
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "appendLine() refuses a symlinked journal and leaves its target untouched",
+  async fn() {
+    await withTempDir("callsync-atomic-", async (dir) => {
+      const victim = join(dir, "victim.conf");
+      await Deno.writeTextFile(victim, "keep");
+      await Deno.symlink(victim, join(dir, "j.jsonl"));
+      await assert.rejects(
+        () => appendLine(join(dir, "j.jsonl"), "{}"),
+        /symbolic link/,
+      );
+      assert.equal(await Deno.readTextFile(victim), "keep");
+    });
+  },
+}));

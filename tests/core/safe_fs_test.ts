@@ -12,29 +12,33 @@ import {
 } from "../../lib/core/safe_fs.ts";
 import { writeFileAtomic } from "../../lib/core/atomic.ts";
 import { underUmask, withTempDir } from "../../testing/fixtures.ts";
+import { FILE_MODES, posix, SYMLINKS, testOn } from "../../testing/platform.ts";
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
 
 for (const purpose of ["read", "append", "update"] as OpenPurpose[]) {
-  Deno.test(`openNoFollow(${purpose}) refuses a symlink and leaves its target untouched`, async () => {
-    await withTempDir("callsync-safefs-", async (dir) => {
-      const victim = join(dir, "victim");
-      await Deno.writeTextFile(victim, "keep me");
-      await Deno.chmod(victim, 0o644);
-      await Deno.symlink(victim, join(dir, "link"));
-      await assert.rejects(
-        () => openNoFollow(join(dir, "link"), purpose),
-        NotRegularFileError,
-      );
-      assert.equal(await Deno.readTextFile(victim), "keep me");
-      if (MODES_APPLY) assert.equal(await modeOf(victim), 0o644);
-    });
-  });
+  Deno.test(testOn(SYMLINKS, {
+    name:
+      `openNoFollow(${purpose}) refuses a symlink and leaves its target untouched`,
+    async fn() {
+      await withTempDir("callsync-safefs-", async (dir) => {
+        const victim = join(dir, "victim");
+        await Deno.writeTextFile(victim, "keep me");
+        await Deno.chmod(victim, 0o644);
+        await Deno.symlink(victim, join(dir, "link"));
+        await assert.rejects(
+          () => openNoFollow(join(dir, "link"), purpose),
+          NotRegularFileError,
+        );
+        assert.equal(await Deno.readTextFile(victim), "keep me");
+        if (MODES_APPLY) assert.equal(await modeOf(victim), 0o644);
+      });
+    },
+  }));
 }
 
-Deno.test({
+Deno.test(testOn(posix("no FIFOs (mkfifo)"), {
   name: "openNoFollow() refuses a FIFO at once instead of hanging on it",
-  ignore: !MODES_APPLY,
   async fn() {
     await withTempDir("callsync-safefs-", async (dir) => {
       const fifo = join(dir, "fifo.json");
@@ -46,7 +50,7 @@ Deno.test({
       );
     });
   },
-});
+}));
 
 Deno.test("openNoFollow() reports a missing file as Deno's NotFound", async () => {
   await withTempDir("callsync-safefs-", async (dir) => {
@@ -57,10 +61,9 @@ Deno.test("openNoFollow() reports a missing file as Deno's NotFound", async () =
   });
 });
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "a file opened to write is 0600 whatever the umask, and a looser one is tightened",
-  ignore: !MODES_APPLY,
   async fn() {
     await withTempDir("callsync-safefs-", async (dir) => {
       const created = join(dir, "new.jsonl");
@@ -77,12 +80,11 @@ Deno.test({
       assert.equal(await readTextNoFollow(loose), "x");
     });
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "makePrivateDir() makes every missing level 0700 whatever the umask, and leaves existing ones",
-  ignore: !MODES_APPLY,
   async fn() {
     await withTempDir("callsync-safefs-", async (dir) => {
       await Deno.chmod(dir, 0o755);
@@ -95,12 +97,11 @@ Deno.test({
       assert.equal(await modeOf(dir), 0o755, "an existing folder is left");
     });
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "tightenFolder() makes a loose folder 0700 and its readable files 0600, links untouched",
-  ignore: !MODES_APPLY,
   async fn() {
     await withTempDir("callsync-safefs-", async (dir) => {
       const state = join(dir, "state");
@@ -133,7 +134,7 @@ Deno.test({
       assert.equal(await tightenFolder(state, { files: true }), undefined);
     });
   },
-});
+}));
 
 Deno.test("readTextNoFollow() reads a file another writer keeps replacing by rename, whole, never calling it swapped", async () => {
   await withTempDir("callsync-safefs-", async (dir) => {

@@ -31,7 +31,7 @@ import { ensureStateDir, type Progress } from "../../lib/state/store.ts";
 import { crmEnv, ROOT } from "../../testing/cli.ts";
 import { copyTree } from "../../testing/tree.ts";
 import { testSeam } from "../../lib/source/files.ts";
-import { HOSTILE_NAMES } from "../../testing/platform.ts";
+import { HOSTILE_NAMES, SYMLINKS, testOn } from "../../testing/platform.ts";
 
 const CRM_TOKEN = "crm-secret-4f1c9a77e2";
 const DASH_TOKEN = "dash-token-0b6e3d51c8a9";
@@ -964,36 +964,40 @@ Deno.test("neither the CRM token nor the dashboard token appears in any response
   assert.ok(!b.lines.join("\n").includes(DASH_TOKEN));
 });
 
-Deno.test("a delivered set's lead swapped for a link to a key at the moment it is opened is not shown (test seam)", async () => {
-  await using b = await box({ token: DASH_TOKEN });
-  const start = await post<RunStarted>(b, "/api/run", {}, bearer(DASH_TOKEN));
-  assert.equal((await waitForRun(b, start.json.id)).delivered, 6);
-  const key = join(b.dir, "service-account.json");
-  await Deno.writeTextFile(
-    key,
-    JSON.stringify({ private_key: "PRIVATE-KEY-0xDEADBEEF" }),
-  );
-  const lead = join(b.dir, "leads", LEAD1);
-  // Checked as a regular file, then swapped before it is opened.
-  testSeam.beforeOpen = async (path) => {
-    if (path !== lead) return;
-    await Deno.symlink(key, `${lead}.swap`);
-    await Deno.rename(`${lead}.swap`, lead);
-  };
-  let d: Got<SetDetail>;
-  try {
-    d = await call<SetDetail>(b, `/api/sets/${encodeURIComponent(CALL1)}`);
-  } finally {
-    testSeam.beforeOpen = undefined;
-  }
-  assert.equal(d.status, 200, d.text);
-  assert.ok(!d.text.includes("PRIVATE-KEY"), d.text);
-  assert.match(
-    d.json.reason,
-    /leads_session_.* was replaced \(by another file or a link\) while being read; not read/,
-  );
-  assert.equal(d.json.payload, null, "no call record from a file not read");
-});
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "a delivered set's lead swapped for a link to a key at the moment it is opened is not shown (test seam)",
+  async fn() {
+    await using b = await box({ token: DASH_TOKEN });
+    const start = await post<RunStarted>(b, "/api/run", {}, bearer(DASH_TOKEN));
+    assert.equal((await waitForRun(b, start.json.id)).delivered, 6);
+    const key = join(b.dir, "service-account.json");
+    await Deno.writeTextFile(
+      key,
+      JSON.stringify({ private_key: "PRIVATE-KEY-0xDEADBEEF" }),
+    );
+    const lead = join(b.dir, "leads", LEAD1);
+    // Checked as a regular file, then swapped before it is opened.
+    testSeam.beforeOpen = async (path) => {
+      if (path !== lead) return;
+      await Deno.symlink(key, `${lead}.swap`);
+      await Deno.rename(`${lead}.swap`, lead);
+    };
+    let d: Got<SetDetail>;
+    try {
+      d = await call<SetDetail>(b, `/api/sets/${encodeURIComponent(CALL1)}`);
+    } finally {
+      testSeam.beforeOpen = undefined;
+    }
+    assert.equal(d.status, 200, d.text);
+    assert.ok(!d.text.includes("PRIVATE-KEY"), d.text);
+    assert.match(
+      d.json.reason,
+      /leads_session_.* was replaced \(by another file or a link\) while being read; not read/,
+    );
+    assert.equal(d.json.payload, null, "no call record from a file not read");
+  },
+}));
 
 Deno.test("the token form posts to /token: without the page's script the token never lands in a URL and is not echoed", async () => {
   await using b = await box({ token: DASH_TOKEN });

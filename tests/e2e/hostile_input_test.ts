@@ -17,11 +17,10 @@ import {
 } from "../../testing/cli.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import {
-  CAN_SYMLINK,
   IS_WINDOWS,
-  NO_SYMLINKS,
   posix,
   symlinkFile,
+  SYMLINKS,
   testOn,
   when,
 } from "../../testing/platform.ts";
@@ -146,8 +145,6 @@ const UNREADABLE = IS_WINDOWS
     !IS_ROOT || HAS_SETPRIV,
     "root ignores chmod 000, and setpriv is missing to run as nobody",
   );
-/** Where symlinks can be made. */
-const SYMLINKS = when(CAN_SYMLINK, NO_SYMLINKS);
 
 // ---------------------------------------------------------------- empty files
 

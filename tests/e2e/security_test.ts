@@ -22,11 +22,17 @@ import {
   tempDir,
   underUmask,
 } from "../../testing/fixtures.ts";
+import {
+  FILE_MODES,
+  posix,
+  SYMLINKS,
+  testOn,
+  when,
+} from "../../testing/platform.ts";
 import { processedPath } from "../../testing/status.ts";
 import { copyTree } from "../../testing/tree.ts";
 
 const DAY_AGO_MS = Date.now() - 86_400_000;
-const POSIX = Deno.build.os !== "windows";
 /** A recording-only call after every fixture call: it is delivered last. */
 const DECOY = "number-_919000000009-1761800000.ogg";
 const CRM_TOKEN = "crm-tok-7Yq2Zr9Kd3";
@@ -76,7 +82,7 @@ async function plantDecoy(b: Box): Promise<{ decoy: string; key: string }> {
   const line = "-----TOP-SECRET-KEY-MATERIAL-----\n";
   await Deno.writeTextFile(key, line.repeat(size / line.length + 1));
   await Deno.truncate(key, size);
-  if (POSIX) await Deno.chmod(key, 0o600);
+  if (FILE_MODES.runs) await Deno.chmod(key, 0o600);
   await dayOld(decoy);
   await dayOld(key);
   return { decoy, key };
@@ -93,10 +99,9 @@ const leaked = (crm: CaptureCrm) =>
     new TextDecoder().decode(u.bytes).includes("TOP-SECRET")
   );
 
-Deno.test({
+Deno.test(testOn(SYMLINKS, {
   name:
     "a recording swapped for a link to a key between scan and upload is not sent: the set waits, warned, and the link is refused next run",
-  ignore: !POSIX,
   async fn() {
     await using b = await box();
     const { decoy, key } = await plantDecoy(b);
@@ -126,12 +131,11 @@ Deno.test({
     );
     assert.deepEqual(leaked(crm), []);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(SYMLINKS, {
   name:
     "a recording swapped during an upload's in-run retry: every try sends the bytes the scan read",
-  ignore: !POSIX,
   async fn() {
     await using b = await box();
     const { decoy, key } = await plantDecoy(b);
@@ -152,7 +156,7 @@ Deno.test({
     for (const t of tries) assert.deepEqual(t.bytes, original);
     assert.deepEqual(leaked(crm), []);
   },
-});
+}));
 
 /** Each entry of `dir` (and `dir` itself as ".") with its mode, octal. */
 async function modesIn(dir: string): Promise<Record<string, string>> {
@@ -166,10 +170,9 @@ async function modesIn(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "under umask 022, PROCESSED_DIR is 0700, every file in it 0600 (.pending with its call record too), the archive's folders 0700",
-  ignore: !POSIX,
   async fn() {
     await using b = await box();
     // Call 1's record is refused: its .pending keeps the frozen call record.
@@ -198,12 +201,11 @@ Deno.test({
       assert.equal(mode, 0o700, `archive/${d}`);
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "a readable PROCESSED_DIR left by an older run is made private on the next run, with one log line",
-  ignore: !POSIX,
   async fn() {
     await using b = await box();
     await using crm = new CaptureCrm();
@@ -219,7 +221,7 @@ Deno.test({
     assert.equal((await Deno.stat(processedPath(b))).mode! & 0o777, 0o700);
     assert.equal((await Deno.stat(journal)).mode! & 0o777, 0o600);
   },
-});
+}));
 
 /** `callsync serve` as a child, once it says where it listens. */
 interface ServeChild extends AsyncDisposable {
@@ -363,10 +365,9 @@ Deno.test("a CRM_API_TOKEN with CR/LF or a non-ASCII character is refused at sta
 // deno-lint-ignore no-control-regex
 const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 
-Deno.test({
+Deno.test(testOn(posix("file names cannot hold control characters"), {
   name:
     "file names with a newline or an escape sequence are shown escaped in the log, plan and status: no forged line, no cleared screen",
-  ignore: !POSIX, // Windows file names cannot hold control characters
   async fn() {
     await using b = await box();
     const forged = "transcript_session_2025-10-30T10-00-00.000000\n" +
@@ -394,15 +395,14 @@ Deno.test({
     assert.match(outputs.run, /000000\\n2025-10-30 10:00:00 \[INFO\]/);
     assert.match(outputs.status, /\\x1b\[2J\\x9b31m\.json/);
   },
-});
+}));
 
 for (
   const file of ["callsync.lock", "callsync.pid", "callsync-journal.jsonl"]
 ) {
-  Deno.test({
+  Deno.test(testOn(SYMLINKS, {
     name:
       `a symlinked ${file} in PROCESSED_DIR stops the run (exit 3) saying so; its target is untouched`,
-    ignore: !POSIX,
     async fn() {
       await using b = await box();
       const victim = join(b.outside, "victim.conf");
@@ -425,7 +425,7 @@ for (
       );
       assert.equal(crm.records.length, 0);
     },
-  });
+  }));
 }
 
 for (const host of ["0.0.0.0", "0", "::"]) {
@@ -500,35 +500,45 @@ function connectFrom(port: number, local: string): Promise<net.Socket | null> {
   });
 }
 
-Deno.test({
-  name:
-    "serve survives 600 idle connections from 600 addresses with only 100 file descriptors, and still answers",
-  ignore: Deno.build.os !== "linux", // ulimit, and all of 127.0.0.0/8 on lo
-  async fn() {
-    await using b = await box();
-    await using dash = await serveChild(b, [], {}, 100);
-    const idle: net.Socket[] = [];
-    try {
-      for (let i = 0; i < 600; i++) {
-        const s = await connectFrom(
-          dash.port,
-          `127.0.${2 + Math.floor(i / 250)}.${1 + i % 250}`,
-        );
-        if (s) {
-          s.on("error", () => {});
-          idle.push(s);
+Deno.test(
+  testOn(
+    when(
+      Deno.build.os === "linux",
+      "needs ulimit -n and all of 127.0.0.0/8 on the loopback interface (Linux)",
+    ),
+    {
+      name:
+        "serve survives 600 idle connections from 600 addresses with only 100 file descriptors, and still answers",
+      async fn() {
+        await using b = await box();
+        await using dash = await serveChild(b, [], {}, 100);
+        const idle: net.Socket[] = [];
+        try {
+          for (let i = 0; i < 600; i++) {
+            const s = await connectFrom(
+              dash.port,
+              `127.0.${2 + Math.floor(i / 250)}.${1 + i % 250}`,
+            );
+            if (s) {
+              s.on("error", () => {});
+              idle.push(s);
+            }
+          }
+          assert.ok(idle.length > 100, `${idle.length} connected`);
+          const res = await fetch(`${dash.url}/api/status`, {
+            signal: AbortSignal.timeout(10_000),
+          });
+          assert.equal(res.status, 200);
+          await res.body?.cancel();
+          assert.ok(dash.alive(), dash.stderr());
+          assert.match(
+            dash.stderr(),
+            /Too many open files|refusing connections/,
+          );
+        } finally {
+          for (const s of idle) s.destroy();
         }
-      }
-      assert.ok(idle.length > 100, `${idle.length} connected`);
-      const res = await fetch(`${dash.url}/api/status`, {
-        signal: AbortSignal.timeout(10_000),
-      });
-      assert.equal(res.status, 200);
-      await res.body?.cancel();
-      assert.ok(dash.alive(), dash.stderr());
-      assert.match(dash.stderr(), /Too many open files|refusing connections/);
-    } finally {
-      for (const s of idle) s.destroy();
-    }
-  },
-});
+      },
+    },
+  ),
+);

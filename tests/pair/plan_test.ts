@@ -12,13 +12,7 @@ import { scanBase } from "../../testing/scan.ts";
 import type { DeliveredEntry, Progress } from "../../lib/state/store.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import { copyTree } from "../../testing/tree.ts";
-import {
-  CAN_SYMLINK,
-  NO_SYMLINKS,
-  symlinkFile,
-  testOn,
-  when,
-} from "../../testing/platform.ts";
+import { symlinkFile, SYMLINKS, testOn } from "../../testing/platform.ts";
 
 import { generateHost } from "../../testing/busy_host.ts";
 import { hostScan } from "../../testing/host_plan.ts";
@@ -599,7 +593,7 @@ Deno.test("makePlan() treats an unreadable file as waiting while fresh and faile
   });
 });
 
-Deno.test(testOn(when(CAN_SYMLINK, NO_SYMLINKS), {
+Deno.test(testOn(SYMLINKS, {
   name: "makePlan() fails a symlink out of the configured folders at once",
   async fn() {
     await withTree(async (tree) => {

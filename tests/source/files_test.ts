@@ -13,6 +13,7 @@ import { NotRegularFileError } from "../../lib/core/safe_fs.ts";
 import { InputError } from "../../lib/source/transcript.ts";
 import { ROOT } from "../../testing/cli.ts";
 import { fixtureCall, withTempDir } from "../../testing/fixtures.ts";
+import { SYMLINKS, testOn } from "../../testing/platform.ts";
 
 const FIXTURES = join(ROOT, "fixtures");
 
@@ -88,53 +89,64 @@ async function swapForLink(path: string, target: string): Promise<void> {
   await Deno.rename(`${path}.swap`, path);
 }
 
-Deno.test("openSource() refuses a symlink: a link is never opened unvetted", async () => {
-  await withTempDir("callsync-files-", async (dir) => {
-    const secret = join(dir, "id_rsa");
-    await Deno.writeTextFile(secret, "KEY");
-    const path = join(dir, "lead.json");
-    await Deno.symlink(secret, path);
-    await assert.rejects(() => openSource(path), NotRegularFileError);
-  });
-});
+Deno.test(testOn(SYMLINKS, {
+  name: "openSource() refuses a symlink: a link is never opened unvetted",
+  async fn() {
+    await withTempDir("callsync-files-", async (dir) => {
+      const secret = join(dir, "id_rsa");
+      await Deno.writeTextFile(secret, "KEY");
+      const path = join(dir, "lead.json");
+      await Deno.symlink(secret, path);
+      await assert.rejects(() => openSource(path), NotRegularFileError);
+    });
+  },
+}));
 
-Deno.test("openSource() refuses a file swapped between its check and its open (test seam)", async () => {
-  await withTempDir("callsync-files-", async (dir) => {
-    const path = join(dir, "lead.json");
-    await Deno.writeTextFile(path, "{}");
-    const checked = await Deno.lstat(path);
-    const other = join(dir, "other.json");
-    await Deno.writeTextFile(other, '{"private_key": "KEY"}');
-    // Another regular file renamed into place: no link for O_NOFOLLOW to
-    // catch, only the identity tells.
-    testSeam.beforeOpen = () => Deno.rename(other, path);
-    try {
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "openSource() refuses a file swapped between its check and its open (test seam)",
+  async fn() {
+    await withTempDir("callsync-files-", async (dir) => {
+      const path = join(dir, "lead.json");
+      await Deno.writeTextFile(path, "{}");
+      const checked = await Deno.lstat(path);
+      const other = join(dir, "other.json");
+      await Deno.writeTextFile(other, '{"private_key": "KEY"}');
+      // Another regular file renamed into place: no link for O_NOFOLLOW to
+      // catch, only the identity tells.
+      testSeam.beforeOpen = () => Deno.rename(other, path);
+      try {
+        await assert.rejects(
+          () => openSource(path, checked),
+          (e) => e instanceof FileChangedError && e.replaced,
+        );
+      } finally {
+        testSeam.beforeOpen = undefined;
+      }
+    });
+  },
+}));
+
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "a SourceFile keeps reading the file it opened after its path is swapped for a link",
+  async fn() {
+    await withTempDir("callsync-files-", async (dir) => {
+      const path = join(dir, "rec.ogg");
+      await Deno.writeTextFile(path, "RECORDING BYTES");
+      const secret = join(dir, "id_rsa");
+      await Deno.writeTextFile(secret, "SECRET KEY BYTES");
+      await using file = await openSource(path);
+      await swapForLink(path, secret);
+      assert.equal(
+        new TextDecoder().decode(await file.bytes()),
+        "RECORDING BYTES",
+      );
+      assert.equal(new TextDecoder().decode(await file.read(10, 5)), "BYTES");
       await assert.rejects(
-        () => openSource(path, checked),
+        () => assertUnchanged(file.info),
         (e) => e instanceof FileChangedError && e.replaced,
       );
-    } finally {
-      testSeam.beforeOpen = undefined;
-    }
-  });
-});
-
-Deno.test("a SourceFile keeps reading the file it opened after its path is swapped for a link", async () => {
-  await withTempDir("callsync-files-", async (dir) => {
-    const path = join(dir, "rec.ogg");
-    await Deno.writeTextFile(path, "RECORDING BYTES");
-    const secret = join(dir, "id_rsa");
-    await Deno.writeTextFile(secret, "SECRET KEY BYTES");
-    await using file = await openSource(path);
-    await swapForLink(path, secret);
-    assert.equal(
-      new TextDecoder().decode(await file.bytes()),
-      "RECORDING BYTES",
-    );
-    assert.equal(new TextDecoder().decode(await file.read(10, 5)), "BYTES");
-    await assert.rejects(
-      () => assertUnchanged(file.info),
-      (e) => e instanceof FileChangedError && e.replaced,
-    );
-  });
-});
+    });
+  },
+}));

@@ -6,40 +6,48 @@ import { ROOT } from "../../testing/cli.ts";
 import { fixtureCall, withTempDir } from "../../testing/fixtures.ts";
 import { scanBase } from "../../testing/scan.ts";
 import { copyTree } from "../../testing/tree.ts";
+import { SYMLINKS, testOn } from "../../testing/platform.ts";
 
-Deno.test("scan() does not read a file swapped for a link between its check and its open; it is looked at again next time", async () => {
-  await withTempDir("callsync-scan-", async (dir) => {
-    await copyTree(join(ROOT, "fixtures"), dir);
-    const name = fixtureCall(1).conversation!;
-    const path = join(dir, "conversations", name);
-    // A transcript outside the configured folders, which a scan must never read.
-    const outside = join(dir, "elsewhere.json");
-    await Deno.copyFile(path, outside);
-    testSeam.beforeOpen = async (p) => {
-      if (p !== path) return;
-      await Deno.symlink(outside, `${path}.swap`);
-      await Deno.rename(`${path}.swap`, path);
-    };
-    let result;
-    try {
-      result = await scanBase(dir);
-    } finally {
-      testSeam.beforeOpen = undefined;
-    }
-    assert.ok(!result.conversations.some((c) => c.name === name));
-    const problem = result.problems.find((p) => p.name === name);
-    assert.ok(problem, JSON.stringify(result.problems));
-    assert.match(problem.message, /was replaced .* while being read; not read/);
-    assert.equal(problem.permanent, false, "looked at again next run");
-    assert.equal(problem.replaced, true, "warned about by the plan");
-    // The next scan sees the link for what it is.
-    const again = await scanBase(dir);
-    assert.match(
-      again.problems.find((p) => p.name === name)?.message ?? "",
-      /is a symlink to .*outside the configured folders; not followed/,
-    );
-  });
-});
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "scan() does not read a file swapped for a link between its check and its open; it is looked at again next time",
+  async fn() {
+    await withTempDir("callsync-scan-", async (dir) => {
+      await copyTree(join(ROOT, "fixtures"), dir);
+      const name = fixtureCall(1).conversation!;
+      const path = join(dir, "conversations", name);
+      // A transcript outside the configured folders, which a scan must never read.
+      const outside = join(dir, "elsewhere.json");
+      await Deno.copyFile(path, outside);
+      testSeam.beforeOpen = async (p) => {
+        if (p !== path) return;
+        await Deno.symlink(outside, `${path}.swap`);
+        await Deno.rename(`${path}.swap`, path);
+      };
+      let result;
+      try {
+        result = await scanBase(dir);
+      } finally {
+        testSeam.beforeOpen = undefined;
+      }
+      assert.ok(!result.conversations.some((c) => c.name === name));
+      const problem = result.problems.find((p) => p.name === name);
+      assert.ok(problem, JSON.stringify(result.problems));
+      assert.match(
+        problem.message,
+        /was replaced .* while being read; not read/,
+      );
+      assert.equal(problem.permanent, false, "looked at again next run");
+      assert.equal(problem.replaced, true, "warned about by the plan");
+      // The next scan sees the link for what it is.
+      const again = await scanBase(dir);
+      assert.match(
+        again.problems.find((p) => p.name === name)?.message ?? "",
+        /is a symlink to .*outside the configured folders; not followed/,
+      );
+    });
+  },
+}));
 
 Deno.test("isInside() follows a link only into its own folder tree", () => {
   assert.equal(isInside("/bot/leads", "/bot/leads/a.json", posix), true);

@@ -9,7 +9,12 @@ import {
 import { StateError } from "../../lib/state/store.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
 import { holdRunLock } from "../../testing/lock.ts";
-import { killHard } from "../../testing/platform.ts";
+import {
+  FILE_MODES,
+  killHard,
+  SYMLINKS,
+  testOn,
+} from "../../testing/platform.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
 const withDir = (fn: (dir: string) => Promise<void>) =>
@@ -84,36 +89,39 @@ Deno.test("a lock held by another process names it, and is free again once that 
 });
 
 for (const name of [LOCK_FILE, PID_FILE]) {
-  Deno.test(`tryRunLock() refuses a symlinked ${name} and never writes through it`, async () => {
-    await withDir(async (dir) => {
-      const victim = join(dir, "victim.conf");
-      await Deno.writeTextFile(
-        victim,
-        "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
-      );
-      await Deno.symlink(victim, join(dir, name));
-      await rejects(
-        tryRunLock(dir),
-        (e: unknown) =>
-          e instanceof StateError &&
-          /symbolic link.*never follows a link in PROCESSED_DIR: remove it/
-            .test(e.message),
-      );
-      equal(
-        await Deno.readTextFile(victim),
-        "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
-      );
-      await Deno.remove(join(dir, name));
-      const lock = await tryRunLock(dir);
-      ok(isHeld(lock), "the refused attempt left no lock behind");
-      lock.release();
-    });
-  });
+  Deno.test(testOn(SYMLINKS, {
+    name:
+      `tryRunLock() refuses a symlinked ${name} and never writes through it`,
+    async fn() {
+      await withDir(async (dir) => {
+        const victim = join(dir, "victim.conf");
+        await Deno.writeTextFile(
+          victim,
+          "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
+        );
+        await Deno.symlink(victim, join(dir, name));
+        await rejects(
+          tryRunLock(dir),
+          (e: unknown) =>
+            e instanceof StateError &&
+            /symbolic link.*never follows a link in PROCESSED_DIR: remove it/
+              .test(e.message),
+        );
+        equal(
+          await Deno.readTextFile(victim),
+          "FIRST LINE OF ANOTHER PROGRAM'S FILE\n",
+        );
+        await Deno.remove(join(dir, name));
+        const lock = await tryRunLock(dir);
+        ok(isHeld(lock), "the refused attempt left no lock behind");
+        lock.release();
+      });
+    },
+  }));
 }
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name: "tryRunLock() creates the lock and pid files 0600 whatever the umask",
-  ignore: Deno.build.os === "windows",
   async fn() {
     await withDir(async (dir) => {
       const before = Deno.umask(0o000);
@@ -129,4 +137,4 @@ Deno.test({
       }
     });
   },
-});
+}));

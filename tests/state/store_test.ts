@@ -9,6 +9,7 @@ import {
   StateStore,
 } from "../../lib/state/store.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
+import { FILE_MODES, SYMLINKS, testOn } from "../../testing/platform.ts";
 
 const JOURNAL = "callsync-journal.jsonl";
 const SET = "transcript_session_2025-10-29T06-49-07.351452.json";
@@ -347,28 +348,33 @@ Deno.test("ensureStateDir() creates nested folders and throws StateError where i
   });
 });
 
-Deno.test("a symlinked journal is refused with a StateError saying to remove it; its target is untouched", async () => {
-  await withDir(async (dir) => {
-    const victim = join(dir, "victim.conf");
-    await Deno.writeTextFile(victim, "keep\n");
-    const state = join(dir, "state");
-    await Deno.mkdir(state);
-    await Deno.symlink(victim, join(state, JOURNAL));
-    const { log } = captureLog();
-    await rejects(
-      StateStore.open(state, log),
-      (e: unknown) =>
-        e instanceof StateError &&
-        /callsync-journal\.jsonl is a symbolic link.*remove it/.test(e.message),
-    );
-    equal(await Deno.readTextFile(victim), "keep\n");
-  });
-});
+Deno.test(testOn(SYMLINKS, {
+  name:
+    "a symlinked journal is refused with a StateError saying to remove it; its target is untouched",
+  async fn() {
+    await withDir(async (dir) => {
+      const victim = join(dir, "victim.conf");
+      await Deno.writeTextFile(victim, "keep\n");
+      const state = join(dir, "state");
+      await Deno.mkdir(state);
+      await Deno.symlink(victim, join(state, JOURNAL));
+      const { log } = captureLog();
+      await rejects(
+        StateStore.open(state, log),
+        (e: unknown) =>
+          e instanceof StateError &&
+          /callsync-journal\.jsonl is a symbolic link.*remove it/.test(
+            e.message,
+          ),
+      );
+      equal(await Deno.readTextFile(victim), "keep\n");
+    });
+  },
+}));
 
-Deno.test({
+Deno.test(testOn(FILE_MODES, {
   name:
     "ensureStateDir() makes a readable PROCESSED_DIR private, with one log line, once",
-  ignore: Deno.build.os === "windows",
   async fn() {
     await withDir(async (dir) => {
       const state = join(dir, "processed_uploads");
@@ -389,7 +395,7 @@ Deno.test({
       ]);
     });
   },
-});
+}));
 
 Deno.test("no secret is kept: errors are redacted as they are written, and as old state is read", async () => {
   await withDir(async (dir) => {
