@@ -10,11 +10,23 @@
 # not on the CPU, and this halves it.
 #
 # Needs root. wine-deno.sh mounts one checkout at a time: never run two at
-# once on a machine. WINE_DENO is the command that runs the script (default
-# "bash ../shared/windows/wine-deno.sh": the shared copy may lack exec bits).
+# once on a machine. WINE_DENO is the command that runs the script (default:
+# bash with shared/windows/wine-deno.sh in the nearest folder above the
+# checkout that has one — ../shared for a clone, ../../shared for a worktree
+# under wt/; the shared copy may lack exec bits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WINE_DENO=${WINE_DENO:-bash ../shared/windows/wine-deno.sh}
+if [ -z "${WINE_DENO:-}" ]; then
+  dir=..
+  while [ ! -f "$dir/shared/windows/wine-deno.sh" ]; do
+    [ "$(cd "$dir" && pwd)" = / ] && {
+      echo "wine-test.sh: no shared/windows/wine-deno.sh above $PWD; set WINE_DENO" >&2
+      exit 2
+    }
+    dir=$dir/..
+  done
+  WINE_DENO="bash $dir/shared/windows/wine-deno.sh"
+fi
 # Deno under Wine trusts only its own certificate list, so npm downloads
 # through a proxy with its own CA fail. Hand it the host's bundle, copied
 # into the checkout: the only host folder the Wine root sees (as Z:\w\src).
