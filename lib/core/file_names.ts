@@ -12,7 +12,36 @@
 /** True where file names differ in case only for one file (Windows). */
 export const NAMES_IGNORE_CASE: boolean = Deno.build.os === "windows";
 
-const fold = (name: string) => name.toLowerCase();
+/**
+ * The spelling each name was first stored under, by its lower-case form
+ * (for {@link CaseFoldedMap}).
+ */
+class Spellings {
+  #first = new Map<string, string>();
+
+  /** The stored spelling of `name`, if any. */
+  get(name: string): string | undefined {
+    return this.#first.get(name.toLowerCase());
+  }
+
+  /** The stored spelling of `name`, storing `name` if it is new. */
+  keep(name: string): string {
+    const stored = this.get(name) ?? name;
+    this.#first.set(name.toLowerCase(), stored);
+    return stored;
+  }
+
+  /** Forget `name`; resolves to the spelling it was stored under. */
+  forget(name: string): string | undefined {
+    const stored = this.get(name);
+    this.#first.delete(name.toLowerCase());
+    return stored;
+  }
+
+  clear(): void {
+    this.#first.clear();
+  }
+}
 
 /**
  * A `Map` keyed by file name that finds a name in any case. It iterates
@@ -28,66 +57,28 @@ const fold = (name: string) => name.toLowerCase();
  * ```
  */
 export class CaseFoldedMap<V> extends Map<string, V> {
-  #stored = new Map<string, string>();
+  #spellings = new Spellings();
 
   override has(name: string): boolean {
-    return this.#stored.has(fold(name));
+    return this.#spellings.get(name) !== undefined;
   }
 
   override get(name: string): V | undefined {
-    const stored = this.#stored.get(fold(name));
+    const stored = this.#spellings.get(name);
     return stored === undefined ? undefined : super.get(stored);
   }
 
   override set(name: string, value: V): this {
-    const key = fold(name);
-    const stored = this.#stored.get(key) ?? name;
-    this.#stored.set(key, stored);
-    return super.set(stored, value);
+    return super.set(this.#spellings.keep(name), value);
   }
 
   override delete(name: string): boolean {
-    const key = fold(name);
-    const stored = this.#stored.get(key);
-    if (stored === undefined) return false;
-    this.#stored.delete(key);
-    return super.delete(stored);
+    const stored = this.#spellings.forget(name);
+    return stored !== undefined && super.delete(stored);
   }
 
   override clear(): void {
-    this.#stored.clear();
-    super.clear();
-  }
-}
-
-/**
- * A `Set` of file names that finds a name in any case (see
- * {@link CaseFoldedMap}).
- */
-export class CaseFoldedSet extends Set<string> {
-  #stored = new Map<string, string>();
-
-  override has(name: string): boolean {
-    return this.#stored.has(fold(name));
-  }
-
-  override add(name: string): this {
-    const key = fold(name);
-    if (this.#stored.has(key)) return this;
-    this.#stored.set(key, name);
-    return super.add(name);
-  }
-
-  override delete(name: string): boolean {
-    const key = fold(name);
-    const stored = this.#stored.get(key);
-    if (stored === undefined) return false;
-    this.#stored.delete(key);
-    return super.delete(stored);
-  }
-
-  override clear(): void {
-    this.#stored.clear();
+    this.#spellings.clear();
     super.clear();
   }
 }
@@ -95,9 +86,4 @@ export class CaseFoldedSet extends Set<string> {
 /** A map keyed by file name, as this host's file system compares names. */
 export function fileNameMap<V>(): Map<string, V> {
   return NAMES_IGNORE_CASE ? new CaseFoldedMap<V>() : new Map<string, V>();
-}
-
-/** A set of file names, as this host's file system compares names. */
-export function fileNameSet(): Set<string> {
-  return NAMES_IGNORE_CASE ? new CaseFoldedSet() : new Set<string>();
 }

@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import { appendLine, writeFileAtomic } from "../core/atomic.ts";
-import { fileNameMap, fileNameSet } from "../core/file_names.ts";
+import { fileNameMap } from "../core/file_names.ts";
 import {
   makePrivateDir,
   NotRegularFileError,
@@ -232,13 +232,19 @@ export class StateStore {
     return this.#recordsMissing;
   }
 
-  /** Recordings and leads used by delivered sets. */
-  usedFiles(): { recordings: Set<string>; leads: Set<string> } {
-    const recordings = fileNameSet();
-    const leads = fileNameSet();
-    for (const e of this.delivered.values()) {
-      if (e.recording) recordings.add(e.recording);
-      if (e.lead) leads.add(e.lead);
+  /**
+   * Recordings and leads used by delivered sets, each with the set that used
+   * it (names compared as this host's file system compares them).
+   */
+  usedFiles(): {
+    recordings: Map<string, string>;
+    leads: Map<string, string>;
+  } {
+    const recordings = fileNameMap<string>();
+    const leads = fileNameMap<string>();
+    for (const [set, e] of this.delivered) {
+      if (e.recording) recordings.set(e.recording, set);
+      if (e.lead) leads.set(e.lead, set);
     }
     return { recordings, leads };
   }

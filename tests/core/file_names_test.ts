@@ -1,9 +1,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import {
   CaseFoldedMap,
-  CaseFoldedSet,
   fileNameMap,
-  fileNameSet,
   NAMES_IGNORE_CASE,
 } from "../../lib/core/file_names.ts";
 
@@ -27,25 +25,10 @@ Deno.test("CaseFoldedMap finds a file name in any case and keeps the first spell
   ok(!m.has("A.JSON"));
 });
 
-Deno.test("CaseFoldedSet finds a file name in any case and keeps the first spelling", () => {
-  const s = new CaseFoldedSet();
-  s.add(UPPER).add(LOWER);
-  deepStrictEqual([...s], [UPPER]);
-  ok(s.has(LOWER));
-  ok(s.delete(LOWER));
-  equal(s.size, 0);
-  s.add("x.ogg");
-  s.clear();
-  ok(!s.has("X.OGG"));
-});
-
-Deno.test("fileNameMap() and fileNameSet() compare names as this host's file system does", () => {
+Deno.test("fileNameMap() compares names as this host's file system does", () => {
   // Windows (and Wine): one file whatever the case; POSIX: two files.
   equal(NAMES_IGNORE_CASE, Deno.build.os === "windows");
   const m = fileNameMap<number>();
   m.set(UPPER, 1);
   equal(m.has(LOWER), NAMES_IGNORE_CASE);
-  const s = fileNameSet();
-  s.add(UPPER);
-  equal(s.has(LOWER), NAMES_IGNORE_CASE);
 });
