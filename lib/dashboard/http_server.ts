@@ -253,12 +253,15 @@ class Server implements HttpServer {
       deadline.set(start + this.#limits.exchangeTimeoutMs);
       let res: Response;
       let method = "GET";
+      // A refusal comes before the body is read: the client may still send.
+      let refused = false;
       try {
         const req = await readRequest(c.conn, head, this.#limits);
         method = req.method;
         res = await this.#handler(req);
       } catch (e) {
         if (!(e instanceof Refusal) && deadline.passed) throw e;
+        refused = e instanceof Refusal;
         const [status, message] = e instanceof Refusal
           ? [e.status, e.message]
           : [500, "internal error"];
@@ -266,6 +269,10 @@ class Server implements HttpServer {
           new Response(`${message}\n`, { status });
       }
       await writeResponse(c.conn, res, method === "HEAD");
+      if (refused) {
+        deadline.set(Date.now() + LINGER_MS);
+        await lingerClose(c.conn);
+      }
     } catch {
       // The client went away, sent garbage, or ran out of time.
     } finally {
@@ -442,6 +449,30 @@ async function refuse(conn: Deno.Conn): Promise<void> {
   );
   await conn.write(answer).catch(() => {});
   closeQuietly(conn);
+}
+
+/** How long a refused client may go on sending before the close. */
+const LINGER_MS = 2_000;
+/** How much of what a refused client goes on sending is read and dropped. */
+const LINGER_BYTES = 1 << 20;
+
+/**
+ * After an answer sent before the request was read whole (413 for a body
+ * over the cap, while the client is still sending it): end our side, then
+ * read and drop what the client still sends, up to {@link LINGER_BYTES}
+ * (the caller's deadline bounds the time), before the close. Closing a
+ * socket with unread data resets the connection, and on Windows a reset
+ * makes the client drop the answer it already received ("connection reset
+ * by peer", os error 10054) — the refusal would never be read.
+ */
+async function lingerClose(conn: Deno.Conn): Promise<void> {
+  await conn.closeWrite();
+  const buf = new Uint8Array(16 * 1024);
+  for (let dropped = 0; dropped < LINGER_BYTES;) {
+    const n = await conn.read(buf);
+    if (n === null) return;
+    dropped += n;
+  }
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -128,6 +128,22 @@ Deno.test("when full, the oldest silent connection makes room for a new one", as
   for (const s of idle) s.destroy();
 });
 
+Deno.test("a client still sending a body over the cap gets its 413, not a reset", async () => {
+  await using server = await start({ maxBodyBytes: 64 * 1024 });
+  // Far more than the socket buffers hold: the server answers while the
+  // client is still sending, and must not close on unread bytes (a reset,
+  // which on Windows drops the answer the client already has).
+  for (const size of [70_000, 900_000]) {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/api`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "x".repeat(size),
+    });
+    assert.equal(res.status, 413, `${size} bytes`);
+    assert.match(await res.text(), /over 65536 bytes/);
+  }
+});
+
 Deno.test("bodies over the cap, chunked bodies and malformed heads are refused before the handler", async () => {
   await using server = await start({ maxBodyBytes: 10 });
   const send = async (head: string) => {
