@@ -37,6 +37,15 @@ for bundle in "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
     break
   fi
 done
+# The first call builds the Wine root (about two minutes on a new machine).
+$WINE_DENO . --version
+# debootstrap writes no /etc/hosts, so under Wine "localhost" does not
+# resolve (os error 11001), where Windows resolves it by itself; the HTTPS
+# tests need it (their certificates name localhost).
+ROOT=${WINE_DENO_ROOT:-/var/tmp/wine-deno-trixie}
+if ! grep -qs '^127\.0\.0\.1[[:space:]].*\blocalhost\b' "$ROOT/etc/hosts"; then
+  echo '127.0.0.1 localhost' >>"$ROOT/etc/hosts"
+fi
 if [ $# -eq 0 ]; then
   exec $WINE_DENO . task test --parallel
 fi
