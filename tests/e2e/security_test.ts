@@ -9,13 +9,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
 import { CaptureCrm } from "../../testing/capture_crm.ts";
-import {
-  cliArgs,
-  cliCommand,
-  type CliResult,
-  ROOT,
-  runCli,
-} from "../../testing/cli.ts";
+import { type CliResult, ROOT, runCli } from "../../testing/cli.ts";
 import {
   fixtureCall,
   type TempDir,
@@ -29,6 +23,7 @@ import {
   testOn,
   when,
 } from "../../testing/platform.ts";
+import { serveChild } from "../../testing/serve_child.ts";
 import { processedPath } from "../../testing/status.ts";
 import { copyTree } from "../../testing/tree.ts";
 
@@ -223,73 +218,6 @@ Deno.test(testOn(FILE_MODES, {
   },
 }));
 
-/** `callsync serve` as a child, once it says where it listens. */
-interface ServeChild extends AsyncDisposable {
-  url: string;
-  port: number;
-  alive(): boolean;
-  stderr(): string;
-}
-
-async function serveChild(
-  b: Box,
-  args: string[],
-  env: Record<string, string>,
-  nofile?: number,
-): Promise<ServeChild> {
-  const argv = cliArgs(["serve", "--port", "0", ...args, "--base-dir", b.dir]);
-  const command = nofile === undefined
-    ? cliCommand(["serve", "--port", "0", ...args, "--base-dir", b.dir], env)
-    : new Deno.Command("sh", {
-      // The fd limit of this child only: the test keeps its own.
-      args: [
-        "-c",
-        `ulimit -n ${nofile} && exec "$@"`,
-        "sh",
-        Deno.execPath(),
-        ...argv,
-      ],
-      env: { ...Deno.env.toObject(), ...env },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    });
-  const proc = command.spawn();
-  let err = "";
-  let exited = false;
-  const status = proc.status.finally(() => exited = true);
-  const reading = (async () => {
-    const dec = new TextDecoder();
-    for await (const c of proc.stderr) err += dec.decode(c, { stream: true });
-  })();
-  const stdoutDone = nofile === undefined
-    ? proc.stdout.cancel()
-    : Promise.resolve();
-  const stop = async () => {
-    if (!exited) proc.kill("SIGKILL");
-    await status;
-    await reading;
-    await stdoutDone;
-  };
-  const deadline = Date.now() + 30_000;
-  let url = "";
-  while (!url && !exited && Date.now() < deadline) {
-    url = /Dashboard on (http:\/\/\S+?)\/?(?:\s|$)/.exec(err)?.[1] ?? "";
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  if (!url) {
-    await stop();
-    throw new Error(`serve did not start:\n${err}`);
-  }
-  return {
-    url,
-    port: Number(new URL(url).port),
-    alive: () => !exited,
-    stderr: () => err,
-    [Symbol.asyncDispose]: stop,
-  };
-}
-
 Deno.test("a token the CRM echoes back is in no state file, log, status, status --json or dashboard answer", async () => {
   await using b = await box();
   await using crm = new CaptureCrm({
@@ -313,7 +241,7 @@ Deno.test("a token the CRM echoes back is in no state file, log, status, status 
   seen.status = (await b.run(["status"], env)).stdout;
   seen.statusJson = (await b.run(["status", "--json"], env)).stdout;
   assert.match(seen.statusJson, /HTTP 400.*bad client Bearer \*\*\*/);
-  await using dash = await serveChild(b, [], env);
+  await using dash = await serveChild(b.dir, [], env);
   const set = encodeURIComponent(fixtureCall(1).set);
   for (const path of ["/", "/api/status", `/api/sets/${set}`, `/sets/${set}`]) {
     seen[path] = await (await fetch(dash.url + path)).text();
@@ -464,7 +392,7 @@ async function statusOfGet(
 
 Deno.test("serve beyond loopback: every read needs the token (Basic or Bearer), a foreign Host is refused, the --public-url host answered", async () => {
   await using b = await box();
-  await using dash = await serveChild(b, [
+  await using dash = await serveChild(b.dir, [
     "--host",
     "0.0.0.0",
     "--public-url",
@@ -511,7 +439,7 @@ Deno.test(
         "serve survives 600 idle connections from 600 addresses with only 100 file descriptors, and still answers",
       async fn() {
         await using b = await box();
-        await using dash = await serveChild(b, [], {}, 100);
+        await using dash = await serveChild(b.dir, [], {}, 100);
         const idle: net.Socket[] = [];
         try {
           for (let i = 0; i < 600; i++) {
