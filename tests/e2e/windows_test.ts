@@ -9,9 +9,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makePrivateDir } from "../../lib/core/safe_fs.ts";
-import { cliArgs, runCli, type Sandbox, sandbox } from "../../testing/cli.ts";
+import {
+  cliArgs,
+  cliCommand,
+  runCli,
+  type Sandbox,
+  sandbox,
+} from "../../testing/cli.ts";
 import { fixtureCall, tempDir } from "../../testing/fixtures.ts";
 import { holdRunLock } from "../../testing/lock.ts";
+import { serveChild } from "../../testing/serve_child.ts";
 import {
   testOn,
   windowsNameProblem,
@@ -176,6 +183,41 @@ Deno.test("a run while another process holds the run lock exits 0, names that pr
     new RegExp(`another run \\(pid ${holder.pid}\\) is in progress; skipping`),
   );
   assert.equal(box.crm.requests.length, 0);
+});
+
+Deno.test("the dashboard reads the state while another process's run rewrites it: every answer whole, every write landed", async () => {
+  // Each CRM answer waits, so the run writes its records over seconds while
+  // the dashboard (another process) reads the same files for every answer.
+  // Windows refuses a rename over a file being read; the run waits it out.
+  await using box = await sandbox({ delayMs: 150 });
+  await using dash = await serveChild(box.dir, [], box.env);
+  const run = cliCommand(["run", "--base-dir", box.dir], {
+    ...box.env,
+    UPLOAD_CONCURRENCY: "1",
+  }).output();
+  let done = false;
+  const ran = run.finally(() => done = true);
+  const problems: string[] = [];
+  const seen = new Set<number>();
+  for (let polls = 0; !done && polls < 5_000; polls++) {
+    for (const path of ["/api/status", "/"]) {
+      const res = await fetch(dash.url + path);
+      const text = await res.text();
+      if (res.status !== 200) problems.push(`${path}: ${res.status} ${text}`);
+      else if (path === "/api/status") {
+        seen.add(JSON.parse(text).counts.delivered);
+      }
+    }
+  }
+  const out = await ran;
+  const log = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, log);
+  assert.deepEqual(problems, []);
+  assert.ok(seen.size >= 3, `read while the run went on: ${[...seen]}`);
+  const after = await (await fetch(`${dash.url}/api/status`)).json();
+  assert.equal(after.counts.delivered, 6);
+  assert.equal(acceptedCallIds(box.crm).length, 6);
+  assert.doesNotMatch(dash.stderr(), /\[(ERROR|WARNING)\]/);
 });
 
 /** Every name under `dir`, folders included, relative to it. */
