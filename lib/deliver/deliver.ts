@@ -238,24 +238,48 @@ async function pinAlone(
     { set: set.name, callId },
   );
   if (attempt.progress.call_record) return;
-  attempt.progress = {
-    ...attempt.progress,
+  await freeze(store, attempt, {
     call_record: record,
     lead_file: set.lead!.name,
     alone_reason: set.aloneReason,
-  };
+  });
+}
+
+/**
+ * Write the call record about to be sent (and what goes with it) into the
+ * set's progress record: the CRM may take it and the run die before the
+ * answer is written down, and a retry must send this very record (its call
+ * id, its files) under the same key.
+ */
+async function freeze(
+  store: StateStore,
+  attempt: Attempt,
+  frozen: Pick<Progress, "call_record" | "lead_file" | "alone_reason">,
+): Promise<void> {
+  attempt.progress = { ...attempt.progress, ...frozen };
   await store.saveProgress(attempt.progress);
 }
 
-/** POST the call record (the frozen one if any), then record the delivery. */
+/**
+ * POST the call record (the frozen one if any, else frozen first), then
+ * record the delivery.
+ */
 async function callDataStep(
   ctx: DeliveryContext,
   set: CallSet,
   attempt: Attempt,
 ): Promise<void> {
   const { cfg, log } = ctx;
-  const { progress, recording } = attempt;
-  const record = progress.call_record ?? buildCallRecord(set, recording, cfg);
+  const { recording } = attempt;
+  if (!attempt.progress.call_record) {
+    // Even a recording that fits and turns up later does not change it.
+    await freeze(ctx.store, attempt, {
+      call_record: buildCallRecord(set, recording, cfg),
+      lead_file: set.lead?.name,
+    });
+  }
+  const progress = attempt.progress;
+  const record = progress.call_record!;
   const callId = String((record.callDetails as { callId: string }).callId);
   const key = await idempotencyKey(set.name, "call-data");
   await counted(

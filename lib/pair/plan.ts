@@ -205,8 +205,10 @@ interface Pairs {
 
 /**
  * Pair recordings with the conversations not yet delivered: a set whose
- * recording is already uploaded keeps that recording; the rest are paired
- * by {@link pairRecordings}, learning from the files and the evidence kept.
+ * recording is already uploaded, or whose call record is frozen (it may have
+ * reached the CRM), keeps what it had, a recording or none; so does a
+ * recording-only set that got that far. The rest are paired by
+ * {@link pairRecordings}, learning from the files and the evidence kept.
  */
 function pairFiles(
   scan: ScanResult,
@@ -215,13 +217,17 @@ function pairFiles(
   cfg: PlanConfig,
 ): Pairs {
   const pinned = new Map<string, string>();
+  const settled = new Set<string>();
   for (const c of convs) {
-    const file = state.progress.get(c.name)?.recording_file;
-    if (file) pinned.set(c.name, file);
+    const p = state.progress.get(c.name);
+    if (p?.recording_file) pinned.set(c.name, p.recording_file);
+    if (p?.recording_file || p?.call_record) settled.add(c.name);
   }
   const pinnedRecordings = new Set(pinned.values());
-  const free = scan.recordings.filter((r) => !pinnedRecordings.has(r.name));
-  const unpinned = convs.filter((c) => !pinned.has(c.name));
+  const free = scan.recordings.filter((r) =>
+    !pinnedRecordings.has(r.name) && !startedAlone(state.progress.get(r.name))
+  );
+  const unpinned = convs.filter((c) => !settled.has(c.name));
   const phoneOf = leadPhones(scan.leads);
   const pairing = pairRecordings(
     unpinned.map((c) => withLeadPhone(c.key, phoneOf)),
@@ -275,6 +281,11 @@ function withLeadPhone(
   const phone = (key.sessionTs && phones.byTs.get(key.sessionTs)) ||
     (key.sessionId && phones.byId.get(key.sessionId));
   return phone ? { ...key, phone } : key;
+}
+
+/** True when a recording-only set got as far as its upload or its record. */
+function startedAlone(p: Progress | undefined): boolean {
+  return p?.recording_url !== undefined || p?.call_record !== undefined;
 }
 
 /** The recording name paired with conversation `name`, if any. */

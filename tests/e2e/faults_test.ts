@@ -5,6 +5,7 @@
  * call exactly once (repeats only under the same Idempotency-Key).
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { DEFAULT_RETRY } from "../../lib/deliver/crm.ts";
 import { type Sandbox, sandbox } from "../../testing/cli.ts";
 import {
@@ -16,6 +17,7 @@ import {
   assertBackedByCrm,
   assertNoDuplicateCalls,
   deliveredSets,
+  deliveryRecord,
   idempotencyKeysByCall,
   progressRecord,
   row,
@@ -383,4 +385,46 @@ Deno.test("401 stops the run at once with exit 3 and counts no attempt", async (
   assert.equal(report.counts.pending, 6);
   for (const r of report.sets) assert.equal(r.attempts, 0);
   await healAndRerun(box);
+});
+
+Deno.test("a call record the CRM took without answering is sent again as it was; a recording that turns up later is kept apart", async () => {
+  // Call 3's transcript names no caller: alone, its call id ends in a hash
+  // of its name; with its recording, in the caller's digits. Once the CRM
+  // may hold the record without the recording, the two stay apart.
+  const call3 = fixtureCall(3);
+  await using box = await faultyBox(
+    faultFirst("call-data", { kind: "hang" }, Infinity),
+    { UPLOAD_TIMEOUT_SECONDS: "1", ORPHAN_AFTER_SECONDS: "60" },
+  );
+  const recording = join(box.dir, "recordings", call3.recording!);
+  const aside = join(box.dir, "aside.ogg");
+  await Deno.rename(recording, aside);
+  // The CRM takes the transcript-only record and never answers: as if the
+  // run were killed between the CRM's yes and writing it down.
+  const first = await box.run(["run", "--only", call3.set]);
+  assert.equal(first.code, 1, first.stderr);
+  const taken = requests(box, "call-data");
+  assert.ok(taken.length > 0, "the CRM got the record");
+  await Deno.rename(aside, recording);
+
+  box.heal();
+  const again = await box.run(["run"]);
+  assert.equal(again.code, 0, again.stderr);
+  const sent = requests(box, "call-data").filter((r) =>
+    r.idempotencyKey === taken[0].idempotencyKey
+  );
+  const bodies = new Set(sent.map((r) => JSON.stringify(r.json)));
+  assert.equal(
+    bodies.size,
+    1,
+    `one record under one key:\n${[...bodies].join("\n")}`,
+  );
+  assert.equal(
+    (await deliveryRecord(box, call3.set)).recording_file,
+    undefined,
+  );
+  const alone = await deliveryRecord(box, call3.recording!);
+  assert.equal(alone.kind, "recording-only");
+  assertNoDuplicateCalls(box);
+  await assertBackedByCrm(box);
 });

@@ -374,6 +374,38 @@ Deno.test("makePlan() keeps the recording named in a progress record (pinned pai
   });
 });
 
+Deno.test("makePlan() keeps what may have reached the CRM apart: a conversation sent alone, a recording sent alone", async () => {
+  await withTree(async (tree) => {
+    const conv = await tree.transcript(T, 40);
+    const rec = await tree.recording("919000000005", T - SECOND, 40, T);
+    const now = T + 86_400 * SECOND;
+    equal(only(await tree.plan(now), conv).recording?.name, rec, "they fit");
+
+    const retry = { attempts: 1, last_error: "no answer", next_attempt_at: 0 };
+    // The conversation's record went out alone (the recording came later).
+    const sentAlone: Progress = {
+      set: conv,
+      ...retry,
+      call_record: { callDetails: { callId: "CALL-X" } },
+    };
+    const plan = await tree.plan(now, { progress: [sentAlone] });
+    equal(only(plan, conv).recording, undefined);
+    equal(only(plan, rec).kind, "recording-only");
+
+    // The recording went up alone (its transcript came later).
+    const upAlone: Progress = {
+      set: rec,
+      ...retry,
+      recording_file: rec,
+      recording_url: "https://crm.example/uploads/r.ogg",
+    };
+    const plan2 = await tree.plan(now, { progress: [upAlone] });
+    equal(only(plan2, conv).recording, undefined);
+    equal(only(plan2, rec).kind, "recording-only");
+    equal(only(plan2, rec).state, "pending");
+  });
+});
+
 Deno.test("makePlan() marks a set whose progress says failed as failed", async () => {
   await withTree(async (tree) => {
     const conv = await tree.transcript(T, 40);
