@@ -17,6 +17,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { errorMessage } from "../core/errors.ts";
+import type { FileNameSet } from "../core/file_names.ts";
 import type { Logger } from "../core/log.ts";
 import { callEndMs, readiness } from "../pair/readiness.ts";
 import { type CallSet, makePlan, type Plan } from "../pair/plan.ts";
@@ -87,7 +88,7 @@ export class WatchEngine {
   readonly #lock: RunLock;
   readonly #store: StateStore;
   readonly #cache: ListingCache;
-  readonly #used: { recordings: Set<string>; leads: Set<string> };
+  readonly #used: { recordings: FileNameSet; leads: FileNameSet };
   readonly #index = new FolderIndex();
   readonly #watcher: FolderWatcher;
   readonly #queue: CallSet[] = [];

@@ -9,7 +9,12 @@ import type { Config } from "../config/config.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { ListingCache } from "../source/listing_cache.ts";
-import { scan, type ScanOptions, type ScanResult } from "../source/scan.ts";
+import {
+  type NameFilter,
+  scan,
+  type ScanOptions,
+  type ScanResult,
+} from "../source/scan.ts";
 import type { StateStore } from "../state/store.ts";
 import { makePlan, type Plan } from "./plan.ts";
 
@@ -50,7 +55,7 @@ function scanOptions(
 export function deliveredSkipped(
   cfg: Config,
   store: StateStore,
-  used: { recordings: ReadonlySet<string>; leads: ReadonlySet<string> },
+  used: { recordings: NameFilter; leads: NameFilter },
 ): Omit<ScanOptions, "cache"> {
   return {
     dirs: {

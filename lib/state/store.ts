@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import { appendLine, writeFileAtomic } from "../core/atomic.ts";
-import { fileNameMap } from "../core/file_names.ts";
+import { fileNameMap, FileNameSet } from "../core/file_names.ts";
 import {
   makePrivateDir,
   NotRegularFileError,
@@ -233,18 +233,15 @@ export class StateStore {
   }
 
   /**
-   * Recordings and leads used by delivered sets, each with the set that used
-   * it (names compared as this host's file system compares them).
+   * Recordings and leads used by delivered sets (names compared as this
+   * host's file system compares them).
    */
-  usedFiles(): {
-    recordings: Map<string, string>;
-    leads: Map<string, string>;
-  } {
-    const recordings = fileNameMap<string>();
-    const leads = fileNameMap<string>();
-    for (const [set, e] of this.delivered) {
-      if (e.recording) recordings.set(e.recording, set);
-      if (e.lead) leads.set(e.lead, set);
+  usedFiles(): { recordings: FileNameSet; leads: FileNameSet } {
+    const recordings = new FileNameSet();
+    const leads = new FileNameSet();
+    for (const e of this.delivered.values()) {
+      if (e.recording) recordings.add(e.recording);
+      if (e.lead) leads.add(e.lead);
     }
     return { recordings, leads };
   }

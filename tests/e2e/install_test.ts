@@ -403,7 +403,6 @@ Deno.test(testOn(LINUX_HOST, {
 Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh --service: writes callsync-watch.service (with --cron as a fallback), up to date when run again; switching to --systemd and uninstalling remove it",
-  ignore: !linux,
   async fn() {
     await using root = await Root.create();
     await Deno.writeTextFile(root.crontab, `${UNRELATED}\n`);
@@ -439,9 +438,9 @@ Deno.test(testOn(LINUX_HOST, {
     assert.equal(un.code, 0, un.out);
     assert.deepEqual(await root.snapshot(), pristine);
   },
-});
+}));
 
-Deno.test({
+Deno.test(testOn(LINUX_HOST, {
   name:
     "install.sh: a compiled binary (stand-in compile) is built with the run permissions, kept when up to date, and replaces a launcher",
   async fn() {

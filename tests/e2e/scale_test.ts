@@ -118,7 +118,7 @@ Deno.test("a journaled set whose record was deleted is not delivered; the others
         [records[0].set, records[2].set],
       );
       deepStrictEqual(
-        [...again.usedFiles().recordings.keys()],
+        [...again.usedFiles().recordings],
         [records[0].recording_file, records[2].recording_file],
       );
     }

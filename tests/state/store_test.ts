@@ -149,10 +149,10 @@ Deno.test("a reopened StateStore sees a delivered set and the files it used", as
     equal(again.delivered.get(OTHER)?.callId, "CALL-20251029-072211-34510");
     const used = again.usedFiles();
     deepStrictEqual([...used.recordings], [
-      ["number-_918655066243-1761720502.ogg", SET],
+      "number-_918655066243-1761720502.ogg",
     ]);
     deepStrictEqual([...used.leads], [
-      ["leads_session_2025-10-29T06-49-07.351452.json", SET],
+      "leads_session_2025-10-29T06-49-07.351452.json",
     ]);
     deepStrictEqual(lines, [], "nothing to repair");
     equal((await journalLines(dir)).length, 2, "reopening journals nothing");
