@@ -6,7 +6,8 @@
  *   runner prints why (`… [skipped: …] ... ignored`); never a silent skip.
  * - {@link byOs}: the expectation for this system, side by side.
  * - {@link killHard}: SIGKILL on POSIX, TerminateProcess on Windows, and
- *   whether it landed while the child still ran.
+ *   whether it landed while the child still ran; {@link stopChild}: the
+ *   graceful stop where a test can send one.
  * - {@link symlinkFile} and {@link CAN_SYMLINK}: links with the type Windows
  *   needs, and whether this process can make any.
  *
@@ -139,6 +140,34 @@ export async function killHard(child: Deno.ChildProcess): Promise<Killed> {
       ? status.code === 1 && status.signal === null
       : status.signal === "SIGKILL");
   return { landed, status };
+}
+
+/**
+ * Where a test can ask a child to stop gracefully: Deno sends no Ctrl-C or
+ * Ctrl-Break to a child on Windows (its `kill()` is TerminateProcess), so a
+ * long-running command's graceful stop is shown on POSIX only there.
+ */
+export const GRACEFUL_STOP: Where = posix(
+  "Deno cannot send Ctrl-C or Ctrl-Break to a child process (kill() is TerminateProcess); README: Windows",
+);
+
+/** The outcome of {@link stopChild}. */
+export interface Stopped {
+  /** True when the child was asked to stop (SIGTERM), not terminated. */
+  graceful: boolean;
+  status: Deno.CommandStatus;
+}
+
+/**
+ * Stop a long-running child (`watch`, `serve`): SIGTERM where
+ * {@link GRACEFUL_STOP} runs, else terminated with {@link killHard}.
+ */
+export async function stopChild(child: Deno.ChildProcess): Promise<Stopped> {
+  if (!GRACEFUL_STOP.runs) {
+    return { graceful: false, status: (await killHard(child)).status };
+  }
+  child.kill("SIGTERM");
+  return { graceful: true, status: await child.status };
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 import { mulberry32 } from "../../testing/busy_host.ts";
 import { type ExpectedCall, writeCallTree } from "../../testing/calls.ts";
 import { cliCommand, crmEnv, runCli } from "../../testing/cli.ts";
-import { byOs, IS_WINDOWS, killHard } from "../../testing/platform.ts";
+import { byOs, killHard, stopChild } from "../../testing/platform.ts";
 import { fingerprintTree } from "../../testing/tree.ts";
 import {
   deliveredSets,
@@ -384,17 +384,14 @@ Deno.test("watch killed at random moments, with run started beside it, loses no 
         await new Promise((r) => setTimeout(r, 100));
       }
       // Stopped once it watches (a signal during start-up, before its
-      // listeners exist, would end it as any program). Deno cannot send
-      // Ctrl-C or Ctrl-Break to a child on Windows (kill() is
-      // TerminateProcess), so there it is simply ended.
+      // listeners exist, would end it as any program); on Windows ended.
       await watching;
-      if (IS_WINDOWS) await killHard(child);
-      else child.kill("SIGTERM");
+      const stopping = stopChild(child);
       for (let r = await stderr.read(); !r.done; r = await stderr.read()) {
         log += r.value;
       }
-      const status = await child.status;
-      if (!IS_WINDOWS) assert.equal(status.code, 0, log);
+      const stopped = await stopping;
+      if (stopped.graceful) assert.equal(stopped.status.code, 0, log);
       await assertCrashInvariants(dir, expected, before, crm, env);
     } finally {
       await crm.close();

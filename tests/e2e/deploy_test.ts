@@ -18,6 +18,7 @@ import {
   ROOT,
   runCli,
 } from "../../testing/cli.ts";
+import { stopChild } from "../../testing/platform.ts";
 import { parseExposition } from "../../testing/prometheus.ts";
 import { deliveredSets } from "../../testing/status.ts";
 
@@ -121,8 +122,8 @@ async function exportedByCallsync(): Promise<Set<string>> {
       assert.match(text, /callsync_delivery_latency_seconds_count [1-9]/);
       for (const n of exportedNames(text)) names.add(n);
     } finally {
-      child.kill("SIGTERM");
-      assert.equal((await child.status).code, 0);
+      const stopped = await stopChild(child);
+      if (stopped.graceful) assert.equal(stopped.status.code, 0);
     }
     return names;
   } finally {
