@@ -311,7 +311,17 @@ Deno.test(testOn(windowsOnly("cmd.exe and the Windows command line"), {
       "callsync",
       "/tr",
     ]);
-    assert.deepEqual(schtasks.slice(5), ["/sc", "minute", "/mo", "5", "/f"]);
+    assert.deepEqual(schtasks.slice(5), [
+      "/sc",
+      "minute",
+      "/mo",
+      "5",
+      "/ru",
+      "SYSTEM",
+      "/rl",
+      "HIGHEST",
+      "/f",
+    ]);
     const tr = schtasks[4];
 
     // Task Scheduler starts the program /tr names with the rest as its
