@@ -151,6 +151,24 @@ export const GRACEFUL_STOP: Where = posix(
   "Deno cannot send Ctrl-C or Ctrl-Break to a child process (kill() is TerminateProcess); README: Windows",
 );
 
+/**
+ * Where a watched folder that is removed raises an event: Windows watches a
+ * folder's contents only (ReadDirectoryChangesW), so watch finds a removed
+ * folder at its periodic rescan there.
+ */
+export const REMOVED_FOLDER_EVENT: Where = posix(
+  "no event for a removed watched folder (ReadDirectoryChangesW reports its contents only): found at the periodic rescan, WATCH_RESCAN_SECONDS; README: Windows",
+);
+
+/**
+ * Where dropped file events are flagged for a rescan: under the Windows
+ * build (in Wine) the flag never came, so watch finds those files at its
+ * periodic rescan there.
+ */
+export const OVERFLOW_FLAG: Where = posix(
+  "dropped file events raise no rescan flag (not under Wine; unreviewed on Windows): the files are found at the periodic rescan, WATCH_RESCAN_SECONDS; README: Windows",
+);
+
 /** The outcome of {@link stopChild}. */
 export interface Stopped {
   /** True when the child was asked to stop (SIGTERM), not terminated. */

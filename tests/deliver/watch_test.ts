@@ -16,6 +16,7 @@ import { makeOpusOgg } from "../../testing/ogg_writer.ts";
 import { muxMp4 } from "../../testing/media_files.ts";
 import { walkMp4 } from "../../lib/source/mp4.ts";
 import { copyTree } from "../../testing/tree.ts";
+import { REMOVED_FOLDER_EVENT, testOn } from "../../testing/platform.ts";
 
 const QUIET = new Logger({
   format: "text",
@@ -205,32 +206,39 @@ Deno.test("watch continues a run's backoff: a set the run failed waits for its n
   }
 });
 
-Deno.test("a watched folder removed asks for a rescan; made again, it is watched from the next rescan on", async () => {
-  await using t = await setup({ SETTLE_SECONDS: "0" });
-  const engine = await start(t.cfg);
-  try {
-    await Deno.remove(join(t.dir, "conversations"), { recursive: true });
-    await until(
-      "the removal asked for a rescan",
-      () =>
-        (engine.status().rescans[
-          "folder " + join(t.dir, "conversations") +
-          " was removed or renamed"
-        ] ?? 0) > 0,
-    );
-    await Deno.mkdir(join(t.dir, "conversations"));
-    // The rescan after the removal reopened the watcher; a later event on
-    // the recreated folder is seen once the next rescan watches it.
-    await engine.rescanNow();
-    await writeCall(t.dir, 3);
-    await until(
-      "the new call is accepted",
-      () => callRecords(t.crm).length === 1,
-    );
-  } finally {
-    await engine.stop(5000);
-  }
-});
+Deno.test(testOn(
+  REMOVED_FOLDER_EVENT,
+  {
+    name:
+      "a watched folder removed asks for a rescan; made again, it is watched from the next rescan on",
+    async fn() {
+      await using t = await setup({ SETTLE_SECONDS: "0" });
+      const engine = await start(t.cfg);
+      try {
+        await Deno.remove(join(t.dir, "conversations"), { recursive: true });
+        await until(
+          "the removal asked for a rescan",
+          () =>
+            (engine.status().rescans[
+              "folder " + join(t.dir, "conversations") +
+              " was removed or renamed"
+            ] ?? 0) > 0,
+        );
+        await Deno.mkdir(join(t.dir, "conversations"));
+        // The rescan after the removal reopened the watcher; a later event on
+        // the recreated folder is seen once the next rescan watches it.
+        await engine.rescanNow();
+        await writeCall(t.dir, 3);
+        await until(
+          "the new call is accepted",
+          () => callRecords(t.crm).length === 1,
+        );
+      } finally {
+        await engine.stop(5000);
+      }
+    },
+  },
+));
 
 Deno.test("stop() lets a set in flight finish within the timeout, and says when it could not", async () => {
   await using t = await setup({ SETTLE_SECONDS: "0" }, { delayMs: 1500 });

@@ -9,6 +9,11 @@ import {
 } from "../../lib/source/watcher.ts";
 import { withTempDir } from "../../testing/fixtures.ts";
 import { makeOpusOgg } from "../../testing/ogg_writer.ts";
+import {
+  OVERFLOW_FLAG,
+  REMOVED_FOLDER_EVENT,
+  testOn,
+} from "../../testing/platform.ts";
 
 const FOLDERS: Folder[] = ["conversations", "recordings", "leads"];
 
@@ -67,24 +72,31 @@ Deno.test("FolderWatcher batches the names events touch, per folder, ignoring do
   });
 });
 
-Deno.test("FolderWatcher asks for a rescan when a watched folder is removed, and watches only folders that exist", async () => {
-  await withTempDir("callsync-watcher-", async (base) => {
-    const { watcher, rescans } = await watching(base);
-    await Deno.remove(join(base, "leads"));
-    assert.deepEqual(await watcher.open(), [join(base, "leads")]);
-    try {
-      assert.deepEqual(watcher.watched, [
-        join(base, "conversations"),
-        join(base, "recordings"),
-      ]);
-      await Deno.remove(join(base, "recordings"));
-      await until(() => rescans.length > 0, "a rescan is asked for");
-      assert.match(rescans[0], /recordings was removed or renamed/);
-    } finally {
-      watcher.close();
-    }
-  });
-});
+Deno.test(testOn(
+  REMOVED_FOLDER_EVENT,
+  {
+    name:
+      "FolderWatcher asks for a rescan when a watched folder is removed, and watches only folders that exist",
+    async fn() {
+      await withTempDir("callsync-watcher-", async (base) => {
+        const { watcher, rescans } = await watching(base);
+        await Deno.remove(join(base, "leads"));
+        assert.deepEqual(await watcher.open(), [join(base, "leads")]);
+        try {
+          assert.deepEqual(watcher.watched, [
+            join(base, "conversations"),
+            join(base, "recordings"),
+          ]);
+          await Deno.remove(join(base, "recordings"));
+          await until(() => rescans.length > 0, "a rescan is asked for");
+          assert.match(rescans[0], /recordings was removed or renamed/);
+        } finally {
+          watcher.close();
+        }
+      });
+    },
+  },
+));
 
 Deno.test("scanNames() reads only the named files, skips delivered ones and reports gone ones", async () => {
   await withTempDir("callsync-scannames-", async (base) => {
@@ -128,27 +140,36 @@ Deno.test("scanNames() reads only the named files, skips delivered ones and repo
   });
 });
 
-Deno.test("FolderWatcher asks for a rescan when Deno's event queue overflows", async () => {
-  await withTempDir("callsync-watcher-", async (base) => {
-    const { watcher, rescans } = await watching(base);
-    await watcher.open();
-    try {
-      // Written while the event loop is blocked: far more events than
-      // Deno's queue of 1,024 holds, so it drops them and flags a rescan.
-      const dir = join(base, "conversations");
-      for (let i = 0; i < 3000; i++) {
-        Deno.writeTextFileSync(join(dir, `transcript_session_${i}.json`), "{}");
-      }
-      await until(() => rescans.length > 0, "a rescan is asked for");
-      assert.match(
-        rescans[0],
-        /file events were lost \(event queue overflow\)/,
-      );
-    } finally {
-      watcher.close();
-    }
-  });
-});
+Deno.test(testOn(
+  OVERFLOW_FLAG,
+  {
+    name: "FolderWatcher asks for a rescan when Deno's event queue overflows",
+    async fn() {
+      await withTempDir("callsync-watcher-", async (base) => {
+        const { watcher, rescans } = await watching(base);
+        await watcher.open();
+        try {
+          // Written while the event loop is blocked: far more events than
+          // Deno's queue of 1,024 holds, so it drops them and flags a rescan.
+          const dir = join(base, "conversations");
+          for (let i = 0; i < 3000; i++) {
+            Deno.writeTextFileSync(
+              join(dir, `transcript_session_${i}.json`),
+              "{}",
+            );
+          }
+          await until(() => rescans.length > 0, "a rescan is asked for");
+          assert.match(
+            rescans[0],
+            /file events were lost \(event queue overflow\)/,
+          );
+        } finally {
+          watcher.close();
+        }
+      });
+    },
+  },
+));
 
 Deno.test("FolderWatcher asks for a rescan when the watcher fails", async () => {
   await withTempDir("callsync-watcher-", async (base) => {
