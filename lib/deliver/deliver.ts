@@ -165,6 +165,13 @@ async function uploadStep(
   // Opened once, and only if it is still the file the scan read: every try
   // sends from this handle, never from the path again.
   await using file = await openScanned(rec);
+  if (attempt.progress.recording_file !== rec.name) {
+    // Pinned before it goes: the storage may take it and the run die before
+    // the URL is written down, and the retry must upload it for this set
+    // again (same key), never for another the pairing might choose then.
+    attempt.progress = { ...attempt.progress, recording_file: rec.name };
+    await ctx.store.saveProgress(attempt.progress);
+  }
   const key = await idempotencyKey(set.name, "recording");
   const url = await counted(
     ctx.stats.recording,

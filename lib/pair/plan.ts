@@ -205,9 +205,9 @@ interface Pairs {
 
 /**
  * Pair recordings with the conversations not yet delivered: a set whose
- * recording is already uploaded, or whose call record is frozen (it may have
- * reached the CRM), keeps what it had, a recording or none; so does a
- * recording-only set that got that far. The rest are paired by
+ * recording went out (or was about to), or whose call record is frozen (it
+ * may have reached the CRM), keeps what it had, a recording or none; so does
+ * a recording-only set that got that far. The rest are paired by
  * {@link pairRecordings}, learning from the files and the evidence kept.
  */
 function pairFiles(
@@ -285,7 +285,7 @@ function withLeadPhone(
 
 /** True when a recording-only set got as far as its upload or its record. */
 function startedAlone(p: Progress | undefined): boolean {
-  return p?.recording_url !== undefined || p?.call_record !== undefined;
+  return p?.recording_file !== undefined || p?.call_record !== undefined;
 }
 
 /** The recording name paired with conversation `name`, if any. */

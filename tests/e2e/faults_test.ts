@@ -428,3 +428,31 @@ Deno.test("a call record the CRM took without answering is sent again as it was;
   assertNoDuplicateCalls(box);
   await assertBackedByCrm(box);
 });
+
+Deno.test("a recording the storage took without answering stays with its set: pinned before it goes, sent again under the same key", async () => {
+  const call1 = fixtureCall(1);
+  await using box = await faultyBox(
+    faultFirst("upload", { kind: "hang" }, Infinity),
+    { UPLOAD_TIMEOUT_SECONDS: "1" },
+  );
+  const first = await box.run(["run", "--only", call1.set]);
+  assert.equal(first.code, 1, first.stderr);
+  const progress = await progressRecord(box, call1.set);
+  assert.equal(progress.recording_file, call1.recording, "pinned");
+  assert.equal(progress.recording_url, undefined, "no answer came");
+
+  box.heal();
+  const again = await box.run(["run"]);
+  assert.equal(again.code, 0, again.stderr);
+  const keys = new Set(
+    requests(box, "upload")
+      .filter((r) => r.fileName === call1.recording)
+      .map((r) => r.idempotencyKey),
+  );
+  assert.equal(keys.size, 1, "one set, one key, however often it went");
+  assert.equal(
+    (await deliveryRecord(box, call1.set)).recording_file,
+    call1.recording,
+  );
+  assertNoDuplicateCalls(box);
+});
