@@ -28,23 +28,14 @@ export async function writeFileAtomic(
   text: string,
   mode: number = PRIVATE_FILE,
 ): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(
-    dir,
-    `.${basename(path)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
-  );
+  const tmp = await writeSyncedTemp(path, text, mode);
   try {
-    await withHandle(await openNoFollow(tmp, "create"), async (file) => {
-      if (mode !== PRIVATE_FILE && MODES_APPLY) await file.chmod(mode);
-      await writeAll(file, encoder.encode(text));
-      await file.sync();
-    });
     await renameOver(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  await syncDir(dir);
+  await syncDir(dirname(path));
 }
 
 /**
@@ -61,7 +52,7 @@ const RENAME_PATIENCE_MS = 5_000;
  * {@link RENAME_PATIENCE_MS}, then throw. Elsewhere, and for a missing
  * folder, the first error stands.
  */
-async function renameOver(from: string, to: string): Promise<void> {
+export async function renameOver(from: string, to: string): Promise<void> {
   const deadline = Date.now() + RENAME_PATIENCE_MS;
   for (let wait = 5;; wait = Math.min(wait * 2, 100)) {
     try {
@@ -76,14 +67,60 @@ async function renameOver(from: string, to: string): Promise<void> {
 }
 
 /**
+ * The first half of {@link writeFileAtomic}, for writers that commit many
+ * files with one folder sync: write `text` to a new temp file beside `path`
+ * and `sync()` it. Resolves to the temp file's path; renaming it over `path`
+ * and syncing the folder is the caller's. On failure no temp file is left.
+ *
+ * @example
+ * ```ts
+ * const tmp = await writeSyncedTemp("/state/a.uploaded", "{}");
+ * await renameOver(tmp, "/state/a.uploaded");
+ * await syncDir("/state");
+ * ```
+ */
+export async function writeSyncedTemp(
+  path: string,
+  text: string,
+  mode: number = PRIVATE_FILE,
+): Promise<string> {
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
+  );
+  try {
+    await withHandle(await openNoFollow(tmp, "create"), async (file) => {
+      if (mode !== PRIVATE_FILE && MODES_APPLY) await file.chmod(mode);
+      await writeAll(file, encoder.encode(text));
+      await file.sync();
+    });
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  return tmp;
+}
+
+/**
  * Append one line to a journal file and `sync()` it; the file is created
  * private, and a link in its place is refused. Readers skip a torn last line
  * (power loss mid-append); the journal's owner ends such a line before
  * appending again.
  */
-export async function appendLine(path: string, line: string): Promise<void> {
+export function appendLine(path: string, line: string): Promise<void> {
+  return appendLines(path, [line]);
+}
+
+/**
+ * Append `lines` to a journal file in one write and one `datasync()` (a
+ * group commit), as {@link appendLine} does for one.
+ */
+export async function appendLines(
+  path: string,
+  lines: readonly string[],
+): Promise<void> {
   await withHandle(await openNoFollow(path, "append"), async (file) => {
-    await writeAll(file, encoder.encode(line + "\n"));
+    await writeAll(file, encoder.encode(lines.join("\n") + "\n"));
     await file.datasync();
   });
 }

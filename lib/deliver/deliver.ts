@@ -470,13 +470,16 @@ async function recordFailure(
       : `Upload failed for ${progress.set} (attempt ${attempts} of ${cfg.retryAttempts}): ${error}; ${then}`,
     { set: progress.set },
   );
-  await store.saveProgress({
-    ...progress,
-    attempts,
-    last_error: error,
-    next_attempt_at: next,
-    failed,
-  });
-  await store.journalFailure(progress.set, error);
+  // Committed together (one batch): neither needs the other first.
+  await Promise.all([
+    store.saveProgress({
+      ...progress,
+      attempts,
+      last_error: error,
+      next_attempt_at: next,
+      failed,
+    }),
+    store.journalFailure(progress.set, error),
+  ]);
   return failed;
 }

@@ -12,6 +12,10 @@
  * The `.uploaded` files are the truth; the journal is rebuilt from them where
  * it lags (a kill between the two writes).
  *
+ * Writes go through one {@link Recorder}, which commits the writes of sets
+ * finishing together in one batch (one folder sync, one journal `datasync`);
+ * each write method still resolves only once its change is on disk.
+ *
  * The folder is private (0700, files 0600), no link in it is ever followed,
  * and no secret is kept: errors are redacted as they are written, and as
  * they are read (state written before redaction existed).
@@ -19,7 +23,6 @@
  * @module
  */
 import { join } from "node:path";
-import { appendLine, writeFileAtomic } from "../core/atomic.ts";
 import { fileNameMap, FileNameSet } from "../core/file_names.ts";
 import {
   makePrivateDir,
@@ -47,6 +50,7 @@ import {
   readEvidence,
   writeEvidence,
 } from "./evidence.ts";
+import { Recorder, type StateWrite } from "./recorder.ts";
 
 /** `PROCESSED_DIR` cannot be created or written: fatal (exit 3). */
 export class StateError extends Error {
@@ -180,9 +184,11 @@ export class StateStore {
   #readOnly: boolean;
   #redact: (text: string) => string;
   #recordsMissing = false;
+  #recorder: Recorder;
 
   private constructor(dir: string, log: Logger, opts: StoreOptions) {
     this.dir = dir;
+    this.#recorder = new Recorder(dir, JOURNAL_FILE);
     this.#log = log;
     this.#readOnly = opts.readOnly ?? false;
     this.#redact = redactor(opts.secrets ?? []);
@@ -246,12 +252,17 @@ export class StateStore {
     return { recordings, leads };
   }
 
-  /** Save a set's progress atomically (its error redacted). */
+  /**
+   * Save a set's progress atomically (its error redacted); resolves once it
+   * is on disk.
+   */
   async saveProgress(progress: Progress): Promise<void> {
     const p = this.#redacted(progress);
-    await this.#write(() =>
-      writeFileAtomic(this.#path(p.set + PENDING), JSON.stringify(p, null, 2))
-    );
+    await this.#record({
+      kind: "file",
+      name: p.set + PENDING,
+      text: JSON.stringify(p, null, 2),
+    });
     this.progress.set(p.set, p);
   }
 
@@ -290,21 +301,26 @@ export class StateStore {
 
   /**
    * Mark a set delivered: write `<set>.uploaded`, journal it, then drop its
-   * progress. A kill between the steps is repaired by the next {@link open}.
+   * progress (in that order, see {@link Recorder}); resolves once all of it
+   * is on disk. A kill between the steps is repaired by the next
+   * {@link open}.
    */
   async markDelivered(record: DeliveryRecord): Promise<void> {
-    await this.#write(() =>
-      writeFileAtomic(
-        this.#path(record.set + UPLOADED),
-        JSON.stringify(record, null, 2),
-      )
-    );
     const entry = entryOf(record);
-    this.delivered.set(record.set, entry);
-    await this.#append(journalLine(record, entry));
-    if (this.progress.delete(record.set)) {
-      await Deno.remove(this.#path(record.set + PENDING)).catch(() => {});
+    const writes: StateWrite[] = [
+      {
+        kind: "file",
+        name: record.set + UPLOADED,
+        text: JSON.stringify(record, null, 2),
+      },
+      { kind: "line", line: JSON.stringify(journalLine(record, entry)) },
+    ];
+    if (this.progress.has(record.set)) {
+      writes.push({ kind: "remove", name: record.set + PENDING });
     }
+    await this.#record(...writes);
+    this.delivered.set(record.set, entry);
+    this.progress.delete(record.set);
   }
 
   /**
@@ -465,15 +481,16 @@ export class StateStore {
       if (size > 0) await f.read(byte, 0, 1, size - 1);
       return size === 0 ? 0x0a : byte[0];
     });
-    if (last !== 0x0a) {
-      await this.#write(() => appendLine(this.#path(JOURNAL_FILE), ""));
-    }
+    if (last !== 0x0a) await this.#record({ kind: "line", line: "" });
   }
 
   async #append(ev: JournalEvent): Promise<void> {
-    await this.#write(() =>
-      appendLine(this.#path(JOURNAL_FILE), JSON.stringify(ev))
-    );
+    await this.#record({ kind: "line", line: JSON.stringify(ev) });
+  }
+
+  /** Commit `writes` through the recorder; a failure is a {@link StateError}. */
+  #record(...writes: StateWrite[]): Promise<void> {
+    return this.#write(() => this.#recorder.record(...writes));
   }
 
   async #write(op: () => Promise<void>): Promise<void> {
