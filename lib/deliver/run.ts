@@ -173,9 +173,14 @@ function dueBatch(opts: RunOptions, plan: Plan): CallSet[] {
 }
 
 /**
- * Deliver `batch`, `UPLOAD_CONCURRENCY` at a time, starting no set after
- * `--max-duration` or a fatal error (rethrown once the sets in flight end).
- * Returns where each set delivered or tried ended up.
+ * Deliver `batch` with at most `UPLOAD_CONCURRENCY` requests in flight,
+ * starting no set after `--max-duration` or a fatal error (rethrown once the
+ * sets in flight end). Returns where each set delivered or tried ended up.
+ *
+ * A set starts when a connection is free that no set under way is waiting
+ * for ({@link Transport.reserve}); so while a set waits for its records to
+ * reach the disk, the next one uses its connection, and up to
+ * {@link setsInFlight} sets are under way.
  */
 async function deliverBatch(
   opts: RunOptions,
@@ -201,7 +206,10 @@ async function deliverBatch(
     : Infinity;
   let fatal: unknown;
   let started = 0;
-  await forEachLimited(batch, cfg.concurrency, async (set) => {
+  const stop = () => fatal !== undefined || Date.now() >= deadline;
+  await forEachLimited(batch, setsInFlight(cfg.concurrency), async (set) => {
+    using _turn = await transport.reserve();
+    if (stop()) return;
     started++;
     try {
       const r = await deliverSet(ctx, set);
@@ -212,7 +220,7 @@ async function deliverBatch(
     } catch (e) {
       fatal ??= e;
     }
-  }, () => fatal !== undefined || Date.now() >= deadline);
+  }, stop);
   progress.clear();
   if (fatal) throw fatal;
   if (started < batch.length) {
@@ -223,6 +231,15 @@ async function deliverBatch(
     );
   }
   return final;
+}
+
+/**
+ * Sets under way at most for `concurrency` requests in flight: enough that
+ * the records of finished requests are written (group-committed) while
+ * every connection stays busy.
+ */
+function setsInFlight(concurrency: number): number {
+  return 2 * concurrency + 4;
 }
 
 /** Where a set stands after an attempt. */
