@@ -14,9 +14,13 @@ export interface Upload {
   bytes: Uint8Array;
 }
 
-/** Called before answering request `n` (from 1) of an endpoint. */
+/**
+ * Called before answering request `n` (from 1) of an endpoint; for the call
+ * data, with the record received.
+ */
 export type Hook = (
   n: number,
+  record?: unknown,
 ) => Promise<Response | void> | Response | void;
 
 /** What to do before answering each endpoint. */
@@ -56,7 +60,7 @@ export class CaptureCrm implements AsyncDisposable {
     if (path === "/call-data") {
       const n = ++this.#counts.callData;
       const record = await req.json();
-      const alt = await hooks.callData?.(n);
+      const alt = await hooks.callData?.(n, record);
       if (alt) return alt;
       this.records.push(record);
       return Response.json({ success: true });

@@ -4,10 +4,10 @@
  * for deciding to start more work, which waits until a slot is free that no
  * `take` is waiting for, then holds it for the next `take`.
  *
- * The transport holds its requests to `UPLOAD_CONCURRENCY` with it, and a
- * run starts a new set only on a reservation: so sets whose records are
- * being written leave their connection to the next set, and a new set never
- * queues in front of a set already under way.
+ * A run holds its sets' requests to `UPLOAD_CONCURRENCY` with it and starts
+ * a new set only on a reservation: so sets whose records are being written
+ * leave their turn to the next set, and a new set never queues in front of a
+ * set already under way.
  *
  * @module
  */
@@ -22,7 +22,8 @@ export class Slots {
   /** Reservations not yet taken up, oldest first. */
   #reserved: { used: boolean }[] = [];
   #takers: (() => void)[] = [];
-  #reservers: (() => void)[] = [];
+  #reservers: ((go: boolean) => void)[] = [];
+  #closed = false;
 
   /** `limit` slots (`Infinity`: nothing ever waits). */
   constructor(limit: number) {
@@ -54,10 +55,14 @@ export class Slots {
    * Wait until a slot is free and no {@link take} waits, and reserve it for
    * the next `take`. Dispose of the reservation once the work it was made
    * for has taken its slot or given up: an unused reservation is given back.
+   * Resolves undefined once {@link close}d: start nothing more.
    */
-  async reserve(): Promise<Held> {
+  async reserve(): Promise<Held | undefined> {
+    if (this.#closed) return undefined;
     if (this.#free > 0 && this.#takers.length === 0) this.#free--;
-    else await new Promise<void>((turn) => this.#reservers.push(turn));
+    else if (!await new Promise<boolean>((go) => this.#reservers.push(go))) {
+      return undefined;
+    }
     const reservation = { used: false };
     this.#reserved.push(reservation);
     return {
@@ -68,6 +73,16 @@ export class Slots {
         this.#give();
       },
     };
+  }
+
+  /**
+   * Grant no reservation any more (work under way has failed for good):
+   * waiting and later {@link reserve} calls resolve undefined at once.
+   * Takes go on, so work under way can finish.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const go of this.#reservers.splice(0)) go(false);
   }
 
   /** A slot in use, given back when disposed of. */
@@ -84,8 +99,10 @@ export class Slots {
 
   /** A slot came free: to the first taker, else the first reserver. */
   #give(): void {
-    const next = this.#takers.shift() ?? this.#reservers.shift();
-    if (next) next();
+    const taker = this.#takers.shift();
+    const reserver = taker ? undefined : this.#reservers.shift();
+    if (taker) taker();
+    else if (reserver) reserver(true);
     else this.#free++;
   }
 }

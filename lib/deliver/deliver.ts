@@ -17,6 +17,7 @@ import {
   uploadRecording,
 } from "./crm.ts";
 import type { Logger } from "../core/log.ts";
+import type { Slots } from "../core/slots.ts";
 import type { Transport } from "./transport.ts";
 import {
   buildCallRecord,
@@ -67,6 +68,12 @@ export interface DeliveryContext {
   stats: RunStats;
   /** The connections to the CRM, shared by every set of the run. */
   transport: Transport;
+  /**
+   * Sending turns shared by the sets under way (`UPLOAD_CONCURRENCY` of
+   * them): each request, with its retries within the run, holds one, and no
+   * state write does. Without it, sets send whenever they are ready.
+   */
+  network?: Slots;
   retry?: RetryPolicy;
 }
 
@@ -173,16 +180,14 @@ async function uploadStep(
     await ctx.store.saveProgress(attempt.progress);
   }
   const key = await idempotencyKey(set.name, "recording");
-  const url = await counted(
-    ctx.stats.recording,
+  const url = await sending(ctx, ctx.stats.recording, () =>
     uploadRecording(
       endpoints(ctx),
       file,
       rec.media.contentType,
       key,
       ctx.retry,
-    ),
-  );
+    ));
   await file.assertUnchanged();
   log.info(
     `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
@@ -289,9 +294,10 @@ async function callDataStep(
   const record = progress.call_record!;
   const callId = String((record.callDetails as { callId: string }).callId);
   const key = await idempotencyKey(set.name, "call-data");
-  await counted(
+  await sending(
+    ctx,
     ctx.stats.call_data,
-    postCallData(endpoints(ctx), record, key, ctx.retry),
+    () => postCallData(endpoints(ctx), record, key, ctx.retry),
   );
   log.info(`Call data uploaded successfully: ${callId}`, {
     set: set.name,
@@ -341,9 +347,10 @@ async function leadUpdateStep(
   const of = set.updateOf!;
   const record = await leadUpdateRecord(cfg, ctx.store, set);
   const key = await idempotencyKey(set.name, "call-data");
-  await counted(
+  await sending(
+    ctx,
     ctx.stats.call_data,
-    postCallData(endpoints(ctx), record, key, ctx.retry),
+    () => postCallData(endpoints(ctx), record, key, ctx.retry),
   );
   log.info(
     `Lead ${set.lead!.name} sent as an update of ${of.callId} (${of.set})`,
@@ -388,7 +395,10 @@ async function failedAttempt(
   e: unknown,
 ): Promise<DeliveryResult> {
   const fields = { set: set.name };
-  if (e instanceof StateError) throw e;
+  if (e instanceof StateError) {
+    ctx.network?.close();
+    throw e;
+  }
   if (e instanceof FileChangedError) {
     const line = `${set.name}: ${e.message}; will try again next run`;
     if (e.replaced) ctx.log.warn(line, fields);
@@ -421,17 +431,26 @@ function uploadedBefore(p: Progress): UploadedRecording | undefined {
   };
 }
 
-/** Count a request's success or failure. */
-async function counted<T>(
+/**
+ * Send a request (with its retries within the run) on a turn of
+ * `ctx.network`, and count its success or failure.
+ */
+async function sending<T>(
+  ctx: DeliveryContext,
   counts: RequestCounts,
-  request: Promise<T>,
+  request: () => Promise<T>,
 ): Promise<T> {
+  using _turn = await ctx.network?.take();
   try {
-    const value = await request;
+    const value = await request();
     counts.success++;
     return value;
   } catch (e) {
     if (!(e instanceof FileChangedError)) counts.failure++;
+    // Fatal for the run: no set may start on the turn given back below.
+    if (e instanceof CrmError && e.kind === "unauthorized") {
+      ctx.network?.close();
+    }
     throw e;
   }
 }

@@ -11,6 +11,7 @@ import { errorMessage } from "../core/errors.ts";
 import { EXIT } from "../core/exit.ts";
 import type { Logger } from "../core/log.ts";
 import { forEachLimited } from "../core/pool.ts";
+import { Slots } from "../core/slots.ts";
 import type { CallSet, Plan } from "../pair/plan.ts";
 import { zoneMismatchLine } from "../pair/zone.ts";
 import { planRun } from "../pair/plan_run.ts";
@@ -173,14 +174,14 @@ function dueBatch(opts: RunOptions, plan: Plan): CallSet[] {
 }
 
 /**
- * Deliver `batch` with at most `UPLOAD_CONCURRENCY` requests in flight,
+ * Deliver `batch`, at most `UPLOAD_CONCURRENCY` sets sending at once,
  * starting no set after `--max-duration` or a fatal error (rethrown once the
  * sets in flight end). Returns where each set delivered or tried ended up.
  *
- * A set starts when a connection is free that no set under way is waiting
- * for ({@link Transport.reserve}); so while a set waits for its records to
- * reach the disk, the next one uses its connection, and up to
- * {@link setsInFlight} sets are under way.
+ * A set sends on a turn (a request with its retries within the run holds
+ * one), and starts only when a turn is free that no set under way waits for
+ * ({@link Slots.reserve}): so while a set waits for its records to reach the
+ * disk the next one sends, and up to {@link setsInFlight} sets are under way.
  */
 async function deliverBatch(
   opts: RunOptions,
@@ -191,12 +192,14 @@ async function deliverBatch(
   const { cfg, log } = opts;
   using own = opts.transport ? undefined : crmTransport(cfg);
   const transport = opts.transport ?? own!;
+  const network = new Slots(cfg.concurrency);
   const ctx = {
     cfg,
     log,
     store,
     stats: report.stats,
     transport,
+    network,
     retry: opts.retry,
   };
   const final = new Map<string, FinalState>();
@@ -208,8 +211,8 @@ async function deliverBatch(
   let started = 0;
   const stop = () => fatal !== undefined || Date.now() >= deadline;
   await forEachLimited(batch, setsInFlight(cfg.concurrency), async (set) => {
-    using _turn = await transport.reserve();
-    if (stop()) return;
+    using turn = await network.reserve();
+    if (!turn || stop()) return;
     started++;
     try {
       const r = await deliverSet(ctx, set);
@@ -234,9 +237,9 @@ async function deliverBatch(
 }
 
 /**
- * Sets under way at most for `concurrency` requests in flight: enough that
- * the records of finished requests are written (group-committed) while
- * every connection stays busy.
+ * Sets under way at most for `concurrency` sets sending: enough that the
+ * records of finished requests are written (group-committed) while every
+ * turn stays in use.
  */
 function setsInFlight(concurrency: number): number {
   return 2 * concurrency + 4;

@@ -23,7 +23,6 @@
  */
 import type { Config } from "../config/config.ts";
 import { concatBytes } from "../core/bytes.ts";
-import { Slots } from "../core/slots.ts";
 import { type Proxy, proxyFor, type ProxyVariables } from "../config/proxy.ts";
 
 /** Why a request did not get a usable answer (see the subclasses). */
@@ -82,11 +81,6 @@ export interface TransportSettings {
   proxyVariables: ProxyVariables;
   /** PEM certificates trusted besides the default roots (`CRM_CA_FILE`). */
   caCerts: string[];
-  /**
-   * Requests in flight at most (`UPLOAD_CONCURRENCY`), so connections too;
-   * more wait their turn before their clocks start. Default: no limit.
-   */
-  maxRequests?: number;
 }
 
 /** One request. */
@@ -139,11 +133,9 @@ const PROXY_ENV = ["ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"]
 export class Transport implements Disposable {
   #settings: TransportSettings;
   #clients = new Map<string, Deno.HttpClient>();
-  #slots: Slots;
 
   constructor(settings: TransportSettings) {
     this.#settings = settings;
-    this.#slots = new Slots(settings.maxRequests ?? Infinity);
   }
 
   /**
@@ -151,10 +143,8 @@ export class Transport implements Disposable {
    * proxy's 407 resolves. Rejects with {@link NetworkError},
    * {@link RequestTimeoutError}, {@link ProxyAuthError},
    * {@link RedirectError}, or the error the body's source failed with.
-   * Waits first while `maxRequests` requests are in flight.
    */
   async send(req: TransportRequest): Promise<TransportAnswer> {
-    using _slot = await this.#slots.take();
     const url = new URL(req.url);
     const proxy = proxyFor(
       url,
@@ -200,16 +190,6 @@ export class Transport implements Disposable {
     }
   }
 
-  /**
-   * Wait until a request could start at once (a connection free that no
-   * request waits for) and hold that turn for the next request. A run starts
-   * a set only so: see `Slots.reserve` (dispose of the turn once the set has
-   * sent its first request or given up).
-   */
-  reserve(): Promise<Disposable> {
-    return this.#slots.reserve();
-  }
-
   /** Close every connection. */
   close(): void {
     for (const client of this.#clients.values()) client.close();
@@ -233,16 +213,14 @@ export class Transport implements Disposable {
 }
 
 /**
- * The transport for the CRM: `CRM_PROXY` or the proxy variables, the
- * certificates of `CRM_CA_FILE`, and at most `UPLOAD_CONCURRENCY` requests
- * in flight.
+ * The transport for the CRM: `CRM_PROXY` or the proxy variables, and the
+ * certificates of `CRM_CA_FILE`.
  */
 export function crmTransport(cfg: Config): Transport {
   return new Transport({
     proxy: cfg.crmProxy,
     proxyVariables: cfg.proxyVariables,
     caCerts: cfg.caCerts,
-    maxRequests: cfg.concurrency,
   });
 }
 

@@ -44,13 +44,13 @@ Deno.test("Slots.reserve() waits behind every take, and its slot goes to the nex
 
 Deno.test("Slots: an unused reservation given back frees its slot; a used one is no longer held", async () => {
   const slots = new Slots(1);
-  const unused = await slots.reserve();
+  const unused = (await slots.reserve())!;
   let second = false;
   const waiting = slots.reserve().then((r) => (second = true, r));
   await settle();
   equal(second, false);
   unused[Symbol.dispose]();
-  const r = await waiting;
+  const r = (await waiting)!;
   equal(second, true);
   const t = await slots.take(); // uses r's slot
   r[Symbol.dispose](); // no effect: taken up already
@@ -60,4 +60,15 @@ Deno.test("Slots: an unused reservation given back frees its slot; a used one is
   equal(third, false, "the slot is still in use");
   t[Symbol.dispose]();
   (await later)[Symbol.dispose]();
+});
+
+Deno.test("Slots.close() answers every reservation, waiting or to come, with undefined; takes go on", async () => {
+  const slots = new Slots(1);
+  const held = await slots.take();
+  const waiting = slots.reserve();
+  slots.close();
+  equal(await waiting, undefined);
+  equal(await slots.reserve(), undefined);
+  held[Symbol.dispose]();
+  (await slots.take())[Symbol.dispose]();
 });

@@ -170,10 +170,17 @@ Deno.test(testOn(FILE_MODES, {
     "under umask 022, PROCESSED_DIR is 0700, every file in it 0600 (.pending with its call record too), the archive's folders 0700",
   async fn() {
     await using b = await box();
-    // Call 1's record is refused: its .pending keeps the frozen call record.
+    // The first record with a recording is refused: its .pending keeps the
+    // frozen call record.
+    let refused = false;
     await using crm = new CaptureCrm({
-      callData: (n) =>
-        n === 1 ? new Response("no", { status: 400 }) : undefined,
+      callData: (_n, record) => {
+        const details = (record as { callDetails?: { recordingUrl?: string } })
+          .callDetails;
+        if (refused || !details?.recordingUrl) return;
+        refused = true;
+        return new Response("no", { status: 400 });
+      },
     });
     const archive = join(b.dir, "archive");
     const res = await underUmask(
