@@ -41,10 +41,14 @@ export interface ReceivedRequest {
 
 /** Options of {@link FakeCrm.start}. */
 export interface FakeCrmOptions {
-  /** Decide a fault per request (n counts requests to that endpoint from 1). */
+  /**
+   * Decide a fault per request (n counts requests to that endpoint from 1;
+   * `key` is the request's Idempotency-Key).
+   */
   fault?: (
     endpoint: ReceivedRequest["endpoint"],
     n: number,
+    key: string | undefined,
   ) => Fault | undefined;
   /** Added before every answer, in milliseconds. */
   delayMs?: number;
@@ -189,7 +193,7 @@ export class FakeCrm {
       ? "call-data"
       : "other";
     const n = ++this.#counts[endpoint];
-    const fault = this.#opts.fault?.(endpoint, n);
+    const fault = this.#opts.fault?.(endpoint, n, headers["idempotency-key"]);
     const req: ReceivedRequest = {
       endpoint,
       method,
