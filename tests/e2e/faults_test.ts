@@ -425,7 +425,7 @@ Deno.test("a call record the CRM took without answering is sent again as it was;
   // may hold the record without the recording, the two stay apart.
   const call3 = fixtureCall(3);
   await using box = await faultyBox(
-    faultFirst("call-data", { kind: "hang" }, Infinity),
+    faultAll("call-data", { kind: "hang" }),
     { UPLOAD_TIMEOUT_SECONDS: "1", ORPHAN_AFTER_SECONDS: "60" },
   );
   const recording = join(box.dir, "recordings", call3.recording!);
@@ -464,7 +464,7 @@ Deno.test("a call record the CRM took without answering is sent again as it was;
 Deno.test("a recording the storage took without answering stays with its set: pinned before it goes, sent again under the same key", async () => {
   const call1 = fixtureCall(1);
   await using box = await faultyBox(
-    faultFirst("upload", { kind: "hang" }, Infinity),
+    faultAll("upload", { kind: "hang" }),
     { UPLOAD_TIMEOUT_SECONDS: "1" },
   );
   const first = await box.run(["run", "--only", call1.set]);
