@@ -83,37 +83,6 @@ export class CaseFoldedMap<V> extends Map<string, V> {
   }
 }
 
-/**
- * A set of file names, compared as this host's file system compares them
- * (see {@link fileNameMap}).
- *
- * @example
- * ```ts
- * const used = new FileNameSet().add("Number-_91-1761720502.OGG");
- * used.has("number-_91-1761720502.ogg"); // true on Windows only
- * ```
- */
-export class FileNameSet implements Iterable<string> {
-  #names = fileNameMap<true>();
-
-  add(name: string): this {
-    this.#names.set(name, true);
-    return this;
-  }
-
-  has(name: string): boolean {
-    return this.#names.has(name);
-  }
-
-  get size(): number {
-    return this.#names.size;
-  }
-
-  [Symbol.iterator](): Iterator<string> {
-    return this.#names.keys();
-  }
-}
-
 /** A map keyed by file name, as this host's file system compares names. */
 export function fileNameMap<V>(): Map<string, V> {
   return NAMES_IGNORE_CASE ? new CaseFoldedMap<V>() : new Map<string, V>();

@@ -17,7 +17,6 @@
  */
 import type { Config } from "../config/config.ts";
 import { errorMessage } from "../core/errors.ts";
-import type { FileNameSet } from "../core/file_names.ts";
 import type { Logger } from "../core/log.ts";
 import { callEndMs, readiness } from "../pair/readiness.ts";
 import { type CallSet, makePlan, type Plan } from "../pair/plan.ts";
@@ -35,7 +34,12 @@ import {
 import { writeLastRun } from "../state/last_run.ts";
 import { isHeld, type RunLock, tryRunLock } from "../state/lock.ts";
 import { resetAttempts, type RetryResult } from "../state/retry.ts";
-import { ensureStateDir, StateError, StateStore } from "../state/store.ts";
+import {
+  ensureStateDir,
+  StateError,
+  StateStore,
+  type UsedNames,
+} from "../state/store.ts";
 import { CrmError, type RetryPolicy } from "./crm.ts";
 import { deliverSet, newRunStats, type RunStats } from "./deliver.ts";
 import { crmTransport, type Transport } from "./transport.ts";
@@ -88,7 +92,7 @@ export class WatchEngine {
   readonly #lock: RunLock;
   readonly #store: StateStore;
   readonly #cache: ListingCache;
-  readonly #used: { recordings: FileNameSet; leads: FileNameSet };
+  readonly #used: { recordings: UsedNames; leads: UsedNames };
   readonly #index = new FolderIndex();
   readonly #watcher: FolderWatcher;
   readonly #queue: CallSet[] = [];
@@ -462,9 +466,6 @@ export class WatchEngine {
     this.#status.lastDeliveryMs = now;
     this.#status.paused = this.#zoneBlocked;
     if (set.recordingMatch) this.#evidenceUnsaved++;
-    const entry = this.#store.delivered.get(set.name);
-    if (entry?.recording) this.#used.recordings.add(entry.recording);
-    if (entry?.lead) this.#used.leads.add(entry.lead);
     if (set.conversation) this.#index.forget("conversations", set.name);
     if (set.recording) this.#index.forget("recordings", set.recording.name);
     if (set.lead) this.#index.forget("leads", set.lead.name);

@@ -441,10 +441,11 @@ function lateLeads(
     }
     saved ??= deliveredSaves(state, cfg.timezone);
     const fits = saved.filter((d) =>
-      !d.entry.lead &&
       (lead.key.timesMs ?? []).some((t) =>
         Math.abs((t - d.atMs) / 1000 - bands.saved.bias) <= bands.saved.spread
-      ) &&
+      )
+    ).map((d) => ({ ...d, entry: state.delivered.get(d.set)! })).filter((d) =>
+      !d.entry.lead &&
       compareDigits(recordingDigits(d.entry), digitsOf(lead.phone)) >= 0
     );
     if (fits.length === 1) {
@@ -459,10 +460,12 @@ function lateLeads(
   return { updates, alone };
 }
 
-/** A delivered transcript set, by the time in its name. */
+/**
+ * A delivered transcript set, by the time in its name (its entry is looked
+ * up when a lead's time fits: a lead update may have given it a lead since).
+ */
 interface DeliveredSave {
   set: string;
-  entry: DeliveredEntry;
   atMs: number;
 }
 
@@ -503,12 +506,12 @@ function deliveredSaves(
   }
   if (so.seen === map.size) return so.saves;
   let i = 0;
-  for (const [set, entry] of map) {
+  for (const set of map.keys()) {
     if (i++ < so.seen || !/^transcript_session_/i.test(set)) continue;
     const iso = sessionTimestampIso(set);
     if (!iso) continue;
     for (const atMs of localReadings(iso, timezone)) {
-      so.saves.push({ set, entry, atMs });
+      so.saves.push({ set, atMs });
     }
   }
   so.seen = map.size;

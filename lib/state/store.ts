@@ -23,7 +23,8 @@
  * @module
  */
 import { join } from "node:path";
-import { fileNameMap, FileNameSet } from "../core/file_names.ts";
+import { fileNameMap } from "../core/file_names.ts";
+import { type DeliveredEntry, DeliveredIndex } from "./delivered_index.ts";
 import {
   makePrivateDir,
   NotRegularFileError,
@@ -158,14 +159,11 @@ export interface StoreOptions {
   secrets?: readonly string[];
 }
 
-/** What the journal and listing say about a delivered set. */
-export interface DeliveredEntry {
-  callId: string;
-  recording?: string;
-  lead?: string;
-  at: number;
-  /** A lead delivered alone (`lead-only`): its call, if it shows up, goes without it. */
-  alone?: true;
+export type { DeliveredEntry } from "./delivered_index.ts";
+
+/** A check whether a file name is one a delivered set used. */
+export interface UsedNames {
+  has(name: string): boolean;
 }
 
 const UPLOADED = ".uploaded";
@@ -173,8 +171,8 @@ const PENDING = ".pending";
 
 /** Reads and writes callsync's records in one `PROCESSED_DIR`. */
 export class StateStore {
-  /** Delivered sets by set name. */
-  readonly delivered: Map<string, DeliveredEntry> = fileNameMap();
+  /** Delivered sets by set name (what the journal and listing say of each). */
+  readonly delivered: DeliveredIndex = new DeliveredIndex();
   /** Progress of unfinished sets by set name. */
   readonly progress: Map<string, Progress> = fileNameMap();
   /** Timing evidence of the latest pairs delivered (see `evidence.ts`). */
@@ -240,16 +238,15 @@ export class StateStore {
 
   /**
    * Recordings and leads used by delivered sets (names compared as this
-   * host's file system compares them).
+   * host's file system compares them): views of {@link delivered}, so they
+   * follow it as sets are delivered.
    */
-  usedFiles(): { recordings: FileNameSet; leads: FileNameSet } {
-    const recordings = new FileNameSet();
-    const leads = new FileNameSet();
-    for (const e of this.delivered.values()) {
-      if (e.recording) recordings.add(e.recording);
-      if (e.lead) leads.add(e.lead);
-    }
-    return { recordings, leads };
+  usedFiles(): { recordings: UsedNames; leads: UsedNames } {
+    const index = this.delivered;
+    return {
+      recordings: { has: (name) => index.usesRecording(name) },
+      leads: { has: (name) => index.usesLead(name) },
+    };
   }
 
   /**

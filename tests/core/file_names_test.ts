@@ -2,7 +2,6 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import {
   CaseFoldedMap,
   fileNameMap,
-  FileNameSet,
   NAMES_IGNORE_CASE,
 } from "../../lib/core/file_names.ts";
 
@@ -32,13 +31,4 @@ Deno.test("fileNameMap() compares names as this host's file system does", () => 
   const m = fileNameMap<number>();
   m.set(UPPER, 1);
   equal(m.has(LOWER), NAMES_IGNORE_CASE);
-});
-
-Deno.test("FileNameSet keeps names as first spelled and finds them as this host's file system does", () => {
-  const s = new FileNameSet().add(UPPER).add(LOWER);
-  equal(s.has(LOWER), true);
-  equal(s.has(UPPER), true);
-  deepStrictEqual([...s], NAMES_IGNORE_CASE ? [UPPER] : [UPPER, LOWER]);
-  equal(s.size, NAMES_IGNORE_CASE ? 1 : 2);
-  equal(s.has("other.json"), false);
 });

@@ -148,12 +148,17 @@ Deno.test("a reopened StateStore sees a delivered set and the files it used", as
     deepStrictEqual([...again.delivered.keys()].sort(), [SET, OTHER].sort());
     equal(again.delivered.get(OTHER)?.callId, "CALL-20251029-072211-34510");
     const used = again.usedFiles();
-    deepStrictEqual([...used.recordings], [
-      "number-_918655066243-1761720502.ogg",
-    ]);
-    deepStrictEqual([...used.leads], [
-      "leads_session_2025-10-29T06-49-07.351452.json",
-    ]);
+    equal(used.recordings.has("number-_918655066243-1761720502.ogg"), true);
+    equal(used.recordings.has("number-_918655066243-1761720503.ogg"), false);
+    equal(
+      used.leads.has("leads_session_2025-10-29T06-49-07.351452.json"),
+      true,
+    );
+    equal(
+      used.leads.has("leads_session_2025-10-29T07-23-04.887540.json"),
+      false,
+      "the other set had no lead",
+    );
     deepStrictEqual(lines, [], "nothing to repair");
     equal((await journalLines(dir)).length, 2, "reopening journals nothing");
     const events = await again.readJournal();
