@@ -28,16 +28,14 @@ export function muxMp4(
     video: video ? { codec: "avc", width: 16, height: 16 } : undefined,
     fastStart,
   });
-  const frames = Math.round(seconds * 1e6 / FRAME_US);
-  for (let i = 0; i < frames; i++) {
+  opusFrames(seconds, (data, i, at) =>
     muxer.addAudioChunkRaw(
-      new Uint8Array(40).fill(i & 0xff),
+      data,
       "key",
-      i * FRAME_US,
+      at,
       FRAME_US,
       i === 0 ? { decoderConfig: OPUS } : undefined,
-    );
-  }
+    ));
   if (video) {
     muxer.addVideoChunkRaw(new Uint8Array(20), "key", 0, seconds * 1e6, {
       decoderConfig: {
@@ -65,14 +63,10 @@ export function muxWebm(seconds: number, streaming = false): Uint8Array {
     audio: { codec: "A_OPUS", numberOfChannels: 1, sampleRate: 48000 },
     streaming,
   });
-  const frames = Math.round(seconds * 1e6 / FRAME_US);
-  for (let i = 0; i < frames; i++) {
-    muxer.addAudioChunkRaw(
-      new Uint8Array(40).fill(i & 0xff),
-      "key",
-      i * FRAME_US,
-    );
-  }
+  opusFrames(
+    seconds,
+    (data, _i, at) => muxer.addAudioChunkRaw(data, "key", at),
+  );
   muxer.finalize();
   if (target instanceof WebmTarget) return new Uint8Array(target.buffer);
   const out = new Uint8Array(
@@ -80,4 +74,18 @@ export function muxWebm(seconds: number, streaming = false): Uint8Array {
   );
   for (const p of pieces) out.set(p.data, p.at);
   return out;
+}
+
+/**
+ * Hand `add` the frames of `seconds` of a fake Opus stream: 40 bytes each
+ * (frame `i` filled with `i`), at their start in microseconds.
+ */
+function opusFrames(
+  seconds: number,
+  add: (data: Uint8Array, i: number, atUs: number) => void,
+): void {
+  const frames = Math.round(seconds * 1e6 / FRAME_US);
+  for (let i = 0; i < frames; i++) {
+    add(new Uint8Array(40).fill(i & 0xff), i, i * FRAME_US);
+  }
 }

@@ -36,6 +36,16 @@ export interface Where {
   reason: string;
 }
 
+/**
+ * The arguments `schedule --print windows` hands `schtasks` before and after
+ * the task's command (`/tr …`): a task named callsync every five minutes, run
+ * as SYSTEM whether or not anyone is logged on, replacing one of that name.
+ */
+export const SCHTASKS_ARGS: { before: string[]; after: string[] } = {
+  before: ["/create", "/tn", "callsync", "/tr"],
+  after: ["/sc", "minute", "/mo", "5", "/ru", "SYSTEM", "/rl", "HIGHEST", "/f"],
+};
+
 /** Runs except on Windows, which lacks what `reason` names. */
 export function posix(reason: string): Where {
   return { runs: !IS_WINDOWS, reason: `not on Windows: ${reason}` };

@@ -20,6 +20,7 @@ import { fixtureCall, tempDir } from "../../testing/fixtures.ts";
 import { holdRunLock } from "../../testing/lock.ts";
 import { serveChild } from "../../testing/serve_child.ts";
 import {
+  SCHTASKS_ARGS,
   testOn,
   windowsNameProblem,
   windowsOnly,
@@ -305,23 +306,8 @@ Deno.test(testOn(windowsOnly("cmd.exe and the Windows command line"), {
     const echo = `"${Deno.execPath()}" eval "${probe.replaceAll('"', '\\"')}"`;
     const cmdLine = `/d /s /c "${line.replace(/^schtasks/, echo)}"`;
     const schtasks = await argvOf("cmd.exe", cmdLine);
-    assert.deepEqual(schtasks.slice(0, 4), [
-      "/create",
-      "/tn",
-      "callsync",
-      "/tr",
-    ]);
-    assert.deepEqual(schtasks.slice(5), [
-      "/sc",
-      "minute",
-      "/mo",
-      "5",
-      "/ru",
-      "SYSTEM",
-      "/rl",
-      "HIGHEST",
-      "/f",
-    ]);
+    assert.deepEqual(schtasks.slice(0, 4), SCHTASKS_ARGS.before);
+    assert.deepEqual(schtasks.slice(5), SCHTASKS_ARGS.after);
     const tr = schtasks[4];
 
     // Task Scheduler starts the program /tr names with the rest as its

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { byOs, posix, testOn, when } from "../../testing/platform.ts";
+import {
+  byOs,
+  posix,
+  SCHTASKS_ARGS,
+  testOn,
+  when,
+} from "../../testing/platform.ts";
 import {
   callsyncCommand,
   CRON_MARKER,
@@ -370,24 +376,8 @@ Deno.test("windows: paths with spaces round-trip through schtasks and the task",
   );
   // schtasks reads its own arguments…
   const outer = parseWindowsArgs(cmd);
-  assert.deepEqual(outer.slice(0, 4), [
-    "schtasks",
-    "/create",
-    "/tn",
-    "callsync",
-  ]);
-  assert.equal(outer[4], "/tr");
-  assert.deepEqual(outer.slice(6), [
-    "/sc",
-    "minute",
-    "/mo",
-    "5",
-    "/ru",
-    "SYSTEM",
-    "/rl",
-    "HIGHEST",
-    "/f",
-  ]);
+  assert.deepEqual(outer.slice(0, 5), ["schtasks", ...SCHTASKS_ARGS.before]);
+  assert.deepEqual(outer.slice(6), SCHTASKS_ARGS.after);
   // …and the task's command line splits back into callsync's argv.
   assert.deepEqual(parseWindowsArgs(outer[5]), argv);
 });
