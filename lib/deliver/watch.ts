@@ -105,6 +105,8 @@ export class WatchEngine {
   #plan?: Plan;
   /** Why nothing is sent: the files show TIMEZONE is wrong (as `run` refuses). */
   #zoneBlocked?: string;
+  /** The shift and zones {@link #zoneBlocked} last said (to say it once). */
+  #zoneFinding?: string;
   /** Pairs delivered since the timing evidence was last saved. */
   #evidenceUnsaved = 0;
   #wake?: ReturnType<typeof setTimeout>;
@@ -359,12 +361,15 @@ export class WatchEngine {
    */
   #checkZone(plan: Plan): void {
     const { cfg, log } = this.#opts;
-    const line = plan.zoneMismatch &&
-      zoneMismatchLine(plan.zoneMismatch, cfg.timezone);
-    if (line === this.#zoneBlocked) return;
-    if (line) log.error(`${line}; nothing is sent until it is fixed`);
+    const m = plan.zoneMismatch;
+    this.#zoneBlocked = m && zoneMismatchLine(m, cfg.timezone);
+    // The counts in the line grow with every call: what is said again is a
+    // change of shift or of the zones that fit, not of the evidence.
+    const finding = m && `${m.shiftSeconds} ${m.zones.join(" ")}`;
+    if (finding === this.#zoneFinding) return;
+    this.#zoneFinding = finding;
+    if (this.#zoneBlocked) log.error(this.#zoneBlocked);
     else log.info("TIMEZONE fits the files again; delivering");
-    this.#zoneBlocked = line || undefined;
     this.#status.paused = this.#zoneBlocked;
   }
 

@@ -64,6 +64,11 @@ interface CallOptions {
   leadGenerated?: boolean;
   /** The recording's extension and bytes (default: a finished Ogg). */
   recording?: { ext: string; bytes: Uint8Array };
+  /**
+   * How far ahead of UTC the bot's clock is: its transcript's name and
+   * times are that zone's naive local time (default 0: UTC).
+   */
+  botZoneMs?: number;
 }
 
 /** Write live call `n` (transcript, finished recording) now; it ended `n` minutes ago. */
@@ -75,7 +80,9 @@ async function writeCall(
   // Calls a minute apart: nothing in the files tells calls that start and
   // end together apart, and pairing rightly keeps such twins apart.
   const startMs = Date.now() - 60_000 * (n + 1);
-  const iso = new Date(startMs).toISOString().slice(0, 23);
+  const local = (ms: number) =>
+    new Date(ms + (opts.botZoneMs ?? 0)).toISOString().slice(0, 23);
+  const iso = local(startMs);
   const ts = `${iso.replaceAll(":", "-")}${String(n).padStart(3, "0")}`;
   const conversation = `transcript_session_${ts}.json`;
   await Deno.writeFile(
@@ -92,7 +99,7 @@ async function writeCall(
     join(dir, "conversations", conversation),
     JSON.stringify({
       start_time: iso,
-      end_time: new Date(startMs + 30_000).toISOString().slice(0, 23),
+      end_time: local(startMs + 30_000),
       duration_seconds: 30,
       conversation_items: [],
       ...(opts.leadGenerated === undefined
@@ -134,6 +141,49 @@ Deno.test("watch delivers a new call SETTLE_SECONDS after its last file changed,
     assert.equal(status.queueDepth, 0);
   } finally {
     await engine.stop(5000);
+  }
+});
+
+Deno.test("watch sends nothing while the files show TIMEZONE is not the bot's zone, and names the zone that fits", async () => {
+  const KOLKATA_MS = 19_800_000;
+  await using t = await setup({ SETTLE_SECONDS: "0", TIMEZONE: "UTC" });
+  for (let n = 1; n <= 4; n++) {
+    await writeCall(t.dir, n, { botZoneMs: KOLKATA_MS });
+  }
+  const lines: string[] = [];
+  const log = new Logger({
+    format: "text",
+    level: "info",
+    timezone: "UTC",
+    sink: (line) => lines.push(line),
+  });
+  const engine = await WatchEngine.start({ cfg: t.cfg, log });
+  assert.ok(engine);
+  try {
+    await until("it pauses", () => engine.status().paused !== undefined);
+    assert.match(engine.status().paused!, /Asia\/Kolkata/);
+    await writeCall(t.dir, 5, { botZoneMs: KOLKATA_MS });
+    // Settled calls, and a new one, wait: none may go with a wrong time.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(t.crm.requests.length, 0, "nothing was sent");
+    assert.equal(
+      lines.filter((l) => /does not fit the files/.test(l)).length,
+      1,
+      `said once:\n${lines.join("\n")}`,
+    );
+  } finally {
+    await engine.stop(5000);
+  }
+  // With the bot's zone, the same files all go.
+  const fixed = await start({ ...t.cfg, timezone: "Asia/Kolkata" });
+  try {
+    await until(
+      "all five are delivered",
+      () => callRecords(t.crm).length === 5,
+    );
+    assert.equal(fixed.status().paused, undefined);
+  } finally {
+    await fixed.stop(5000);
   }
 });
 
