@@ -31,6 +31,8 @@ export interface BacklogOptions {
   levels: number[];
   delayMs: number;
   rebuild: boolean;
+  /** V8 flags of callsync (`none`: none; default: the binary's). */
+  v8Flags?: string;
 }
 
 /** One level's medians. */
@@ -114,7 +116,7 @@ async function runCallsync(
         String(concurrency),
         "--log-format",
         "json",
-      ]),
+      ], o.v8Flags),
       { env: childEnv(crmEnv(crm)), rss: true },
     );
     const accepted = crm.acceptedCallRecords().length;

@@ -4,7 +4,7 @@
  * ```sh
  * deno run -A bench/run.ts idle [--sets 100000] [--runs 5] [--rebuild] [--v8-flags F|none]
  * deno run -A bench/run.ts grouping [--calls 100000] [--runs 5]
- * deno run -A bench/run.ts backlog [--sets 5000] [--runs 3] [--levels 1,4,16] [--delay 20]
+ * deno run -A bench/run.ts backlog [--sets 5000] [--runs 3] [--levels 1,4,16] [--delay 20] [--v8-flags F|none]
  * deno run -A bench/run.ts bigfile [--gib 2] [--runs 3] [--clean]
  * deno run -A bench/run.ts cold [--runs 20]
  * deno run -A bench/run.ts network [--rtt 0,80] [--levels 1,4,16] [--calls 100,400,1000] [--runs 3]
@@ -57,6 +57,7 @@ const SCENARIOS: Record<string, () => Promise<unknown>> = {
       levels: list("levels", "1,4,16"),
       delayMs: num("delay", 20),
       rebuild: opts.has("rebuild"),
+      v8Flags: opts.get("v8-flags"),
     }),
   bigfile: () =>
     bigFile({
