@@ -444,10 +444,13 @@ function lateLeads(
       (lead.key.timesMs ?? []).some((t) =>
         Math.abs((t - d.atMs) / 1000 - bands.saved.bias) <= bands.saved.spread
       )
-    ).map((d) => ({ ...d, entry: state.delivered.get(d.set)! })).filter((d) =>
-      !d.entry.lead &&
-      compareDigits(recordingDigits(d.entry), digitsOf(lead.phone)) >= 0
-    );
+    ).flatMap((d) => {
+      const entry = state.delivered.get(d.set);
+      return entry && !entry.lead &&
+          compareDigits(recordingDigits(entry), digitsOf(lead.phone)) >= 0
+        ? [{ ...d, entry }]
+        : [];
+    });
     if (fits.length === 1) {
       updates.push({ lead, ...fits[0] });
     } else {
