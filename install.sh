@@ -15,7 +15,7 @@ readonly DENO_VERSION=2.9.5
 # (tests/e2e/compile_test.ts keeps them equal to deno.json's).
 readonly PERMISSIONS=(--allow-read --allow-write --allow-net --allow-env)
 # The V8 flags baked in beside them (lib/report/schedule.ts RUN_V8_FLAGS).
-readonly V8_FLAGS=(--v8-flags=--max-semi-space-size=2,--optimize-for-size,--max-opt=2)
+readonly V8_FLAGS=(--v8-flags=--max-semi-space-size=4,--optimize-for-size)
 readonly MARKER="# callsync"
 readonly DEFAULT_CRON="*/5 * * * *"
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -37,14 +37,14 @@ export const RUN_PERMISSIONS: readonly string[] = [
 ];
 
 /**
- * The V8 flags every run starts with (baked into the binary too): a small
- * young generation, a heap that grows less eagerly (`--optimize-for-size`)
- * and no TurboFan tier (`--max-opt=2`), which together keep a long-running
- * `watch` over 100,000 delivered sets near 93 MB idle; a backlog run measured
- * the same within noise (BENCHMARKS.md, sections 3 and 10).
+ * The V8 flags every run starts with (baked into the binary too): a young
+ * generation capped at 4 MB, which keeps an idle run over 100,000 delivered
+ * sets under 150 MB, and a heap that grows less eagerly
+ * (`--optimize-for-size`), which keeps a long-running `watch` over them near
+ * 110 MB; neither costs measurable time (BENCHMARKS.md).
  */
 export const RUN_V8_FLAGS: readonly string[] = [
-  "--v8-flags=--max-semi-space-size=2,--optimize-for-size,--max-opt=2",
+  "--v8-flags=--max-semi-space-size=4,--optimize-for-size",
 ];
 
 /** The crontab schedule used unless one is given: every 5 minutes. */

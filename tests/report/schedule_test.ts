@@ -58,7 +58,7 @@ const FROM_SOURCE = [
   "--allow-write",
   "--allow-net",
   "--allow-env",
-  "--v8-flags=--max-semi-space-size=2,--optimize-for-size,--max-opt=2",
+  "--v8-flags=--max-semi-space-size=4,--optimize-for-size",
 ];
 
 Deno.test("callsyncCommand(): from source, deno runs main.ts (as this system writes its path) with exactly the run permissions and V8 flags", () => {
@@ -107,7 +107,7 @@ Deno.test("cron: from source runs deno with exactly the run permissions and V8 f
   const command = ["/usr/bin/deno", ...FROM_SOURCE, "/opt/call sync/main.ts"];
   assert.equal(
     cronLine({ command, baseDir: "/srv/bot", envFile: "/etc/callsync.env" }),
-    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=2,--optimize-for-size,--max-opt=2 '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
+    "*/5 * * * * cd /srv/bot && /usr/bin/deno run --allow-read --allow-write --allow-net --allow-env --v8-flags=--max-semi-space-size=4,--optimize-for-size '/opt/call sync/main.ts' run --env-file /etc/callsync.env >> /var/log/callsync.log 2>&1 # callsync",
   );
 });
 
