@@ -19,7 +19,9 @@
 export function quantile(values: ArrayLike<number>, q: number): number {
   const n = values.length;
   if (n === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
+  const sorted = new Float64Array(n);
+  for (let i = 0; i < n; i++) sorted[i] = values[i];
+  sorted.sort();
   const at = Math.min(Math.max(q, 0), 1) * (n - 1);
   const lo = Math.floor(at);
   const hi = Math.min(lo + 1, n - 1);
@@ -43,7 +45,10 @@ export function spread(
   floor: number,
   ceiling: number,
 ): number {
-  const distances = Array.from(values, (v) => Math.abs(v - center));
+  const distances = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    distances[i] = Math.abs(values[i] - center);
+  }
   const h = 2 * quantile(distances, 0.9);
   return Math.min(ceiling, Math.max(floor, Number.isNaN(h) ? ceiling : h));
 }
@@ -90,40 +95,72 @@ export function runModes(
   const runs = Math.max(1, n - size + 1);
   const late = new Float64Array(runs);
   const early = new Float64Array(runs);
-  const order: number[] = [];
+  // The run's indices sorted by value, kept sorted as the run slides. A
+  // long-running watch plans on every file event, so nothing here allocates
+  // per run.
+  const order = new Int32Array(size);
+  for (let j = 0; j < size; j++) order[j] = j;
+  order.sort((a, b) => values[a] - values[b] || a - b);
   for (let i = 0; i < runs; i++) {
-    // Keep the run's indices sorted by value: drop the one that left, insert the new.
-    if (i === 0) {
-      for (let j = 0; j < size; j++) order.push(j);
-      order.sort((a, b) => values[a] - values[b] || a - b);
-    } else {
-      order.splice(order.indexOf(i - 1), 1);
-      const add = i + size - 1;
-      let at = order.length;
-      while (at > 0 && values[order[at - 1]] > values[add]) at--;
-      order.splice(at, 0, add);
-    }
-    const best = { late: [0, 0, 0, -Infinity], early: [0, 0, 0, -Infinity] };
+    if (i > 0) slide(order, values, i - 1, i + size - 1);
+    // The largest group within `width`; on a tie `late` takes the one whose
+    // indices sum higher (nearer the run's end), `early` the lower.
+    let lateLo = 0, lateHi = 0, lateCount = 0, latePosition = -Infinity;
+    let earlyLo = 0, earlyHi = 0, earlyCount = 0, earlyPosition = Infinity;
     for (let lo = 0, hi = 0; hi < size; hi++) {
       while (values[order[hi]] - values[order[lo]] > width) lo++;
       const count = hi - lo + 1;
-      if (count < best.late[2] && count < best.early[2]) continue;
-      // Where the group sits in the run: only asked on a tie or a new best.
+      if (count < lateCount && count < earlyCount) continue;
       let position = 0;
       for (let m = lo; m <= hi; m++) position += order[m];
-      for (const key of ["late", "early"] as const) {
-        const lean = key === "late" ? position : -position;
-        const b = best[key];
-        if (count > b[2] || (count === b[2] && lean > b[3])) {
-          best[key] = [lo, hi, count, lean];
-        }
+      if (
+        count > lateCount || (count === lateCount && position > latePosition)
+      ) {
+        lateLo = lo;
+        lateHi = hi;
+        lateCount = count;
+        latePosition = position;
+      }
+      if (
+        count > earlyCount ||
+        (count === earlyCount && position < earlyPosition)
+      ) {
+        earlyLo = lo;
+        earlyHi = hi;
+        earlyCount = count;
+        earlyPosition = position;
       }
     }
-    const middle = ([lo, hi]: number[]) =>
-      (values[order[Math.floor((lo + hi) / 2)]] +
-        values[order[Math.ceil((lo + hi) / 2)]]) / 2;
-    late[i] = middle(best.late);
-    early[i] = middle(best.early);
+    late[i] = middle(values, order, lateLo, lateHi);
+    early[i] = middle(values, order, earlyLo, earlyHi);
   }
   return { late, early };
+}
+
+/** Slide a sorted run of indices: drop index `gone`, insert index `added`. */
+function slide(
+  order: Int32Array,
+  values: Float64Array,
+  gone: number,
+  added: number,
+): void {
+  let at = order.indexOf(gone);
+  order.copyWithin(at, at + 1);
+  at = order.length - 1;
+  while (at > 0 && values[order[at - 1]] > values[added]) {
+    order[at] = order[at - 1];
+    at--;
+  }
+  order[at] = added;
+}
+
+/** The median of the sorted group `order[lo … hi]`. */
+function middle(
+  values: Float64Array,
+  order: Int32Array,
+  lo: number,
+  hi: number,
+): number {
+  return (values[order[Math.floor((lo + hi) / 2)]] +
+    values[order[Math.ceil((lo + hi) / 2)]]) / 2;
 }

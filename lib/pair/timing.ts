@@ -97,11 +97,15 @@ export function learnTiming(
     [...samples].sort((a, b) => a.atMs - b.atMs),
     MAX_OFFSET_SAMPLES,
   );
-  const at = Float64Array.from(sorted, (s) => s.atMs);
-  const starts = Float64Array.from(sorted, (s) => s.startDiff);
-  const local = new LocalTiming(undefined, at, starts);
-  const { late } = runModes(starts, LOCAL_ANCHORS, LEVEL_WIDTH_SECONDS);
-  const residuals = sorted.map((s) => local.startResidual(s.atMs, s.startDiff));
+  const at = numbers(sorted, (s) => s.atMs);
+  const starts = numbers(sorted, (s) => s.startDiff);
+  const runs = runModes(starts, LOCAL_ANCHORS, LEVEL_WIDTH_SECONDS);
+  const local = new LocalTiming(undefined, at, starts, runs);
+  const residuals = new Float64Array(at.length);
+  for (let i = 0; i < at.length; i++) {
+    residuals[i] = local.startResidual(at[i], starts[i]);
+  }
+  const { late } = runs;
   const timing: HostTiming = {
     ...ends,
     anchors: samples.length,
@@ -109,7 +113,7 @@ export function learnTiming(
     offsetSpreadSeconds: spread(residuals, 0, FLOOR.start, windowSeconds),
     periods: periodsOf(at, starts, late),
   };
-  return new LocalTiming(timing, at, starts);
+  return new LocalTiming(timing, at, starts, runs);
 }
 
 /** The end bands: by name and container, and by file time when file times agree. */
@@ -122,10 +126,8 @@ function learnEnds(
   | "mtimeBiasSeconds"
   | "mtimeSpreadSeconds"
 > {
-  const ends = samples.map((s) => s.endDiff).filter((v) => !Number.isNaN(v));
-  const mtimes = samples.map((s) => s.mtimeDiff).filter((v) =>
-    !Number.isNaN(v)
-  );
+  const ends = known(numbers(samples, (s) => s.endDiff));
+  const mtimes = known(numbers(samples, (s) => s.mtimeDiff));
   const endBias = ends.length ? median(ends) : PRIOR.endBiasSeconds;
   const bands: ReturnType<typeof learnEnds> = {
     endBiasSeconds: endBias,
@@ -142,6 +144,28 @@ function learnEnds(
     }
   }
   return bands;
+}
+
+/**
+ * One number of each item, in a typed array. `watch` learns its timing on
+ * every file event, so this is a plain loop: no iterator, no boxed numbers.
+ */
+function numbers<T>(
+  items: readonly T[],
+  of: (item: T) => number,
+): Float64Array {
+  const out = new Float64Array(items.length);
+  for (let i = 0; i < items.length; i++) out[i] = of(items[i]);
+  return out;
+}
+
+/** The values that are numbers (not `NaN`), in place: a view of the prefix. */
+function known(values: Float64Array): Float64Array {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isNaN(values[i])) values[n++] = values[i];
+  }
+  return values.subarray(0, n);
 }
 
 function priorTiming(windowSeconds: number): HostTiming {
@@ -168,16 +192,23 @@ export class LocalTiming {
   /** Typical offset of each run of anchors, ties to the later / earlier level. */
   readonly #late: Float64Array;
   readonly #early: Float64Array;
+  /** {@link offsetsAround}'s answer, reused. */
+  readonly #offsets = new Float64Array(3);
 
+  /** `runs`: {@link runModes} of `starts`, when the caller has them already. */
   constructor(
     timing: HostTiming | undefined,
     at: Float64Array = new Float64Array(0),
     starts: Float64Array = new Float64Array(0),
+    runs: { late: Float64Array; early: Float64Array } = runModes(
+      starts,
+      LOCAL_ANCHORS,
+      LEVEL_WIDTH_SECONDS,
+    ),
   ) {
     this.timing = timing ?? priorTiming(Infinity);
     this.#at = at;
     this.#starts = starts;
-    const runs = runModes(starts, LOCAL_ANCHORS, LEVEL_WIDTH_SECONDS);
     this.#late = runs.late;
     this.#early = runs.early;
   }
@@ -189,30 +220,42 @@ export class LocalTiming {
    * followed as soon as it shows.
    */
   offsetsAround(atMs: number): number[] {
-    const n = this.#at.length;
-    if (n === 0) return [this.timing.offsetSeconds];
-    const i = lowerBound(this.#at, atMs);
-    const last = this.#late.length - 1;
-    const before = this.#late[Math.min(last, Math.max(0, i - LOCAL_ANCHORS))];
-    if (i + LOCAL_ANCHORS <= n) return [before, this.#early[i]];
-    const newest = this.#starts.subarray(i);
-    return newest.length >= MIN_ANCHORS
-      ? [
-        before,
-        this.#early[last],
-        runModes(newest, newest.length, LEVEL_WIDTH_SECONDS).early[0],
-      ]
-      : [before, this.#early[last]];
+    return Array.from(this.#offsets.subarray(0, this.#around(atMs)));
   }
 
   /** Start difference minus the nearest local offset, seconds. */
   startResidual(atMs: number, startDiff: number): number {
     let best = Infinity;
-    for (const offset of this.offsetsAround(atMs)) {
-      const r = startDiff - offset;
+    for (let k = 0, n = this.#around(atMs); k < n; k++) {
+      const r = startDiff - this.#offsets[k];
       if (Math.abs(r) < Math.abs(best)) best = r;
     }
     return best;
+  }
+
+  /**
+   * Fills {@link offsetsAround}'s offsets into `#offsets` and says how many:
+   * pairing asks for every candidate of every plan, so nothing is allocated.
+   */
+  #around(atMs: number): number {
+    const out = this.#offsets;
+    const n = this.#at.length;
+    if (n === 0) {
+      out[0] = this.timing.offsetSeconds;
+      return 1;
+    }
+    const i = lowerBound(this.#at, atMs);
+    const last = this.#late.length - 1;
+    out[0] = this.#late[Math.min(last, Math.max(0, i - LOCAL_ANCHORS))];
+    if (i + LOCAL_ANCHORS <= n) {
+      out[1] = this.#early[i];
+      return 2;
+    }
+    out[1] = this.#early[last];
+    const newest = this.#starts.subarray(i);
+    if (newest.length < MIN_ANCHORS) return 2;
+    out[2] = runModes(newest, newest.length, LEVEL_WIDTH_SECONDS).early[0];
+    return 3;
   }
 
   /** The local offset a start difference was measured against, seconds. */

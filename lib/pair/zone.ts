@@ -121,8 +121,10 @@ function byRecordings(
     .sort((a, b) => a.end - b.end);
   if (ended.length === 0) return undefined;
   const ends = Float64Array.from(ended, (r) => r.end);
+  // One array for every shift tried: this runs on every plan of `watch`.
+  const diffs: number[] = [];
   const fitAt = (shiftMs: number): number => {
-    const diffs: number[] = [];
+    diffs.length = 0;
     for (const c of sample) {
       const end = c.endMs! + shiftMs;
       for (
