@@ -61,3 +61,23 @@ Deno.test("runModes() slides: each window's mode follows the level it is in", ()
     "fewer than k: one result",
   );
 });
+
+Deno.test("runModes() slid over many values gives each window's own mode", () => {
+  // Deterministic noise around two levels, with ties and repeats.
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let trial = 0; trial < 200; trial++) {
+    const values = Float64Array.from(
+      { length: 1 + Math.floor(next() * 60) },
+      () => Math.round((next() < 0.5 ? 0 : 30) + next() * 12),
+    );
+    const k = 1 + Math.floor(next() * 20);
+    const width = Math.floor(next() * 12);
+    const slid = runModes(values, k, width);
+    for (let i = 0; i < slid.late.length; i++) {
+      const alone = runModes(values.slice(i, i + k), k, width);
+      equal(slid.late[i], alone.late[0], `late, trial ${trial}, run ${i}`);
+      equal(slid.early[i], alone.early[0], `early, trial ${trial}, run ${i}`);
+    }
+  }
+});
