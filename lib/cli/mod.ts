@@ -6,33 +6,29 @@
  */
 import type { Command } from "./args.ts";
 import type { CommandContext, CommandFn } from "./context.ts";
-import { planCommand } from "./plan.ts";
-import { retryCommand } from "./retry.ts";
-import { runCommand } from "./run.ts";
-import { scheduleCommand } from "./schedule.ts";
-import { serveCommand } from "./serve.ts";
-import { statusCommand } from "./status.ts";
-import { summaryCommand } from "./summary.ts";
-import { watchCommand } from "./watch.ts";
-
 export { type Cli, type Command, COMMANDS, parseCli } from "./args.ts";
 export type { CommandContext } from "./context.ts";
 export { helpText } from "./help.ts";
 
-/** Command name → implementation. */
-export const COMMAND_TABLE: { [C in Command]: CommandFn<C> } = {
-  run: runCommand,
-  plan: planCommand,
-  status: statusCommand,
-  retry: retryCommand,
-  summary: summaryCommand,
-  schedule: scheduleCommand,
-  serve: serveCommand,
-  watch: watchCommand,
+/**
+ * Command name → its implementation, imported when that command runs: a
+ * `run` from cron does not load the dashboard, nor `status` the delivery.
+ */
+export const COMMAND_TABLE: { [C in Command]: () => Promise<CommandFn<C>> } = {
+  run: async () => (await import("./run.ts")).runCommand,
+  plan: async () => (await import("./plan.ts")).planCommand,
+  status: async () => (await import("./status.ts")).statusCommand,
+  retry: async () => (await import("./retry.ts")).retryCommand,
+  summary: async () => (await import("./summary.ts")).summaryCommand,
+  schedule: async () => (await import("./schedule.ts")).scheduleCommand,
+  serve: async () => (await import("./serve.ts")).serveCommand,
+  watch: async () => (await import("./watch.ts")).watchCommand,
 };
 
 /** Run the command `ctx.cli` names; resolves to the exit code. */
-export function runCommandLine(ctx: CommandContext): Promise<number> {
-  const fn = COMMAND_TABLE[ctx.cli.command] as CommandFn<Command>;
-  return fn(ctx);
+export async function runCommandLine(ctx: CommandContext): Promise<number> {
+  const load = COMMAND_TABLE[ctx.cli.command] as () => Promise<
+    CommandFn<Command>
+  >;
+  return (await load())(ctx);
 }

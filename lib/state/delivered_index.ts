@@ -27,6 +27,7 @@ export interface DeliveredEntry {
 
 /** Field separator in a record: no file name can hold a NUL. */
 const SEP = "\0";
+const SEP_CODE = 0;
 /** The lead field of a set whose lead is named like its transcript. */
 const SESSION_LEAD = "\x01";
 const TRANSCRIPT_PREFIX = "transcript_session_";
@@ -62,10 +63,12 @@ export class DeliveredIndex implements ReadonlyMap<string, DeliveredEntry> {
   /** One string per set ever added; "" once deleted. */
   #records: string[] = [];
   #size = 0;
-  #bySet = new NameTable((n) => this.#field(n, Field.Set));
-  #byRecording = new NameTable((n) => this.#field(n, Field.Recording));
+  #bySet = new NameTable((n, name) => this.#fieldIs(n, Field.Set, name));
+  #byRecording = new NameTable((n, name) =>
+    this.#fieldIs(n, Field.Recording, name)
+  );
   /** Leads not named like their set's transcript (those are found by set). */
-  #byLead = new NameTable((n) => this.#storedLead(n));
+  #byLead = new NameTable((n, name) => this.#fieldIs(n, Field.Lead, name));
 
   get size(): number {
     return this.#size;
@@ -175,6 +178,22 @@ export class DeliveredIndex implements ReadonlyMap<string, DeliveredEntry> {
     return end > start ? record.slice(start, end) : undefined;
   }
 
+  /**
+   * Whether field `k` of record `n` is the folded name `name`. Compared in
+   * place where case matters, so a rescan that looks up every delivered
+   * name copies none of them.
+   */
+  #fieldIs(n: number, k: Field, name: string): boolean {
+    const record = this.#records[n];
+    let start = 0;
+    for (let i = 0; i < k; i++) start = record.indexOf(SEP, start) + 1;
+    if (NAMES_IGNORE_CASE) {
+      return fold(record.slice(start, record.indexOf(SEP, start))) === name;
+    }
+    return record.startsWith(name, start) &&
+      record.charCodeAt(start + name.length) === SEP_CODE;
+  }
+
   /** The lead of record `n` as delivered. */
   #lead(n: number): string | undefined {
     const lead = this.#field(n, Field.Lead);
@@ -240,17 +259,18 @@ const DELETED = -1;
 
 /**
  * An open-addressing hash table from names to record numbers that stores
- * numbers only: a slot's name is read back from the record through `nameOf`.
+ * numbers only: a slot's name is compared with the record's through `is`.
  */
 class NameTable {
   /** Record number + 1, {@link EMPTY} or {@link DELETED}. */
   #slots = new Int32Array(16);
   #hashes = new Int32Array(16);
   #used = 0;
-  #nameOf: (n: number) => string | undefined;
+  #is: (n: number, folded: string) => boolean;
 
-  constructor(nameOf: (n: number) => string | undefined) {
-    this.#nameOf = nameOf;
+  /** `is(n, folded)`: whether record `n` is stored under the folded name. */
+  constructor(is: (n: number, folded: string) => boolean) {
+    this.#is = is;
   }
 
   /** The record number stored under `name`, or -1. */
@@ -261,9 +281,8 @@ class NameTable {
     for (let i = h & mask;; i = (i + 1) & mask) {
       const s = this.#slots[i];
       if (s === EMPTY) return -1;
-      if (s !== DELETED && this.#hashes[i] === h) {
-        const stored = this.#nameOf(s - 1);
-        if (stored !== undefined && fold(stored) === folded) return s - 1;
+      if (s !== DELETED && this.#hashes[i] === h && this.#is(s - 1, folded)) {
+        return s - 1;
       }
     }
   }
