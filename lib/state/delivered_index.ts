@@ -172,8 +172,7 @@ export class DeliveredIndex implements ReadonlyMap<string, DeliveredEntry> {
   /** Field `k` of record `n`, undefined when empty (or deleted). */
   #field(n: number, k: Field): string | undefined {
     const record = this.#records[n];
-    let start = 0;
-    for (let i = 0; i < k; i++) start = record.indexOf(SEP, start) + 1;
+    const start = fieldStart(record, k);
     const end = record.indexOf(SEP, start);
     return end > start ? record.slice(start, end) : undefined;
   }
@@ -185,8 +184,7 @@ export class DeliveredIndex implements ReadonlyMap<string, DeliveredEntry> {
    */
   #fieldIs(n: number, k: Field, name: string): boolean {
     const record = this.#records[n];
-    let start = 0;
-    for (let i = 0; i < k; i++) start = record.indexOf(SEP, start) + 1;
+    const start = fieldStart(record, k);
     if (NAMES_IGNORE_CASE) {
       return fold(record.slice(start, record.indexOf(SEP, start))) === name;
     }
@@ -221,6 +219,13 @@ export class DeliveredIndex implements ReadonlyMap<string, DeliveredEntry> {
     const lead = this.#storedLead(n);
     if (lead !== undefined) this.#byLead.remove(lead, n);
   }
+}
+
+/** Where field `k` of `record` starts. */
+function fieldStart(record: string, k: Field): number {
+  let start = 0;
+  for (let i = 0; i < k; i++) start = record.indexOf(SEP, start) + 1;
+  return start;
 }
 
 /** One record: the fields joined by {@link SEP}. */
