@@ -50,6 +50,8 @@ export interface FakeCrmOptions {
     n: number,
     key: string | undefined,
   ) => Fault | undefined;
+  /** Told of each request once its whole body has arrived, before it is answered. */
+  received?: (req: ReceivedRequest) => void;
   /** Added before every answer, in milliseconds. */
   delayMs?: number;
   /** Bearer token to require; 401 without it. */
@@ -223,6 +225,7 @@ export class FakeCrm {
         req.json = undefined;
       }
     }
+    this.#opts.received?.(req);
     if (this.#opts.delayMs) {
       await new Promise((r) => setTimeout(r, this.#opts.delayMs));
     }

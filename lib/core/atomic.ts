@@ -7,10 +7,10 @@
  */
 import { basename, dirname, join } from "node:path";
 import {
-  type FileHandle,
   MODES_APPLY,
   openNoFollow,
   PRIVATE_FILE,
+  type SafeFile,
   withHandle,
 } from "./safe_fs.ts";
 
@@ -56,7 +56,7 @@ export async function renameOver(from: string, to: string): Promise<void> {
   const deadline = Date.now() + RENAME_PATIENCE_MS;
   for (let wait = 5;; wait = Math.min(wait * 2, 100)) {
     try {
-      return await Deno.rename(from, to);
+      return Deno.renameSync(from, to);
     } catch (e) {
       const retry = Deno.build.os === "windows" &&
         !(e instanceof Deno.errors.NotFound) && Date.now() < deadline;
@@ -125,7 +125,7 @@ export async function appendLines(
   });
 }
 
-async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+async function writeAll(file: SafeFile, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) {
     at += (await file.write(bytes, at, bytes.length - at)).bytesWritten;
   }
@@ -134,6 +134,6 @@ async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
 /** Make a rename in `dir` durable (a no-op where folders cannot be synced). */
 export async function syncDir(dir: string): Promise<void> {
   if (Deno.build.os === "windows") return;
-  using d = await Deno.open(dir, { read: true });
+  using d = Deno.openSync(dir, { read: true });
   await d.sync();
 }

@@ -15,9 +15,15 @@
  *   with {@link makePrivateDir} `0700`, whatever the umask. (On Windows, modes
  *   are not permissions: a folder's ACL, inherited from its parent, decides.)
  *
- * `Deno.open` follows links and cannot be given these flags, so this uses
- * `node:fs/promises`, whose `FileHandle` reads at a position (a retry reads
- * the same bytes again) and changes modes by handle.
+ * `Deno.open` follows links and cannot be given these flags, so this opens
+ * with `node:fs` and hands out a {@link SafeFile}: it reads at a position (a
+ * retry reads the same bytes again) and changes modes by descriptor. Its
+ * calls return promises, but all of them except `sync()` and `datasync()`
+ * are made at once on the calling thread: on a local disk an `open`,
+ * `fstat`, `read` or `write` takes microseconds, while a trip through Deno's
+ * pool for blocking calls costs ≈ 50 µs of its own, several times the call
+ * (BENCHMARKS.md, section 11). Only the syncs, which wait for the disk, go
+ * through the pool.
  *
  * @example
  * ```ts
@@ -31,11 +37,20 @@
  *
  * @module
  */
-import { constants } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fdatasync,
+  fstatSync,
+  fsync,
+  openSync,
+  readSync,
+  type Stats,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
-
-export type { FileHandle };
+import { concatBytes } from "./bytes.ts";
 
 /** Mode of every file callsync writes in its state and archive folders. */
 export const PRIVATE_FILE = 0o600;
@@ -86,26 +101,27 @@ const FLAGS: Record<OpenPurpose, number> = {
  * dashboard reads) is checked and opened again, up to
  * {@link REOPEN_TRIES} times; a link is refused at once.
  */
-export async function openNoFollow(
+export function openNoFollow(
   path: string,
   purpose: OpenPurpose,
   checked?: FileIdentity,
-): Promise<FileHandle> {
-  for (let tries = 1;; tries++) {
-    try {
-      return await openChecked(
-        path,
-        purpose,
-        checked ?? await regularOrAbsent(path),
-      );
-    } catch (e) {
-      if (
-        checked || !(e instanceof FileSwappedError) || tries >= REOPEN_TRIES
-      ) {
-        throw e;
+): Promise<SafeFile> {
+  return Promise.try(() => {
+    for (let tries = 1;; tries++) {
+      try {
+        // O_CREAT | O_EXCL fails on anything already there, a link too.
+        const before = checked ??
+          (purpose === "create" ? undefined : regularOrAbsent(path));
+        return openChecked(path, purpose, before);
+      } catch (e) {
+        if (
+          checked || !(e instanceof FileSwappedError) || tries >= REOPEN_TRIES
+        ) {
+          throw e;
+        }
       }
     }
-  }
+  });
 }
 
 /** How often {@link openNoFollow} opens a file replaced meanwhile again. */
@@ -117,24 +133,24 @@ class FileSwappedError extends NotRegularFileError {
 }
 
 /** {@link openNoFollow} once, with `before` what `lstat` said. */
-async function openChecked(
+function openChecked(
   path: string,
   purpose: OpenPurpose,
   before: FileIdentity | undefined,
-): Promise<FileHandle> {
-  let handle: FileHandle;
+): SafeFile {
+  let fd: number;
   try {
-    handle = await open(path, FLAGS[purpose] | NOFOLLOW, PRIVATE_FILE);
+    fd = openSync(path, FLAGS[purpose] | NOFOLLOW, PRIVATE_FILE);
   } catch (e) {
     throw denoError(path, e);
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) {
       throw new NotRegularFileError(`${path} is not a regular file`);
     }
     // A file that was not there before (just created) is checked after.
-    const named = before ?? await regularOrAbsent(path);
+    const named = before ?? regularOrAbsent(path);
     if (!named || !sameFile(named, st)) {
       throw new FileSwappedError(
         `${path} was replaced (by a link or another file) while being opened`,
@@ -143,26 +159,24 @@ async function openChecked(
     if (
       purpose !== "read" && MODES_APPLY && (st.mode & 0o777) !== PRIVATE_FILE
     ) {
-      await handle.chmod(PRIVATE_FILE);
+      fchmodSync(fd, PRIVATE_FILE);
     }
-    return handle;
+    return new SafeFile(fd, st);
   } catch (e) {
-    await handle.close();
+    closeSync(fd);
     throw e;
   }
 }
 
 /**
  * What `lstat` says `path` is: a regular file's identity, or undefined when
- * nothing is there. Rejects with {@link NotRegularFileError} for a link or
+ * nothing is there. Throws {@link NotRegularFileError} for a link or
  * anything else.
  */
-async function regularOrAbsent(
-  path: string,
-): Promise<FileIdentity | undefined> {
+function regularOrAbsent(path: string): FileIdentity | undefined {
   let st: Deno.FileInfo;
   try {
-    st = await Deno.lstat(path);
+    st = Deno.lstatSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
@@ -176,6 +190,104 @@ async function regularOrAbsent(
   return st;
 }
 
+/** What a {@link SafeFile}'s `stat()` says: `node:fs`'s `Stats`. */
+export type FileStats = Stats;
+
+/**
+ * A regular file opened by {@link openNoFollow}: one descriptor, and what
+ * `fstat` said of it when it was opened. The shape of `node:fs/promises`'
+ * `FileHandle`, as far as callsync uses it; see the module doc for which
+ * calls leave the thread. Close it once (again: no effect).
+ */
+export class SafeFile {
+  /** `fstat` of the file as it was opened. */
+  readonly opened: FileStats;
+  #fd: number;
+  #closed = false;
+
+  /** Hold `fd`, which `fstat` described as `opened`. */
+  constructor(fd: number, opened: FileStats) {
+    this.#fd = fd;
+    this.opened = opened;
+  }
+
+  /** `fstat` now. */
+  stat(): Promise<FileStats> {
+    return Promise.try(() => fstatSync(this.#fd));
+  }
+
+  /**
+   * Read up to `length` bytes into `buf` at `offset`, from `position` (null:
+   * where the last read ended).
+   */
+  read(
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): Promise<{ bytesRead: number }> {
+    return Promise.try(() => ({
+      bytesRead: readSync(this.#fd, buf, offset, length, position),
+    }));
+  }
+
+  /** The whole file, from its start. */
+  readFile(): Promise<Uint8Array> {
+    return Promise.try(() => {
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      for (let size = Math.max(fstatSync(this.#fd).size, 0) + 1;;) {
+        const buf = new Uint8Array(size);
+        const n = readSync(this.#fd, buf, 0, size, total);
+        if (n === 0) break;
+        parts.push(buf.subarray(0, n));
+        total += n;
+        size = 64 * 1024;
+      }
+      return concatBytes(parts);
+    });
+  }
+
+  /** Write up to `length` bytes of `buf` from `offset`, where the file is at. */
+  write(
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+  ): Promise<{ bytesWritten: number }> {
+    return Promise.try(() => ({
+      bytesWritten: writeSync(this.#fd, buf, offset, length),
+    }));
+  }
+
+  /** Change the file's mode. */
+  chmod(mode: number): Promise<void> {
+    return Promise.try(() => fchmodSync(this.#fd, mode));
+  }
+
+  /** `fsync`: data and metadata on the disk (through Deno's pool). */
+  sync(): Promise<void> {
+    return new Promise((done, fail) =>
+      fsync(this.#fd, (e) => e ? fail(e) : done())
+    );
+  }
+
+  /** `fdatasync`: the data on the disk (through Deno's pool). */
+  datasync(): Promise<void> {
+    return new Promise((done, fail) =>
+      fdatasync(this.#fd, (e) => e ? fail(e) : done())
+    );
+  }
+
+  /** Close the descriptor. */
+  close(): Promise<void> {
+    return Promise.try(() => {
+      if (this.#closed) return;
+      this.#closed = true;
+      closeSync(this.#fd);
+    });
+  }
+}
+
 /** The whole text of the regular file at `path`, read without following a link. */
 export async function readTextNoFollow(path: string): Promise<string> {
   return await withHandle(
@@ -186,8 +298,8 @@ export async function readTextNoFollow(path: string): Promise<string> {
 
 /** Run `fn` with `handle`, closing it afterwards. */
 export async function withHandle<T>(
-  handle: FileHandle,
-  fn: (handle: FileHandle) => Promise<T>,
+  handle: SafeFile,
+  fn: (handle: SafeFile) => Promise<T>,
 ): Promise<T> {
   try {
     return await fn(handle);

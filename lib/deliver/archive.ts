@@ -18,9 +18,9 @@
 import { basename, dirname, join } from "node:path";
 import { syncDir } from "../core/atomic.ts";
 import {
-  type FileHandle,
   makePrivateDir,
   openNoFollow,
+  type SafeFile,
   tightenFolder,
   withHandle,
 } from "../core/safe_fs.ts";
@@ -230,7 +230,7 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
   });
 }
 
-async function sameContent(fa: FileHandle, fb: FileHandle): Promise<boolean> {
+async function sameContent(fa: SafeFile, fb: SafeFile): Promise<boolean> {
   const [sa, sb] = await Promise.all([fa.stat(), fb.stat()]);
   if (sa.size !== sb.size) return false;
   const ba = new Uint8Array(1 << 16);
@@ -247,7 +247,7 @@ async function sameContent(fa: FileHandle, fb: FileHandle): Promise<boolean> {
 
 /** Fill `buf` from `position`; fewer bytes only at the end of the file. */
 async function readFull(
-  f: FileHandle,
+  f: SafeFile,
   buf: Uint8Array,
   position: number,
 ): Promise<number> {

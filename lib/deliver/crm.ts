@@ -86,9 +86,10 @@ const MAX_URL_LENGTH = 2048;
 
 /**
  * Upload the open recording `file` (multipart field `file`, original file
- * name, `contentType`: `audio/ogg`, `audio/mp4` …) and return the URL the CRM stored it under; every try reads the same
- * open file. Rejects with {@link FileChangedError}, untried again, when the
- * file shrinks while it is being sent.
+ * name, `contentType`: `audio/ogg`, `audio/mp4` …) and return the URL the
+ * CRM stored it under; every try reads the same open file. Rejects with
+ * {@link FileChangedError}, untried again, when the file shrinks while it is
+ * being sent.
  */
 export async function uploadRecording(
   crm: CrmEndpoints,

@@ -23,6 +23,12 @@ const encoder = new TextEncoder();
  * second. Past that, 256 KiB chunks: fresh 1 MiB buffers cost page faults
  * each time, and 256 KiB ones measured 1.4× the throughput with 15 MB less
  * peak memory (BENCHMARKS.md, section 4).
+ *
+ * The part head rides in the first chunk and the closing boundary in the
+ * last, never on their own: fetch writes each chunk as it comes and does not
+ * set `TCP_NODELAY`, so a small write after the file would wait, under
+ * Nagle's algorithm, for the server to acknowledge what went before (a round
+ * trip, or a delayed ACK of 40 ms on loopback: BENCHMARKS.md, section 11).
  */
 const FIRST_CHUNK = 1024 * 1024;
 const CHUNK = 256 * 1024;
@@ -123,33 +129,41 @@ export class MultipartFile extends Blob implements WatchedBody {
     });
   }
 
-  /** Part head, the file in chunks (see {@link CHUNK}), closing boundary. */
+  /**
+   * The file in chunks (see {@link CHUNK}; the last takes up what would
+   * be left short), the part head in front of the first, the closing
+   * boundary behind the last.
+   */
   async *#chunks(): AsyncGenerator<Uint8Array<ArrayBuffer>> {
-    const { file } = this.#opts;
-    const { path, size } = file;
-    yield this.#head;
-    if (size > 0) {
-      let done!: () => void;
-      this.#closed = new Promise((r) => done = r);
-      try {
-        for (let at = 0; at < size;) {
-          const most = at === 0 ? FIRST_CHUNK : CHUNK;
-          const chunk = new Uint8Array(Math.min(most, size - at));
-          if (await file.readInto(chunk, at) < chunk.length) {
-            throw new FileChangedError(
-              `${path} shrank while being uploaded (expected ${size} bytes)`,
-            );
-          }
-          at += chunk.length;
-          yield chunk;
+    const { path, size } = this.#opts.file;
+    let done!: () => void;
+    this.#closed = new Promise((r) => done = r);
+    try {
+      let at = 0;
+      do {
+        let n = Math.min(at === 0 ? FIRST_CHUNK : CHUNK, size - at);
+        if (size - at - n < CHUNK) n = size - at; // no short chunk at the end
+        const head = at === 0 ? this.#head : EMPTY;
+        const tail = at + n === size ? this.#tail : EMPTY;
+        const chunk = new Uint8Array(head.length + n + tail.length);
+        chunk.set(head);
+        const bytes = chunk.subarray(head.length, head.length + n);
+        if (await this.#opts.file.readInto(bytes, at) < n) {
+          throw new FileChangedError(
+            `${path} shrank while being uploaded (expected ${size} bytes)`,
+          );
         }
-      } finally {
-        done();
-      }
+        chunk.set(tail, head.length + n);
+        at += n;
+        yield chunk;
+      } while (at < size);
+    } finally {
+      done();
     }
-    yield this.#tail;
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Per the HTML form encoding: quote, CR and LF are percent-escaped. */
 function escapeName(name: string): string {

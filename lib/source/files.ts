@@ -32,10 +32,10 @@ import {
   type Transcript,
 } from "./transcript.ts";
 import {
-  type FileHandle,
   type FileIdentity,
   NotRegularFileError,
   openNoFollow,
+  type SafeFile,
   sameFile,
 } from "../core/safe_fs.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -99,10 +99,10 @@ export const testSeam: { beforeOpen?: (path: string) => Promise<void> } = {};
 export class SourceFile implements RandomAccess, AsyncDisposable {
   /** The file as opened (its identity from the handle, not the path). */
   readonly info: FileInfo;
-  #handle: FileHandle;
+  #handle: SafeFile;
 
   /** Hold `handle`, opened as `info` says ({@link openSource} does both). */
-  constructor(info: FileInfo, handle: FileHandle) {
+  constructor(info: FileInfo, handle: SafeFile) {
     this.info = info;
     this.#handle = handle;
   }
@@ -201,7 +201,7 @@ export async function openSource(
   await testSeam.beforeOpen?.(target ?? path);
   const handle = await openNoFollow(target ?? path, "read");
   try {
-    const st = await handle.stat();
+    const st = handle.opened;
     const info: FileInfo = {
       name: basename(path),
       path,

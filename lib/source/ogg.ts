@@ -225,6 +225,15 @@ export function parsePage(
   bytes: Uint8Array,
   offset: number,
 ): OggPage | undefined {
+  const page = pageHeader(bytes, offset);
+  return page && { ...page, crcOk: hasValidCrc(bytes, page) };
+}
+
+/** {@link parsePage} without the CRC check, which costs a pass over the page. */
+function pageHeader(
+  bytes: Uint8Array,
+  offset: number,
+): Omit<OggPage, "crcOk"> | undefined {
   if (!isPageStart(bytes, offset)) {
     throw new OggFormatError(
       `No Ogg page at byte ${offset}: expected "OggS" followed by version 0. ` +
@@ -239,8 +248,7 @@ export function parsePage(
   for (let i = offset + HEADER_BASE; i < offset + headerSize; i++) {
     bodySize += bytes[i];
   }
-  const end = offset + headerSize + bodySize;
-  if (bytes.length < end) return undefined;
+  if (bytes.length < offset + headerSize + bodySize) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, 26);
   return {
     offset,
@@ -250,8 +258,23 @@ export function parsePage(
     sequence: view.getUint32(18, true),
     headerSize,
     bodySize,
-    crcOk: view.getUint32(22, true) === pageCrc(bytes, offset, end),
   };
+}
+
+/** Whether the CRC stored in the complete page `page` of `bytes` matches it. */
+function hasValidCrc(
+  bytes: Uint8Array,
+  page: Omit<OggPage, "crcOk">,
+): boolean {
+  const { offset } = page;
+  const stored = new DataView(bytes.buffer, bytes.byteOffset + offset + 22, 4)
+    .getUint32(0, true);
+  return stored === pageCrc(bytes, offset, pageEnd(page));
+}
+
+/** Where a page ends: the offset just past its body. */
+function pageEnd(page: Omit<OggPage, "crcOk">): number {
+  return page.offset + page.headerSize + page.bodySize;
 }
 
 /** Offset of the first complete, CRC-valid page at or after `from`, or -1. */
@@ -340,6 +363,9 @@ export function parseOpusHead(head: Uint8Array): OpusHead {
  */
 export function inspectTail(tail: Uint8Array): TailInfo {
   const info: TailInfo = { endsAtPage: false, eos: false, crcOk: false };
+  // The pages followed, in order; their CRCs are checked only where they
+  // decide the answer (the last page, the latest with a granule).
+  const followed: Omit<OggPage, "crcOk">[] = [];
   let previous = 0;
   let at = findValidPage(tail, 0);
   while (at >= 0 && at < tail.length) {
@@ -348,15 +374,22 @@ export function inspectTail(tail: Uint8Array): TailInfo {
       at = findValidPage(tail, previous + 1);
       continue;
     }
-    const page = parsePage(tail, at);
-    if (!page) return info; // partial last page: still being written
-    if (page.crcOk && page.granule !== -1n) info.granule = page.granule;
+    const page = pageHeader(tail, at);
+    if (!page) break; // partial last page: still being written
+    followed.push(page);
     previous = at;
-    at += page.headerSize + page.bodySize;
+    at = pageEnd(page);
     if (at === tail.length) {
       info.endsAtPage = true;
       info.eos = (page.headerType & FLAG_EOS) !== 0;
-      info.crcOk = page.crcOk;
+      info.crcOk = hasValidCrc(tail, page);
+    }
+  }
+  for (let i = followed.length - 1; i >= 0; i--) {
+    const page = followed[i];
+    if (page.granule !== -1n && hasValidCrc(tail, page)) {
+      info.granule = page.granule;
+      break;
     }
   }
   return info;
@@ -370,7 +403,26 @@ export interface RandomAccess {
   readonly size: number;
   /** Up to `length` bytes at `position`; fewer only if the file ends first. */
   read(position: number, length: number): Promise<Uint8Array>;
+  /**
+   * Fill `buf` from `position`; resolves to the bytes read, fewer than
+   * `buf.length` only if the file ends first.
+   */
+  readInto(buf: Uint8Array, position: number): Promise<number>;
 }
+
+/** A head and a tail buffer, for one {@link readOggInfo} under way. */
+interface Scratch {
+  head: Uint8Array;
+  tail: Uint8Array;
+}
+
+/**
+ * Buffers of finished {@link readOggInfo} calls, for the next: a scan reads
+ * the head and tail of every recording, and fresh buffers cost the system a
+ * page fault for every page the read fills (BENCHMARKS.md, section 11). As
+ * many pairs are kept as calls were ever under way at once (one, for a scan).
+ */
+const spareScratch: Scratch[] = [];
 
 /**
  * Reports whether the Ogg Opus recording open as `file` is complete and how
@@ -397,19 +449,35 @@ export async function readOggInfo(file: RandomAccess): Promise<OggInfo> {
         "recorder is still starting, retry later; otherwise delete the file.",
     );
   }
-  const head = await file.read(0, Math.min(size, HEAD_BYTES));
+  const scratch = spareScratch.pop() ?? {
+    head: new Uint8Array(HEAD_BYTES),
+    tail: new Uint8Array(TAIL_BYTES),
+  };
   let opusHead: OpusHead;
+  let tailInfo: TailInfo;
   try {
-    opusHead = parseOpusHead(head);
-  } catch (error) {
-    if (!(error instanceof OggFormatError)) throw error;
-    throw new OggFormatError(`${path}: ${error.message}`, { cause: error });
+    const head = await readAt(
+      file,
+      scratch.head,
+      0,
+      Math.min(size, HEAD_BYTES),
+    );
+    try {
+      opusHead = parseOpusHead(head);
+    } catch (error) {
+      if (!(error instanceof OggFormatError)) throw error;
+      throw new OggFormatError(`${path}: ${error.message}`, { cause: error });
+    }
+    const tailStart = Math.max(0, size - TAIL_BYTES);
+    tailInfo = inspectTail(
+      tailStart === 0 && head.length === size
+        ? head
+        : await readAt(file, scratch.tail, tailStart, size - tailStart),
+    );
+  } finally {
+    spareScratch.push(scratch);
   }
-  const tailStart = Math.max(0, size - TAIL_BYTES);
-  const tail = tailStart === 0 && head.length === size
-    ? head
-    : await file.read(tailStart, size - tailStart);
-  const { endsAtPage, eos, crcOk, granule } = inspectTail(tail);
+  const { endsAtPage, eos, crcOk, granule } = tailInfo;
   const info: OggInfo = {
     complete: endsAtPage && eos && crcOk,
     preSkip: opusHead.preSkip,
@@ -420,4 +488,15 @@ export async function readOggInfo(file: RandomAccess): Promise<OggInfo> {
     info.durationSeconds = Math.max(0, samples / OPUS_RATE);
   }
   return info;
+}
+
+/** `length` bytes of `file` at `position`, read into the start of `buf`. */
+async function readAt(
+  file: RandomAccess,
+  buf: Uint8Array,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
+  const part = buf.subarray(0, length);
+  return part.subarray(0, await file.readInto(part, position));
 }

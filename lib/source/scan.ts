@@ -20,7 +20,7 @@ import {
 import { type ListingCache, stampOf } from "./listing_cache.ts";
 import { RecordingFormatError } from "./format_error.ts";
 import { InputError } from "./transcript.ts";
-import { forEachLimited } from "../core/pool.ts";
+import { Breather } from "../core/breather.ts";
 import { type FileIdentity, NotRegularFileError } from "../core/safe_fs.ts";
 
 /** A file callsync cannot use (yet). */
@@ -83,8 +83,6 @@ const PATTERN: Record<Folder, RegExp> = {
   recordings: /./,
   leads: /\.json$/i,
 };
-
-const PARALLEL_READS = 16;
 
 /** Scan the three folders. */
 export async function scan(opts: ScanOptions): Promise<ScanResult> {
@@ -173,7 +171,10 @@ async function readNames(
     dir: opts.dirs[folder],
     pattern: PATTERN[folder],
   };
-  await forEachLimited(todo, PARALLEL_READS, async (name) => {
+  // One at a time: the file calls are made on this thread (see safe_fs.ts).
+  const breather = new Breather();
+  for (const name of todo) {
+    await breather.breathe();
     const path = join(opts.dirs[folder], name);
     try {
       await readOne(folder, name, path, { roots, own }, opts.timezone, result);
@@ -181,7 +182,7 @@ async function readNames(
       if (onGone && e instanceof Deno.errors.NotFound) onGone(name);
       else result.problems.push(problemOf(folder, name, path, e));
     }
-  });
+  }
 }
 
 /** The three folders, in the order they are read. */
@@ -301,9 +302,9 @@ async function checkedFile(
   path: string,
   links: LinkRules,
 ): Promise<FileIdentity & { target?: string }> {
-  const link = await Deno.lstat(path);
+  const link = Deno.lstatSync(path);
   const target = link.isSymlink ? await checkLink(path, links) : undefined;
-  const st = target ? await Deno.lstat(target) : link;
+  const st = target ? Deno.lstatSync(target) : link;
   if (!st.isFile) throw new InputError("is not a regular file");
   return { dev: st.dev, ino: st.ino, ...(target ? { target } : {}) };
 }

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type FileHandle, openNoFollow, withHandle } from "../core/safe_fs.ts";
+import { Breather } from "../core/breather.ts";
+import { openNoFollow, type SafeFile, withHandle } from "../core/safe_fs.ts";
 
 /** The journal's file name in `PROCESSED_DIR`. */
 export const JOURNAL_FILE = "callsync-journal.jsonl";
@@ -54,7 +55,7 @@ export async function forEachJournalLine(
 }
 
 async function readLines(
-  file: FileHandle,
+  file: SafeFile,
   visit: JournalVisitor,
   torn: () => void,
 ): Promise<void> {
@@ -74,7 +75,9 @@ async function readLines(
     if (ev.ev === "delivered") visit.delivered?.(ev);
   };
   let carry = "";
+  const breather = new Breather();
   while (true) {
+    await breather.breathe();
     const { bytesRead } = await file.read(buf, 0, buf.length, null);
     const n = bytesRead === 0 ? null : bytesRead;
     const text = carry +

@@ -142,11 +142,7 @@ export class Recorder {
     }
     if (files.size > 0) await this.#replaceFiles(files);
     if (lines.length > 0) await appendLines(this.#journal, lines);
-    await Promise.all(
-      [...removals].map((name) =>
-        Deno.remove(join(this.#dir, name)).catch(() => {})
-      ),
-    );
+    for (const name of removals) removeIfThere(join(this.#dir, name));
   }
 
   /** Write and sync every temp file, rename each over its file, sync the folder. */
@@ -171,5 +167,14 @@ export class Recorder {
       await renameOver(tmp, join(this.#dir, names[i]));
     }
     await syncDir(this.#dir);
+  }
+}
+
+/** Remove `path`; a file already gone (or not removable) is let be. */
+function removeIfThere(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // gone already, or the next open repairs it (see the module doc)
   }
 }

@@ -15,7 +15,7 @@ import {
   newRunStats,
 } from "../../lib/deliver/deliver.ts";
 import { type CallSet, makePlan } from "../../lib/pair/plan.ts";
-import { StateStore } from "../../lib/state/store.ts";
+import { StateError, StateStore } from "../../lib/state/store.ts";
 import { crmEnv, ROOT } from "../../testing/cli.ts";
 import { FakeCrm, type FakeCrmOptions } from "../../testing/fake_crm.ts";
 import { fixtureCall, tempDir } from "../../testing/fixtures.ts";
@@ -105,6 +105,29 @@ Deno.test("deliverSet() uploads the recording, posts the call record and records
     call_data: { success: 1, failure: 0 },
     bytes: set.recording!.size,
   });
+});
+
+Deno.test("deliverSet() has written down which recording a set sends before the CRM has it", async () => {
+  const pinnedWhenWhole: (string | undefined)[] = [];
+  let pending = "";
+  await using t = await setup({
+    received: (req) => {
+      if (req.endpoint !== "upload") return;
+      const text = Deno.readTextFileSync(pending);
+      pinnedWhenWhole.push(JSON.parse(text).recording_file);
+    },
+  });
+  const set = t.set(1);
+  pending = join(t.ctx.cfg.processedDir, `${set.name}.pending`);
+  assert.equal((await deliverSet(t.ctx, set)).outcome, "delivered");
+  assert.deepEqual(pinnedWhenWhole, [set.recording!.name]);
+});
+
+Deno.test("deliverSet() stops the run, sending nothing, when it cannot write down the recording it would send", async () => {
+  await using t = await setup();
+  await Deno.remove(t.ctx.cfg.processedDir, { recursive: true });
+  await assert.rejects(() => deliverSet(t.ctx, t.set(1)), StateError);
+  assert.deepEqual(t.crm.requests, []);
 });
 
 Deno.test("deliverSet() keeps the uploaded recording's URL when the call record is refused, and sends only the record next time", async () => {
