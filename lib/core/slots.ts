@@ -4,10 +4,11 @@
  * for deciding to start more work, which waits until a slot is free that no
  * `take` is waiting for, then holds it for the next `take`.
  *
- * A run holds its sets' requests to `UPLOAD_CONCURRENCY` with it and starts
- * a new set only on a reservation: so sets whose records are being written
- * leave their turn to the next set, and a new set never queues in front of a
- * set already under way.
+ * A run holds its sets' requests to `UPLOAD_CONCURRENCY` with it, and a
+ * set's first request waits for a slot no set under way waits for
+ * ({@link Slots.takeFirst}): so sets whose records are being written leave
+ * their turn to the next set, and a new set never queues in front of a set
+ * already under way.
  *
  * @module
  */
@@ -76,9 +77,27 @@ export class Slots {
   }
 
   /**
-   * Grant no reservation any more (work under way has failed for good):
-   * waiting and later {@link reserve} calls resolve undefined at once.
-   * Takes go on, so work under way can finish.
+   * {@link reserve} and {@link take} at once, for the first request of new
+   * work: wait until a slot is free that no `take` waits for, and take it.
+   * Resolves undefined once {@link close}d: start nothing more.
+   *
+   * @example
+   * ```ts
+   * const slots = new Slots(1);
+   * using turn = await slots.takeFirst();
+   * if (!turn) return; // closed: the work does not start
+   * ```
+   */
+  async takeFirst(): Promise<Held | undefined> {
+    using reservation = await this.reserve();
+    return reservation && await this.take();
+  }
+
+  /**
+   * Grant no reservation any more (work under way has failed for good, or
+   * time is up): waiting and later {@link reserve} and {@link takeFirst}
+   * calls resolve undefined at once. Takes go on, so work under way can
+   * finish.
    */
   close(): void {
     this.#closed = true;

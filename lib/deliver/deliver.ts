@@ -35,7 +35,12 @@ import { errorMessage } from "../core/errors.ts";
 export type DeliveryResult =
   | { outcome: "delivered"; bytes: number }
   | { outcome: "deferred" }
-  | { outcome: "failed"; error: string; gaveUp: boolean };
+  | { outcome: "failed"; error: string; gaveUp: boolean }
+  /**
+   * The run gave out no more first turns (`--max-duration`, or a fatal
+   * error) before the set sent anything; its recording may be pinned.
+   */
+  | { outcome: "unsent" };
 
 /** Requests of one kind in a run, by result. */
 export interface RequestCounts {
@@ -71,7 +76,10 @@ export interface DeliveryContext {
   /**
    * Sending turns shared by the sets under way (`UPLOAD_CONCURRENCY` of
    * them): each request, with its retries within the run, holds one, and no
-   * state write does. Without it, sets send whenever they are ready.
+   * state write does; a set's first request takes one no set under way waits
+   * for ({@link Slots.takeFirst}), so a set opens and pins its recording
+   * while others send. Once closed, sets that have sent nothing end
+   * `unsent`. Without it, sets send whenever they are ready.
    */
   network?: Slots;
   retry?: RetryPolicy;
@@ -94,8 +102,8 @@ export async function deliverSet(
   const attempt: Attempt = {
     progress: set.progress ?? { set: set.name, attempts: 0 },
     bytes: 0,
+    announce: () => ctx.log.info(`Processing: ${set.name}`, fields),
   };
-  ctx.log.info(`Processing: ${set.name}`, fields);
   try {
     if (set.kind === "lead-update") {
       await leadUpdateStep(ctx, set, attempt);
@@ -122,6 +130,7 @@ export async function deliverSet(
     ctx.log.info(`File marked as processed: ${set.name}`, fields);
     return { outcome: "delivered", bytes: attempt.bytes };
   } catch (e) {
+    if (e instanceof NoTurnError) return { outcome: "unsent" };
     return await failedAttempt(ctx, set, attempt.progress, e);
   }
 }
@@ -133,6 +142,10 @@ interface Attempt {
   recording?: UploadedRecording;
   /** Recording bytes this attempt sent. */
   bytes: number;
+  /** It has had a sending turn (see {@link DeliveryContext.network}). */
+  underWay?: boolean;
+  /** Log that the set is being sent, once it has its first turn. */
+  announce: () => void;
 }
 
 /** The CRM endpoints of the configuration. */
@@ -162,13 +175,17 @@ async function uploadStep(
   const { cfg, log } = ctx;
   const rec = set.recording!;
   const fields = { set: set.name };
-  if (set.kind === "call") log.info(`Matched recording: ${rec.name}`, fields);
-  if (set.truncated) {
-    log.warn(
-      `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
-      fields,
-    );
-  }
+  const processing = attempt.announce;
+  attempt.announce = () => {
+    processing();
+    if (set.kind === "call") log.info(`Matched recording: ${rec.name}`, fields);
+    if (set.truncated) {
+      log.warn(
+        `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
+        fields,
+      );
+    }
+  };
   // Opened once, and only if it is still the file the scan read: every try
   // sends from this handle, never from the path again.
   await using file = await openScanned(rec);
@@ -180,14 +197,19 @@ async function uploadStep(
     await ctx.store.saveProgress(attempt.progress);
   }
   const key = await idempotencyKey(set.name, "recording");
-  const url = await sending(ctx, ctx.stats.recording, () =>
-    uploadRecording(
-      endpoints(ctx),
-      file,
-      rec.media.contentType,
-      key,
-      ctx.retry,
-    ));
+  const url = await sending(
+    ctx,
+    attempt,
+    ctx.stats.recording,
+    () =>
+      uploadRecording(
+        endpoints(ctx),
+        file,
+        rec.media.contentType,
+        key,
+        ctx.retry,
+      ),
+  );
   await file.assertUnchanged();
   log.info(
     `Recording uploaded: ${Math.round(rec.size / 1024)}KB → ${url}`,
@@ -296,6 +318,7 @@ async function callDataStep(
   const key = await idempotencyKey(set.name, "call-data");
   await sending(
     ctx,
+    attempt,
     ctx.stats.call_data,
     () => postCallData(endpoints(ctx), record, key, ctx.retry),
   );
@@ -349,6 +372,7 @@ async function leadUpdateStep(
   const key = await idempotencyKey(set.name, "call-data");
   await sending(
     ctx,
+    attempt,
     ctx.stats.call_data,
     () => postCallData(endpoints(ctx), record, key, ctx.retry),
   );
@@ -433,26 +457,49 @@ function uploadedBefore(p: Progress): UploadedRecording | undefined {
 
 /**
  * Send a request (with its retries within the run) on a turn of
- * `ctx.network`, and count its success or failure.
+ * `ctx.network`, and count its success or failure. Throws
+ * {@link NoTurnError} when the run gives out no first turn any more.
  */
 async function sending<T>(
   ctx: DeliveryContext,
+  attempt: Attempt,
   counts: RequestCounts,
   request: () => Promise<T>,
 ): Promise<T> {
-  using _turn = await ctx.network?.take();
+  using _turn = await turn(ctx, attempt);
   try {
     const value = await request();
     counts.success++;
     return value;
   } catch (e) {
     if (!(e instanceof FileChangedError)) counts.failure++;
-    // Fatal for the run: no set may start on the turn given back below.
+    // Fatal for the run: no set may send first on the turn given back below.
     if (e instanceof CrmError && e.kind === "unauthorized") {
       ctx.network?.close();
     }
     throw e;
   }
+}
+
+/**
+ * A sending turn (none without `ctx.network`). The set's first waits for
+ * one no set under way waits for, and is when the set says it is sent.
+ */
+async function turn(
+  ctx: DeliveryContext,
+  attempt: Attempt,
+): Promise<Disposable | undefined> {
+  if (attempt.underWay) return await ctx.network?.take();
+  const first = await ctx.network?.takeFirst();
+  if (ctx.network && !first) throw new NoTurnError();
+  attempt.underWay = true;
+  attempt.announce();
+  return first;
+}
+
+/** The run gives out no first turn any more: the set ends unsent. */
+class NoTurnError extends Error {
+  override name = "NoTurnError";
 }
 
 /**

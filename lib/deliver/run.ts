@@ -179,9 +179,11 @@ function dueBatch(opts: RunOptions, plan: Plan): CallSet[] {
  * sets in flight end). Returns where each set delivered or tried ended up.
  *
  * A set sends on a turn (a request with its retries within the run holds
- * one), and starts only when a turn is free that no set under way waits for
- * ({@link Slots.reserve}): so while a set waits for its records to reach the
- * disk the next one sends, and up to {@link setsInFlight} sets are under way.
+ * one), its first only on a turn that no set under way waits for
+ * ({@link Slots.takeFirst}); up to {@link setsInFlight} sets are under way,
+ * so while one waits for its records to reach the disk, or opens and pins
+ * its recording, the others send. When time is up the turns close: a set
+ * that has sent nothing yet ends unsent and is left for the next run.
  */
 async function deliverBatch(
   opts: RunOptions,
@@ -207,33 +209,42 @@ async function deliverBatch(
   const deadline = cfg.maxDurationSeconds > 0
     ? report.startedMs + cfg.maxDurationSeconds * 1000
     : Infinity;
+  using _timeUp = closeAt(network, deadline);
   let fatal: unknown;
-  let started = 0;
+  let sent = 0;
   const stop = () => fatal !== undefined || Date.now() >= deadline;
   await forEachLimited(batch, setsInFlight(cfg.concurrency), async (set) => {
-    using turn = await network.reserve();
-    if (!turn || stop()) return;
-    started++;
     try {
       const r = await deliverSet(ctx, set);
+      if (r.outcome === "unsent") return;
+      sent++;
       if (r.outcome === "delivered") report.delivered++;
       if (r.outcome === "failed") report.failed++;
       final.set(set.name, finalState(r));
       progress.done(set);
     } catch (e) {
       fatal ??= e;
+      network.close();
     }
   }, stop);
   progress.clear();
   if (fatal) throw fatal;
-  if (started < batch.length) {
+  if (sent < batch.length) {
     log.warn(
       `Stopped starting new sets after ${cfg.maxDurationSeconds} s (--max-duration); ${
-        batch.length - started
+        batch.length - sent
       } left for the next run`,
     );
   }
   return final;
+}
+
+/** Close `network` to new sets at `deadline` (never when Infinity). */
+function closeAt(network: Slots, deadline: number): Disposable {
+  const timer = deadline === Infinity
+    ? undefined
+    : setTimeout(() => network.close(), Math.max(0, deadline - Date.now()));
+  return { [Symbol.dispose]: () => clearTimeout(timer) };
 }
 
 /**

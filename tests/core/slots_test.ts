@@ -72,3 +72,28 @@ Deno.test("Slots.close() answers every reservation, waiting or to come, with und
   held[Symbol.dispose]();
   (await slots.take())[Symbol.dispose]();
 });
+
+Deno.test("Slots.takeFirst() waits behind every take and holds the slot it gets; closed, it starts nothing", async () => {
+  const slots = new Slots(1);
+  const events: string[] = [];
+  const first = await slots.take();
+  const newcomer = slots.takeFirst().then((t) => {
+    events.push("first");
+    return t;
+  });
+  void slots.take().then((t) => {
+    events.push("taken");
+    t[Symbol.dispose]();
+  });
+  first[Symbol.dispose]();
+  const held = (await newcomer)!;
+  deepEqual(events, ["taken", "first"], "work under way went first");
+  let other = false;
+  const waiting = slots.take().then((t) => (other = true, t));
+  await settle();
+  equal(other, false, "the newcomer holds its slot");
+  held[Symbol.dispose]();
+  (await waiting)[Symbol.dispose]();
+  slots.close();
+  equal(await slots.takeFirst(), undefined);
+});

@@ -184,6 +184,30 @@ Deno.test("UPLOAD_CONCURRENCY sends sets in parallel", async () => {
   assert.equal(parallel.crm.acceptedCallRecords().length, 6);
 });
 
+Deno.test("while one set sends, the sets after it have pinned their recordings already (concurrency 1)", async () => {
+  let state = "";
+  let pinned: string[] | undefined;
+  await using box = await sandbox({
+    received: (req) => {
+      if (req.endpoint !== "upload" || pinned) return;
+      pinned = [...Deno.readDirSync(state)]
+        .filter((e) => e.name.endsWith(".pending"))
+        .map((e) => JSON.parse(Deno.readTextFileSync(join(state, e.name))))
+        .filter((p) => p.recording_file !== undefined)
+        .map((p) => p.recording_file);
+    },
+  });
+  state = join(box.dir, "processed_uploads");
+  const res = await box.run(["run", "--concurrency", "1"]);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(box.crm.maxInFlight, 1, "one request at a time");
+  assert.ok(
+    pinned !== undefined && pinned.length > 1,
+    `recordings pinned when the first arrived: ${pinned}`,
+  );
+  assert.equal(box.crm.acceptedCallRecords().length, 6);
+});
+
 Deno.test("--max-duration stops starting new sets and finishes those in flight", async () => {
   // Each set takes two requests of 1.5 s: the one going at 3 s is in flight.
   await using box = await sandbox({ delayMs: 1500 });
