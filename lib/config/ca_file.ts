@@ -41,7 +41,7 @@ export async function readCaFile(path: string): Promise<string[]> {
       `CRM_CA_FILE ${path} holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`,
     );
   }
-  // Loaded only here: node:crypto adds ≈ 35 ms to every start-up.
+  // Loaded only here, so a start-up without a CA file does not pay for it.
   const { X509Certificate } = await import("node:crypto");
   blocks.forEach((pem, i) => {
     try {

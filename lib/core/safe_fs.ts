@@ -236,7 +236,7 @@ export class SafeFile {
     return Promise.try(() => {
       const parts: Uint8Array[] = [];
       let total = 0;
-      for (let size = Math.max(fstatSync(this.#fd).size, 0) + 1;;) {
+      for (let size = fstatSync(this.#fd).size + 1;;) {
         const buf = new Uint8Array(size);
         const n = readSync(this.#fd, buf, 0, size, total);
         if (n === 0) break;

@@ -155,6 +155,7 @@ export class MultipartFile extends Blob implements WatchedBody {
         }
         chunk.set(tail, head.length + n);
         at += n;
+        if (at === size) done(); // read to its end: the file may be closed
         yield chunk;
       } while (at < size);
     } finally {
