@@ -102,7 +102,7 @@ export async function deliverSet(
   const attempt: Attempt = {
     progress: set.progress ?? { set: set.name, attempts: 0 },
     bytes: 0,
-    announce: () => ctx.log.info(`Processing: ${set.name}`, fields),
+    announce: () => announce(ctx, set, attempt),
   };
   try {
     if (set.kind === "lead-update") {
@@ -175,17 +175,6 @@ async function uploadStep(
   const { cfg, log } = ctx;
   const rec = set.recording!;
   const fields = { set: set.name };
-  const processing = attempt.announce;
-  attempt.announce = () => {
-    processing();
-    if (set.kind === "call") log.info(`Matched recording: ${rec.name}`, fields);
-    if (set.truncated) {
-      log.warn(
-        `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
-        fields,
-      );
-    }
-  };
   // Opened once, and only if it is still the file the scan read: every try
   // sends from this handle, never from the path again.
   await using file = await openScanned(rec);
@@ -237,6 +226,26 @@ async function uploadStep(
   };
   await ctx.store.saveProgress(attempt.progress);
   if (!current) throw filesChanged();
+}
+
+/**
+ * Say that `set` is being sent, once it has its first turn: "Processing",
+ * and, when this attempt uploads its recording, which one (and that it is
+ * truncated, if it is).
+ */
+function announce(ctx: DeliveryContext, set: CallSet, attempt: Attempt): void {
+  const { cfg, log } = ctx;
+  const fields = { set: set.name };
+  log.info(`Processing: ${set.name}`, fields);
+  const rec = set.recording;
+  if (!rec || attempt.recording) return;
+  if (set.kind === "call") log.info(`Matched recording: ${rec.name}`, fields);
+  if (set.truncated) {
+    log.warn(
+      `Recording ${rec.name} has no end-of-stream page and has not changed for ${cfg.staleSeconds} s; uploading it as truncated`,
+      fields,
+    );
+  }
 }
 
 /** Throw {@link FileChangedError} if the transcript or lead changed. */
