@@ -39,6 +39,7 @@ import {
   sameFile,
 } from "../core/safe_fs.ts";
 import { errorMessage } from "../core/errors.ts";
+import { Spares } from "../core/spares.ts";
 
 /** Which of the three folders a file is in. */
 export type Folder = "conversations" | "recordings" | "leads";
@@ -142,9 +143,15 @@ export class SourceFile implements RandomAccess, AsyncDisposable {
     return filled;
   }
 
-  /** Exactly the {@link size} bytes it had when opened. */
-  async bytes(): Promise<Uint8Array> {
-    const bytes = await this.read(0, this.size);
+  /**
+   * Exactly the {@link size} bytes it had when opened: read into the start
+   * of `into` when they fit there (a view the caller must not keep past its
+   * next use of `into`), else into a new array.
+   */
+  async bytes(into?: Uint8Array): Promise<Uint8Array> {
+    const bytes = into && into.length >= this.size
+      ? into.subarray(0, await this.readInto(into.subarray(0, this.size), 0))
+      : await this.read(0, this.size);
     if (bytes.length < this.size) {
       throw new FileChangedError(`${this.info.name} shrank while being read`);
     }
@@ -238,6 +245,10 @@ function assertSame(
   }
 }
 
+/** Buffers the JSON files are read into, to be decoded (see `Spares`). */
+const jsonBuffers = new Spares(() => new Uint8Array(JSON_BUFFER_BYTES));
+const JSON_BUFFER_BYTES = 64 * 1024;
+
 /**
  * Read and parse the open `file` of `folder`. Throws an {@link InputError}
  * (or an `OggFormatError`) naming what is wrong with it.
@@ -259,7 +270,9 @@ export async function readSourceFile<F extends Folder>(
     return await readRecording(file) as SourceFiles[F];
   }
   const { info } = file;
-  const data = parseJsonBytes(await file.bytes());
+  const data = await jsonBuffers.use(async (buf) =>
+    parseJsonBytes(await file.bytes(buf))
+  );
   if (folder === "leads") {
     return {
       ...info,

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { Spares } from "../core/spares.ts";
 import { RecordingFormatError } from "./format_error.ts";
 
 /**
@@ -104,6 +105,14 @@ const MAX_PAGE_SIZE = HEADER_BASE + 255 + 255 * 255;
 const HEAD_BYTES = 64 * 1024;
 /** Bytes read from the end of a file: holds a partial page plus the complete page before it. */
 const TAIL_BYTES = 2 * MAX_PAGE_SIZE;
+/**
+ * What {@link readOggInfo} reads first from each end: an OpusHead page is
+ * under 300 bytes, and LiveKit's pages about 1 KB, so these settle a
+ * finished recording; the full {@link HEAD_BYTES} / {@link TAIL_BYTES} are
+ * read only when they do not (BENCHMARKS.md, section 12).
+ */
+const FIRST_HEAD_BYTES = 4 * 1024;
+const FIRST_TAIL_BYTES = 16 * 1024;
 const FLAG_EOS = 0x04;
 const OPUS_RATE = 48000;
 const CAPTURE = [0x4f, 0x67, 0x67, 0x53]; // "OggS"
@@ -410,24 +419,20 @@ export interface RandomAccess {
   readInto(buf: Uint8Array, position: number): Promise<number>;
 }
 
-/** A head and a tail buffer, for one {@link readOggInfo} under way. */
-interface Scratch {
-  head: Uint8Array;
-  tail: Uint8Array;
-}
-
 /**
- * Buffers of finished {@link readOggInfo} calls, for the next: a scan reads
- * the head and tail of every recording, and fresh buffers cost the system a
- * page fault for every page the read fills (BENCHMARKS.md, section 11). As
- * many pairs are kept as calls were ever under way at once (one, for a scan).
+ * A head and a tail buffer for each {@link readOggInfo} under way, kept for
+ * the next: a scan reads the ends of every recording.
  */
-const spareScratch: Scratch[] = [];
+const scratch = new Spares(() => ({
+  head: new Uint8Array(HEAD_BYTES),
+  tail: new Uint8Array(TAIL_BYTES),
+}));
 
 /**
  * Reports whether the Ogg Opus recording open as `file` is complete and how
- * long it is, reading only its first 64 KiB and last 128 KiB (recordings can
- * be gigabytes and may still be growing).
+ * long it is, reading its first 4 KiB and last 16 KiB, or when those do not
+ * settle it at most 64 KiB and 128 KiB (recordings can be gigabytes and may
+ * still be growing).
  *
  * Throws {@linkcode OggFormatError}, naming the file, if it is empty or not
  * Ogg Opus; file system errors pass through.
@@ -449,34 +454,9 @@ export async function readOggInfo(file: RandomAccess): Promise<OggInfo> {
         "recorder is still starting, retry later; otherwise delete the file.",
     );
   }
-  const scratch = spareScratch.pop() ?? {
-    head: new Uint8Array(HEAD_BYTES),
-    tail: new Uint8Array(TAIL_BYTES),
-  };
-  let opusHead: OpusHead;
-  let tailInfo: TailInfo;
-  try {
-    const head = await readAt(
-      file,
-      scratch.head,
-      0,
-      Math.min(size, HEAD_BYTES),
-    );
-    try {
-      opusHead = parseOpusHead(head);
-    } catch (error) {
-      if (!(error instanceof OggFormatError)) throw error;
-      throw new OggFormatError(`${path}: ${error.message}`, { cause: error });
-    }
-    const tailStart = Math.max(0, size - TAIL_BYTES);
-    tailInfo = inspectTail(
-      tailStart === 0 && head.length === size
-        ? head
-        : await readAt(file, scratch.tail, tailStart, size - tailStart),
-    );
-  } finally {
-    spareScratch.push(scratch);
-  }
+  const [opusHead, tailInfo] = await scratch.use((bufs) =>
+    readEnds(file, bufs)
+  );
   const { endsAtPage, eos, crcOk, granule } = tailInfo;
   const info: OggInfo = {
     complete: endsAtPage && eos && crcOk,
@@ -488,6 +468,70 @@ export async function readOggInfo(file: RandomAccess): Promise<OggInfo> {
     info.durationSeconds = Math.max(0, samples / OPUS_RATE);
   }
   return info;
+}
+
+/** The OpusHead and the end of `file`, read into `bufs`. */
+async function readEnds(
+  file: RandomAccess,
+  bufs: { head: Uint8Array; tail: Uint8Array },
+): Promise<[OpusHead, TailInfo]> {
+  const head = await readHead(file, bufs.head);
+  let opusHead: OpusHead;
+  try {
+    opusHead = parseOpusHead(head);
+  } catch (error) {
+    if (!(error instanceof OggFormatError)) throw error;
+    throw new OggFormatError(`${file.path}: ${error.message}`, {
+      cause: error,
+    });
+  }
+  const tail = head.length === file.size
+    ? inspectTail(head)
+    : await readTail(file, bufs.tail);
+  return [opusHead, tail];
+}
+
+/**
+ * The start of `file`, read into `buf`: {@link FIRST_HEAD_BYTES}, or
+ * {@link HEAD_BYTES} when the first page does not end within them.
+ */
+async function readHead(
+  file: RandomAccess,
+  buf: Uint8Array,
+): Promise<Uint8Array> {
+  const first = await readAt(
+    file,
+    buf,
+    0,
+    Math.min(file.size, FIRST_HEAD_BYTES),
+  );
+  if (first.length === file.size || firstPageFits(first)) return first;
+  return await readAt(file, buf, 0, Math.min(file.size, HEAD_BYTES));
+}
+
+/** Whether `head` holds the whole first page (when it starts with one). */
+function firstPageFits(head: Uint8Array): boolean {
+  return !isPageStart(head, 0) || pageHeader(head, 0) !== undefined;
+}
+
+/**
+ * {@link inspectTail} of the end of `file`, read into `buf`: of the last
+ * {@link FIRST_TAIL_BYTES} when they show a finished recording and its
+ * duration, else of the last {@link TAIL_BYTES}. (Both follow the same pages
+ * to the end once in step, so a settled answer is the one the longer read
+ * gives; a recording still growing, or a damaged end, is read in full.)
+ */
+async function readTail(
+  file: RandomAccess,
+  buf: Uint8Array,
+): Promise<TailInfo> {
+  const end = (length: number) => readAt(file, buf, file.size - length, length);
+  const first = Math.min(file.size, FIRST_TAIL_BYTES);
+  const quick = inspectTail(await end(first));
+  const settled = quick.endsAtPage && quick.eos && quick.crcOk &&
+    quick.granule !== undefined;
+  if (settled || first === file.size) return quick;
+  return inspectTail(await end(Math.min(file.size, TAIL_BYTES)));
 }
 
 /** `length` bytes of `file` at `position`, read into the start of `buf`. */

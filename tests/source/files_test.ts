@@ -150,3 +150,35 @@ Deno.test(testOn(SYMLINKS, {
     });
   },
 }));
+
+Deno.test("readSourceFile() keeps JSON files read at the same time apart", async () => {
+  const paths = ["conversations", "leads"].flatMap((folder) =>
+    [...Deno.readDirSync(join(FIXTURES, folder))]
+      .filter((e) => e.name.endsWith(".json"))
+      .map((e) => ({
+        folder: folder as Folder,
+        path: join(FIXTURES, folder, e.name),
+      }))
+  );
+  assert.ok(paths.length >= 6, `${paths.length} fixture files`);
+  const one = [];
+  for (const { folder, path } of paths) one.push(await readAt(folder, path));
+  const together = await Promise.all(
+    paths.map(({ folder, path }) => readAt(folder, path)),
+  );
+  assert.deepEqual(together, one);
+});
+
+Deno.test("SourceFile.bytes() reads into the buffer it is given when the file fits", async () => {
+  await withTempDir("callsync-files-", async (dir) => {
+    const path = join(dir, "a.json");
+    await Deno.writeTextFile(path, '{"a": 1}');
+    await using file = await openSource(path);
+    const buf = new Uint8Array(64);
+    const bytes = await file.bytes(buf);
+    assert.equal(bytes.buffer, buf.buffer);
+    assert.equal(new TextDecoder().decode(bytes), '{"a": 1}');
+    const small = await file.bytes(new Uint8Array(4));
+    assert.equal(new TextDecoder().decode(small), '{"a": 1}');
+  });
+});

@@ -480,3 +480,109 @@ Deno.test("writeOpusOggFile() writes the same stream as makeOpusOgg()", async ()
     assert.deepEqual(await Deno.readFile(path), expected);
   });
 });
+
+/** `bytes` as a recording open for reading, counting the bytes read. */
+function inMemory(bytes: Uint8Array) {
+  const file = {
+    path: "memory.ogg",
+    size: bytes.length,
+    bytesRead: 0,
+    read: (position: number, length: number) => {
+      const part = bytes.slice(position, position + length);
+      file.bytesRead += part.length;
+      return Promise.resolve(part);
+    },
+    readInto: (buf: Uint8Array, position: number) => {
+      const part = bytes.subarray(position, position + buf.length);
+      buf.set(part);
+      file.bytesRead += part.length;
+      return Promise.resolve(part.length);
+    },
+  };
+  return file;
+}
+
+/** What readOggInfo() answered when it always read 64 KiB and 2 × 65,307 bytes. */
+function fullWindowAnswer(bytes: Uint8Array) {
+  const { preSkip } = parseOpusHead(bytes.subarray(0, 64 * 1024));
+  const tail = inspectTail(bytes.subarray(Math.max(0, bytes.length - 130614)));
+  return {
+    complete: tail.endsAtPage && tail.eos && tail.crcOk,
+    preSkip,
+    size: bytes.length,
+    ...(tail.granule === undefined
+      ? {}
+      : { durationSeconds: Math.max(0, seconds(tail.granule, preSkip)) }),
+  };
+}
+
+Deno.test("readOggInfo() settles a finished recording from its first 4 KiB and last 16 KiB", async () => {
+  const bytes = makeOpusOgg({ durationSeconds: 60, bytesPerSecond: 3300 });
+  const file = inMemory(bytes);
+  assert.deepEqual(await readOggInfo(file), {
+    complete: true,
+    durationSeconds: 60,
+    preSkip: 312,
+    size: bytes.length,
+  });
+  assert.equal(file.bytesRead, 4 * 1024 + 16 * 1024);
+});
+
+Deno.test("readOggInfo() answers as the full windows do at every length a growing recording passes through", async () => {
+  const bytes = makeOpusOgg({ durationSeconds: 90, bytesPerSecond: 2000 });
+  const cut = bytes.slice();
+  cut[cut.length - 30] ^= 0xff; // the last page fails its CRC
+  const noEos = makeOpusOgg({ durationSeconds: 90, eos: false });
+  // Pages of 40 KB, longer than the first read of the tail.
+  const bigPages = makeOpusOgg({
+    durationSeconds: 6.5,
+    bytesPerSecond: 40_000,
+  });
+  for (const stream of [bytes, cut, noEos, bigPages]) {
+    for (let size = 200; size <= stream.length; size += 997) {
+      const part = stream.subarray(0, size);
+      assert.deepEqual(
+        await readOggInfo(inMemory(part)),
+        fullWindowAnswer(part),
+        `${size} of ${stream.length} bytes`,
+      );
+    }
+    assert.deepEqual(
+      await readOggInfo(inMemory(stream)),
+      fullWindowAnswer(stream),
+    );
+  }
+});
+
+Deno.test("readOggInfo() reads the last 128 KiB when the last page starts before the last 16 KiB", async () => {
+  // 40 KB a second: the last page, half a second, is longer than 16 KiB.
+  const bytes = makeOpusOgg({ durationSeconds: 19.5, bytesPerSecond: 40_000 });
+  const last = pagesOf(bytes).at(-1)!;
+  assert.ok(last.headerSize + last.bodySize > 16 * 1024);
+  assert.deepEqual(await readOggInfo(inMemory(bytes)), {
+    complete: true,
+    durationSeconds: 19.5,
+    preSkip: 312,
+    size: bytes.length,
+  });
+});
+
+Deno.test("readOggInfo() reads on when the first page does not end within 4 KiB", async () => {
+  const bytes = makeOpusOgg({ durationSeconds: 5 });
+  const [head] = pagesOf(bytes);
+  const opusHead = bytes.subarray(
+    head.headerSize,
+    head.headerSize + head.bodySize,
+  );
+  const longFirst = oggPage(
+    { headerType: 0x02, granule: 0n, serial: 1, sequence: 0 },
+    [opusHead, new Uint8Array(6000)],
+  );
+  const file = concatBytes([
+    longFirst,
+    bytes.subarray(head.headerSize + head.bodySize),
+  ]);
+  const info = await readOggInfo(inMemory(file));
+  assert.equal(info.preSkip, 312);
+  assert.equal(info.durationSeconds, 5);
+});
