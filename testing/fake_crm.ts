@@ -58,6 +58,11 @@ export interface FakeCrmOptions {
   token?: string;
   /** Serve HTTPS with this certificate (for `localhost`) and key. */
   tls?: { cert: string; key: string };
+  /**
+   * Listen on this address instead of 127.0.0.1 (a network namespace's, for
+   * `bench/tun/`).
+   */
+  hostname?: string;
 }
 
 const encoder = new TextEncoder();
@@ -88,9 +93,12 @@ export class FakeCrm {
     this.#served = this.#accept();
   }
 
-  /** Start listening on 127.0.0.1 (a free port unless `port` is given). */
+  /**
+   * Start listening on 127.0.0.1 (or `opts.hostname`; a free port unless
+   * `port` is given).
+   */
   static start(opts: FakeCrmOptions = {}, port = 0): FakeCrm {
-    const addr = { hostname: "127.0.0.1", port };
+    const addr = { hostname: opts.hostname ?? "127.0.0.1", port };
     return new FakeCrm(
       opts.tls ? Deno.listenTls({ ...addr, ...opts.tls }) : Deno.listen(addr),
       opts,
