@@ -57,8 +57,11 @@ Deno.test("HTTPS with the private CA and HTTPS_PROXY from --env-file: every requ
     proxy.connects.length,
     "every connection to the CRM was a CONNECT tunnel",
   );
+  // One per sending turn; at most one more where the pool hands a returned
+  // connection to a request still waiting for its own, whose handshake then
+  // ends as a spare (a loaded machine's cold start: BENCHMARKS.md, section 12).
   assert.ok(
-    box.crm.connections <= 4,
+    box.crm.connections <= 4 + 1,
     `${box.crm.connections} connections for UPLOAD_CONCURRENCY=4`,
   );
 });

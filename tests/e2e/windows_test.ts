@@ -213,7 +213,7 @@ Deno.test("the dashboard reads the state while another process's run rewrites it
   const out = await ran;
   const log = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, log);
-  assert.deepEqual(problems, []);
+  assert.deepEqual(problems, [], `the dashboard's log:\n${dash.stderr()}`);
   assert.ok(seen.size >= 3, `read while the run went on: ${[...seen]}`);
   const after = await (await fetch(`${dash.url}/api/status`)).json();
   assert.equal(after.counts.delivered, 6);
