@@ -246,8 +246,8 @@ function assertSame(
 }
 
 /** Buffers the JSON files are read into, to be decoded (see `Spares`). */
-const jsonBuffers = new Spares(() => new Uint8Array(JSON_BUFFER_BYTES));
 const JSON_BUFFER_BYTES = 64 * 1024;
+const jsonBuffers = new Spares(() => new Uint8Array(JSON_BUFFER_BYTES));
 
 /**
  * Read and parse the open `file` of `folder`. Throws an {@link InputError}
