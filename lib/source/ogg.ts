@@ -457,9 +457,9 @@ export async function readOggInfo(file: RandomAccess): Promise<OggInfo> {
   const [opusHead, tailInfo] = await scratch.use((bufs) =>
     readEnds(file, bufs)
   );
-  const { endsAtPage, eos, crcOk, granule } = tailInfo;
+  const { granule } = tailInfo;
   const info: OggInfo = {
-    complete: endsAtPage && eos && crcOk,
+    complete: endsFinished(tailInfo),
     preSkip: opusHead.preSkip,
     size,
   };
@@ -528,10 +528,14 @@ async function readTail(
   const end = (length: number) => readAt(file, buf, file.size - length, length);
   const first = Math.min(file.size, FIRST_TAIL_BYTES);
   const quick = inspectTail(await end(first));
-  const settled = quick.endsAtPage && quick.eos && quick.crcOk &&
-    quick.granule !== undefined;
+  const settled = endsFinished(quick) && quick.granule !== undefined;
   if (settled || first === file.size) return quick;
   return inspectTail(await end(Math.min(file.size, TAIL_BYTES)));
+}
+
+/** The tail ends in a complete, CRC-valid end-of-stream page. */
+function endsFinished({ endsAtPage, eos, crcOk }: TailInfo): boolean {
+  return endsAtPage && eos && crcOk;
 }
 
 /** `length` bytes of `file` at `position`, read into the start of `buf`. */
