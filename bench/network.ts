@@ -27,7 +27,7 @@ import {
   ROOT,
   table,
 } from "./common.ts";
-import { startDelayLine } from "./delay_line.ts";
+import { startDelayLine } from "../testing/delay_line.ts";
 import { benchSet, writeTree } from "./tree.ts";
 
 /** Options of the network scenario. */

@@ -1,9 +1,17 @@
 /**
- * HTTP requests on Deno's `fetch`, through one `Deno.HttpClient` per proxy
- * (so connections are kept alive and reused across sets, and across runs of
- * a long-lived process), with the trust and proxy settings callsync was
- * given, two clocks per request, and a cap on how much of an answer is read.
+ * HTTP requests on Deno's `fetch`, through `Deno.HttpClient`s kept for the
+ * life of the transport (so connections are kept alive and reused across
+ * sets, and across runs of a long-lived process), with the trust and proxy
+ * settings callsync was given, two clocks per request, and a cap on how much
+ * of an answer is read.
  *
+ * - Connections: a client carries one request at a time, taken from the
+ *   idle ones (the last used first) or made, so a transport never holds
+ *   more connections than it ever had requests in flight. One client shared
+ *   by all requests would not bound them: its pool starts a connection for
+ *   every request that finds none idle and keeps it as a spare when an
+ *   older connection comes back first (17–25 for 16 requests at a time on
+ *   loopback, BENCHMARKS.md section 12).
  * - Proxies: chosen by {@link proxyFor} (`CRM_PROXY`, else `HTTPS_PROXY` /
  *   `HTTP_PROXY` unless `NO_PROXY` names the host), wherever the variables
  *   came from. A failure through a proxy names it, never its credentials.
@@ -132,7 +140,9 @@ const PROXY_ENV = ["ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"]
  */
 export class Transport implements Disposable {
   #settings: TransportSettings;
-  #clients = new Map<string, Deno.HttpClient>();
+  /** Clients not carrying a request, per route, the last used at the end. */
+  #idle = new Map<string, Deno.HttpClient[]>();
+  #clients: Deno.HttpClient[] = [];
 
   constructor(settings: TransportSettings) {
     this.#settings = settings;
@@ -155,12 +165,14 @@ export class Transport implements Disposable {
     const watch = new Watchdog(req, url.host);
     const body = req.body instanceof Uint8Array ? undefined : req.body;
     if (body) body.onChunk = () => watch.progress();
+    const route = proxy ? JSON.stringify(proxy) : "direct";
+    const client = this.#take(route, proxy);
     try {
       const res = await fetch(url, {
         method: req.method,
         headers: req.headers,
         body: req.body,
-        client: this.#client(proxy),
+        client,
         redirect: "manual",
         signal: watch.signal,
       });
@@ -184,6 +196,7 @@ export class Transport implements Disposable {
       throw networkError(e, via);
     } finally {
       watch.stop();
+      this.#idleList(route).push(client);
       // fetch cancels an unfinished body once the request is over; let the
       // file close before the caller goes on (but not for long).
       if (body) await atMost(body.closed, SOURCE_CLOSE_MS);
@@ -192,23 +205,31 @@ export class Transport implements Disposable {
 
   /** Close every connection. */
   close(): void {
-    for (const client of this.#clients.values()) client.close();
-    this.#clients.clear();
+    for (const client of this.#clients) client.close();
+    this.#clients = [];
+    this.#idle.clear();
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** The client for `proxy` (undefined: direct), made on first use. */
-  #client(proxy: Proxy | undefined): Deno.HttpClient {
-    const key = proxy ? JSON.stringify(proxy) : "direct";
-    let client = this.#clients.get(key);
-    if (!client) {
-      client = createClient(this.#settings.caCerts, proxy);
-      this.#clients.set(key, client);
-    }
+  /**
+   * An idle client for `route` through `proxy` (undefined: direct), the
+   * last used (its connection the likeliest still open), or a new one.
+   */
+  #take(route: string, proxy: Proxy | undefined): Deno.HttpClient {
+    const idle = this.#idleList(route).pop();
+    if (idle) return idle;
+    const client = createClient(this.#settings.caCerts, proxy);
+    this.#clients.push(client);
     return client;
+  }
+
+  #idleList(route: string): Deno.HttpClient[] {
+    let list = this.#idle.get(route);
+    if (!list) this.#idle.set(route, list = []);
+    return list;
   }
 }
 

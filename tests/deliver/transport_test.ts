@@ -21,6 +21,7 @@ import { makeTestPki, type TestPki } from "../../testing/test_ca.ts";
 import { startForwardProxy } from "../../testing/forward_proxy.ts";
 import { startMultipartServer } from "../../testing/multipart_server.ts";
 import { startRawServer } from "../../testing/raw_server.ts";
+import { startDelayLine } from "../../testing/delay_line.ts";
 
 const pki: TestPki = await makeTestPki(["localhost"]);
 const encoder = new TextEncoder();
@@ -434,7 +435,7 @@ Deno.test("a server that stops reading the upload times out and the file is clos
 
 // ----------------------------------------------------------- connections
 
-Deno.test("kept-alive connections are reused: one for sequential requests, a few for parallel ones", async () => {
+Deno.test("kept-alive connections are reused: one for sequential requests, one per request in flight for parallel ones", async () => {
   await using crm = await startMultipartServer(pki);
   using t = transport();
   for (let i = 0; i < 10; i++) {
@@ -446,9 +447,24 @@ Deno.test("kept-alive connections are reused: one for sequential requests, a few
     for (let i = 0; i < 10; i++) await post(t, `${crm2.url}/call-data`);
   }));
   equal(crm2.records.length, 40);
-  // fetch's pool takes a connection back only once its answer has ended, a
-  // moment after the caller sees the body end: on a loaded machine a loop's
-  // next request can start first and open one more (7 seen under load; 4 on a
-  // quiet machine). Reuse is what is tested: far fewer than one per request.
-  ok(crm2.connections <= 8, `${crm2.connections} connections for 40 requests`);
+  equal(crm2.connections, 4, "one connection per request in flight");
+});
+
+Deno.test("send() opens no more connections than requests in flight when new connections are slower than requests", async () => {
+  await using crm = await startMultipartServer(pki);
+  // The first connection is quick; every later one waits 300 ms for its
+  // handshake, while a request on an open one takes a millisecond or two.
+  await using line = startDelayLine(Number(new URL(crm.url).port), 0, {
+    handshakeMs: (i) => i === 0 ? 0 : 300,
+  });
+  const url = `https://localhost:${line.port}/call-data`;
+  using t = transport();
+  equal((await post(t, url)).status, 200);
+  await Promise.all(Array.from({ length: 6 }, async () => {
+    for (let i = 0; i < 8; i++) equal((await post(t, url)).status, 200);
+  }));
+  equal(crm.records.length, 49);
+  // One shared pool started a connection for every request that found none
+  // idle and kept each as a spare once the quick one came back first.
+  ok(line.connections <= 6, `${line.connections} connections, 6 in flight`);
 });

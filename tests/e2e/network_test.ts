@@ -18,12 +18,9 @@ const pki = await makeTestPki(["localhost"]);
 /** Keeps a child `deno run` from checking for updates through the proxy. */
 const QUIET_DENO = { DENO_NO_UPDATE_CHECK: "1" };
 
-/**
- * A sandbox whose fake CRM speaks HTTPS, its CA in `ca.pem` beside the bot's
- * folders; each answer waits `delayMs` (a CRM across the internet).
- */
-async function httpsBox(delayMs = 0): Promise<Sandbox> {
-  const box = await sandbox({ tls: pki, delayMs });
+/** A sandbox whose fake CRM speaks HTTPS, its CA in `ca.pem` beside the bot's folders. */
+async function httpsBox(): Promise<Sandbox> {
+  const box = await sandbox({ tls: pki });
   await Deno.writeTextFile(join(box.dir, "ca.pem"), pki.caCert);
   return box;
 }
@@ -41,10 +38,7 @@ async function assertAllDelivered(box: Sandbox): Promise<void> {
 }
 
 Deno.test("HTTPS with the private CA and HTTPS_PROXY from --env-file: every request goes through the proxy, all delivered", async () => {
-  // Answers slower than a handshake, as across the internet: on loopback a
-  // loaded machine can open a spare connection at the start (BENCHMARKS.md,
-  // section 12), which is not what this test is about.
-  await using box = await httpsBox(100);
+  await using box = await httpsBox();
   await using proxy = await startForwardProxy();
   const file = await envFile(box, [
     "CRM_CA_FILE=ca.pem",

@@ -4,7 +4,9 @@
  * and a new connection reaches the target only one round trip after it was
  * accepted (the TCP handshake a real network would charge). Bandwidth is not
  * limited, and ACKs stay local: Nagle's algorithm is not emulated. The
- * kernel here has no netem; this is the benchmark's stand-in.
+ * kernel here has no netem; this is the benchmark's stand-in. A test can
+ * slow some handshakes alone (`handshakeMs`), to make a client's new
+ * connections slower than its requests.
  *
  * @module
  */
@@ -16,10 +18,30 @@ export interface DelayLine extends AsyncDisposable {
   connections: number;
 }
 
-/** Forward `127.0.0.1:<port>` to `127.0.0.1:<targetPort>` with latency. */
+/** Options of {@link startDelayLine}. */
+export interface DelayLineOptions {
+  /**
+   * How long the `index`th connection accepted (from 0) waits before its
+   * first byte is forwarded; default one round trip.
+   */
+  handshakeMs?: (index: number) => number;
+}
+
+/**
+ * Forward `127.0.0.1:<port>` to `127.0.0.1:<targetPort>` with latency.
+ *
+ * @example
+ * ```ts
+ * // Every connection but the first waits 200 ms before any byte moves.
+ * await using line = startDelayLine(crm.port, 0, {
+ *   handshakeMs: (i) => i === 0 ? 0 : 200,
+ * });
+ * ```
+ */
 export function startDelayLine(
   targetPort: number,
   oneWayMs: number,
+  opts: DelayLineOptions = {},
 ): DelayLine {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
@@ -37,8 +59,8 @@ export function startDelayLine(
   const accepting = (async () => {
     try {
       for await (const client of listener) {
-        line.connections++;
-        const p = connect(client, targetPort, oneWayMs, open);
+        const waitMs = opts.handshakeMs?.(line.connections++) ?? 2 * oneWayMs;
+        const p = connect(client, targetPort, oneWayMs, waitMs, open);
         pipes.add(p);
         p.finally(() => pipes.delete(p));
       }
@@ -53,11 +75,12 @@ async function connect(
   client: Deno.TcpConn,
   targetPort: number,
   oneWayMs: number,
+  waitMs: number,
   open: Set<Deno.Conn>,
 ): Promise<void> {
   open.add(client);
   client.setNoDelay(true);
-  const start = performance.now() + 2 * oneWayMs;
+  const start = performance.now() + waitMs;
   let server: Deno.TcpConn | undefined;
   try {
     server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
@@ -99,6 +122,8 @@ async function pump(
         queue.push({ at, bytes: buf.subarray(0, n) });
         wake?.();
       }
+    } catch {
+      // this side went away (or the line is closing): end as at EOF
     } finally {
       ended = true;
       wake?.();
@@ -121,7 +146,7 @@ async function pump(
     }
     await to.closeWrite().catch(() => {});
   } finally {
-    await reading.catch(() => {});
+    await reading;
   }
 }
 
