@@ -168,6 +168,8 @@ export interface UsedNames {
 
 const UPLOADED = ".uploaded";
 const PENDING = ".pending";
+/** A file listed in `PROCESSED_DIR` that was gone when read. */
+const GONE = Symbol("gone");
 
 /** Reads and writes callsync's records in one `PROCESSED_DIR`. */
 export class StateStore {
@@ -411,10 +413,15 @@ export class StateStore {
     }
   }
 
-  /** A `.uploaded` record missing from the journal: read, validate, journal. */
+  /**
+   * A `.uploaded` record missing from the journal: read, validate, journal.
+   * One gone since the listing (removed, so that the set is sent again)
+   * leaves the set undelivered.
+   */
   async #adoptRecord(set: string): Promise<void> {
     const file = set + UPLOADED;
     const record = await this.#readJson<DeliveryRecord>(file);
+    if (record === GONE) return;
     if (!record || typeof record.call_id !== "string") {
       this.#log.warn(
         `State file ${file} is empty or torn; treating ${set} as not delivered`,
@@ -429,6 +436,11 @@ export class StateStore {
     }
   }
 
+  /**
+   * A `.pending` file: the set's progress. One gone since the listing was
+   * removed by a run beside this reader as it delivered the set (its record
+   * is there now), or by a user.
+   */
   async #loadProgress(file: string): Promise<void> {
     const set = file.slice(0, -PENDING.length);
     if (this.delivered.has(set)) {
@@ -436,6 +448,7 @@ export class StateStore {
       return;
     }
     const p = await this.#readJson<Progress>(file);
+    if (p === GONE) return await this.#adoptRecord(set);
     if (!p || typeof p.attempts !== "number") {
       this.#log.warn(
         `State file ${file} is empty or torn; starting ${set} afresh`,
@@ -446,12 +459,17 @@ export class StateStore {
     this.progress.set(set, this.#redacted({ ...p, set }));
   }
 
-  async #readJson<T>(file: string): Promise<T | undefined> {
+  /**
+   * `file` parsed: undefined when torn or not an object, {@link GONE} when
+   * it is no longer there.
+   */
+  async #readJson<T>(file: string): Promise<T | undefined | typeof GONE> {
     try {
       const value = JSON.parse(await readTextNoFollow(this.#path(file)));
       return value && typeof value === "object" ? value as T : undefined;
     } catch (e) {
       if (e instanceof SyntaxError) return undefined;
+      if (e instanceof Deno.errors.NotFound) return GONE;
       throw stateError(`cannot read ${this.#path(file)}`, e);
     }
   }

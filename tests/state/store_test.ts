@@ -472,7 +472,8 @@ Deno.test("a lead delivered alone is known as such after reopening, from the jou
 
 /**
  * A child process reading `dir` the way the dashboard does (a read-only
- * StateStore per request) until `stop` appears; resolves to what it saw.
+ * StateStore per request) until `stop` appears; resolves to what it saw
+ * (`whole`: reads that found {@link SET}'s progress).
  */
 function dashboardReader(dir: string, stop: string) {
   const modules = ["../../lib/state/store.ts", "../../lib/core/log.ts"]
@@ -539,5 +540,36 @@ Deno.test("state writes land while another process reads the same files, and eve
     equal(seen.whole, seen.reads, "no read found the record torn or missing");
     const reopened = await StateStore.open(dir, captureLog().log);
     equal(reopened.progress.get(SET)?.attempts, 60);
+  });
+});
+
+Deno.test("a read-only store opened while a run delivers sets never fails on a progress file removed meanwhile", async () => {
+  await withDir(async (dir) => {
+    const store = await StateStore.open(dir, captureLog().log);
+    const stop = join(dir, "stop");
+    const reader = dashboardReader(dir, stop);
+    const out = reader.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await out.read();
+      if (done) break;
+      text += value;
+    }
+    equal(text.split("\n")[0], "ready");
+    // Each set's progress appears, then goes with its delivery: a reader
+    // that listed it a moment before may find it gone.
+    for (let i = 0; i < 150; i++) {
+      const set = `transcript_session_2025-10-29T06-49-${i}.json`;
+      await store.saveProgress({ set, attempts: 1 });
+      await store.markDelivered(record(set));
+    }
+    await Deno.writeTextFile(stop, "");
+    for (let r = await out.read(); !r.done; r = await out.read()) {
+      text += r.value;
+    }
+    equal((await reader.status).code, 0);
+    const seen = JSON.parse(text.split("\n")[1]);
+    deepStrictEqual(seen.problems, []);
+    ok(seen.reads > 0, "the reader read while the run went on");
   });
 });
