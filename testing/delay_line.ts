@@ -59,7 +59,8 @@ export function startDelayLine(
   const accepting = (async () => {
     try {
       for await (const client of listener) {
-        const waitMs = opts.handshakeMs?.(line.connections++) ?? 2 * oneWayMs;
+        const index = line.connections++;
+        const waitMs = opts.handshakeMs?.(index) ?? 2 * oneWayMs;
         const p = connect(client, targetPort, oneWayMs, waitMs, open);
         pipes.add(p);
         p.finally(() => pipes.delete(p));
