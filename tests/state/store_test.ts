@@ -470,12 +470,46 @@ Deno.test("a lead delivered alone is known as such after reopening, from the jou
   });
 });
 
+/** What {@link startReader}'s child saw. */
+interface ReaderSeen {
+  reads: number;
+  /** Reads that found {@link SET}'s progress. */
+  whole: number;
+  problems: string[];
+}
+
 /**
- * A child process reading `dir` the way the dashboard does (a read-only
- * StateStore per request) until `stop` appears; resolves to what it saw
- * (`whole`: reads that found {@link SET}'s progress).
+ * Start a child process reading `dir` the way the dashboard does (a
+ * read-only StateStore per request) and wait until it reads; `finish()`
+ * stops it and resolves to what it saw.
  */
-function dashboardReader(dir: string, stop: string) {
+async function startReader(
+  dir: string,
+): Promise<{ finish(): Promise<ReaderSeen> }> {
+  const stop = join(dir, "stop");
+  const reader = readerProcess(dir, stop);
+  const out = reader.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await out.read();
+    if (done) break;
+    text += value;
+  }
+  equal(text.split("\n")[0], "ready");
+  return {
+    async finish() {
+      await Deno.writeTextFile(stop, "");
+      for (let r = await out.read(); !r.done; r = await out.read()) {
+        text += r.value;
+      }
+      equal((await reader.status).code, 0);
+      return JSON.parse(text.split("\n")[1]);
+    },
+  };
+}
+
+/** The child of {@link startReader}: reads `dir` until `stop` appears. */
+function readerProcess(dir: string, stop: string) {
   const modules = ["../../lib/state/store.ts", "../../lib/core/log.ts"]
     .map((m) => JSON.stringify(new URL(m, import.meta.url).href));
   const code = `
@@ -513,28 +547,14 @@ Deno.test("state writes land while another process reads the same files, and eve
   await withDir(async (dir) => {
     const store = await StateStore.open(dir, captureLog().log);
     await store.saveProgress({ set: SET, attempts: 0 });
-    const stop = join(dir, "stop");
-    const reader = dashboardReader(dir, stop);
-    const out = reader.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await out.read();
-      if (done) break;
-      text += value;
-    }
-    equal(text.split("\n")[0], "ready");
+    const reader = await startReader(dir);
     // Under Wine (and on Windows against readers that share no deletion) a
     // rename over a file being read fails until the reader lets go: every
     // write must still land.
     for (let attempts = 1; attempts <= 60; attempts++) {
       await store.saveProgress({ set: SET, attempts });
     }
-    await Deno.writeTextFile(stop, "");
-    for (let r = await out.read(); !r.done; r = await out.read()) {
-      text += r.value;
-    }
-    equal((await reader.status).code, 0);
-    const seen = JSON.parse(text.split("\n")[1]);
+    const seen = await reader.finish();
     deepStrictEqual(seen.problems, []);
     ok(seen.reads > 0, "the reader read while the writes went on");
     equal(seen.whole, seen.reads, "no read found the record torn or missing");
@@ -546,16 +566,7 @@ Deno.test("state writes land while another process reads the same files, and eve
 Deno.test("a read-only store opened while a run delivers sets never fails on a progress file removed meanwhile", async () => {
   await withDir(async (dir) => {
     const store = await StateStore.open(dir, captureLog().log);
-    const stop = join(dir, "stop");
-    const reader = dashboardReader(dir, stop);
-    const out = reader.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await out.read();
-      if (done) break;
-      text += value;
-    }
-    equal(text.split("\n")[0], "ready");
+    const reader = await startReader(dir);
     // Each set's progress appears, then goes with its delivery: a reader
     // that listed it a moment before may find it gone.
     for (let i = 0; i < 150; i++) {
@@ -563,12 +574,7 @@ Deno.test("a read-only store opened while a run delivers sets never fails on a p
       await store.saveProgress({ set, attempts: 1 });
       await store.markDelivered(record(set));
     }
-    await Deno.writeTextFile(stop, "");
-    for (let r = await out.read(); !r.done; r = await out.read()) {
-      text += r.value;
-    }
-    equal((await reader.status).code, 0);
-    const seen = JSON.parse(text.split("\n")[1]);
+    const seen = await reader.finish();
     deepStrictEqual(seen.problems, []);
     ok(seen.reads > 0, "the reader read while the run went on");
   });
