@@ -84,7 +84,8 @@ export function parseProxy(text: string, setting: string): Proxy {
       `${setting} must be an http://, https:// or socks5:// proxy URL, got ${url.protocol}//…`,
     );
   }
-  if (url.pathname !== "/" || url.search || url.hash) {
+  // A socks5:// URL (a scheme URL does not know) has an empty path.
+  if (!["", "/"].includes(url.pathname) || url.search || url.hash) {
     throw new ProxySettingError(
       `${setting} must name only the proxy's scheme, host and port (${url.protocol}//${url.host})`,
     );

@@ -306,7 +306,10 @@ function networkError(e: unknown, via: string): Error {
   if (!(e instanceof Error)) return new NetworkError(`${via}${String(e)}`);
   // fetch's own message is "fetch failed"; the reason is in the cause.
   let text = e.cause instanceof Error ? e.cause.message : e.message;
-  text = text.replace(/^error sending request (for|from) [^:]*?\)?: /, "");
+  text = text.replace(
+    /^error sending request (?:from \S+ )?for url \(\S*?\): /,
+    "",
+  );
   if (/proxy authentication required/i.test(text) && via) {
     return new ProxyAuthError(
       `${via}407 Proxy Authentication Required`,

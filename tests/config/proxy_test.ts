@@ -56,6 +56,21 @@ Deno.test("parseProxy() keeps the credentials apart, decoded, and shows only sch
   );
 });
 
+Deno.test("parseProxy() takes socks5:// and socks5h:// proxies, with or without credentials", () => {
+  deepStrictEqual(parseProxy("socks5://proxy.corp:1080", "CRM_PROXY"), {
+    url: "socks5://proxy.corp:1080",
+    basicAuth: undefined,
+  });
+  deepStrictEqual(parseProxy("socks5h://u:p@proxy.corp:1080/", "CRM_PROXY"), {
+    url: "socks5h://proxy.corp:1080",
+    basicAuth: { username: "u", password: "p" },
+  });
+  throws(
+    () => parseProxy("socks5://proxy.corp:1080/x", "CRM_PROXY"),
+    ProxySettingError,
+  );
+});
+
 Deno.test("bypassesProxy() matches domains with their subdomains, *, addresses and CIDR ranges", () => {
   const list =
     "example.com, .corp.local, 10.0.0.0/8, 192.168.1.7, ::1, fd00::/8";

@@ -3,7 +3,7 @@
  * with a test CA, the npm `proxy` forward proxy, express + multer, and raw
  * servers for answers no good server gives.
  */
-import { equal, ok, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import {
@@ -19,6 +19,7 @@ import { FileChangedError, openSource } from "../../lib/source/files.ts";
 import { parseProxy } from "../../lib/config/proxy.ts";
 import { makeTestPki, type TestPki } from "../../testing/test_ca.ts";
 import { startForwardProxy } from "../../testing/forward_proxy.ts";
+import { startSocksProxy } from "../../testing/socks_proxy.ts";
 import { startMultipartServer } from "../../testing/multipart_server.ts";
 import { startRawServer } from "../../testing/raw_server.ts";
 import { startDelayLine } from "../../testing/delay_line.ts";
@@ -161,6 +162,28 @@ Deno.test("requests go through HTTPS_PROXY with CONNECT, reusing one tunnel", as
   equal(crm.uploads.length + crm.records.length, 2);
 });
 
+Deno.test("requests go through a SOCKS5 proxy (CRM_PROXY=socks5://user:pass@…), one connection for both", async () => {
+  await using crm = await startMultipartServer(pki);
+  await using socks = await startSocksProxy({ user: "u", password: "p:w" });
+  await using file = await tempFile(70_000);
+  const url = socks.url.replace("//", "//u:p%3Aw@");
+  using t = transport({
+    proxy: parseProxy(url, "CRM_PROXY"),
+    proxyVariables: {},
+  });
+  equal((await upload(t, `${crm.url}/upload`, file)).status, 200);
+  equal((await post(t, `${crm.url}/call-data`)).status, 200);
+  deepStrictEqual(socks.connects, [`localhost:${new URL(crm.url).port}`]);
+  equal(crm.connections, 1, "the one connection came through the proxy");
+  deepStrictEqual(crm.uploads[0].bytes, file.bytes);
+  using wrong = transport({
+    proxy: parseProxy(socks.url.replace("//", "//u:nope@"), "CRM_PROXY"),
+    proxyVariables: {},
+  });
+  await rejects(post(wrong, `${crm.url}/call-data`), NetworkError);
+  equal(socks.refused, 1);
+});
+
 Deno.test("NO_PROXY naming the host bypasses the proxy; CRM_PROXY beats NO_PROXY", async () => {
   await using crm = await startMultipartServer(pki);
   await using proxy = await startForwardProxy();
@@ -236,6 +259,20 @@ Deno.test("a proxy's 407 names the proxy and never its credentials (https and ht
   equal((await post(good, `${tls.url}/call-data`)).status, 200);
   equal((await post(good, `${plain.url}/call-data`)).status, 200);
   equal(proxy.forwarded.length, 1, "plain http is forwarded, not tunnelled");
+});
+
+Deno.test("a network error says what failed without the request's URL (nor a key in its query)", async () => {
+  const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (dead.addr as Deno.NetAddr).port;
+  dead.close();
+  using t = transport();
+  await rejects(
+    post(t, `https://localhost:${port}/apis/api/public/upload?key=s3cret`),
+    (e: unknown) =>
+      e instanceof NetworkError &&
+      /^client error \(Connect\): .*refused/i.test(e.message) &&
+      !e.message.includes("s3cret") && !e.message.includes("localhost"),
+  );
 });
 
 Deno.test("an unreachable proxy is a network error naming the proxy", async () => {

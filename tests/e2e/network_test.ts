@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Sandbox, sandbox } from "../../testing/cli.ts";
 import { FIXTURE_SETS } from "../../testing/fixtures.ts";
 import { startForwardProxy } from "../../testing/forward_proxy.ts";
+import { startSocksProxy } from "../../testing/socks_proxy.ts";
 import { startMultipartServer } from "../../testing/multipart_server.ts";
 import { startRawServer } from "../../testing/raw_server.ts";
 import { assertBackedByCrm, deliveredSets } from "../../testing/status.ts";
@@ -109,6 +110,28 @@ Deno.test("CRM_PROXY refusing its credentials stops the run (exit 3), naming the
   );
   assert.doesNotMatch(res.stderr + res.stdout, /n0t-the-pw/);
   assert.deepEqual(await deliveredSets(box), []);
+});
+
+Deno.test("CRM_PROXY=socks5://user:password@… from --env-file: every request goes through the SOCKS5 proxy, all delivered, the password never logged", async () => {
+  await using box = await httpsBox();
+  await using socks = await startSocksProxy({
+    user: "ops",
+    password: "s0cks-pw",
+  });
+  const file = await envFile(box, [
+    "CRM_CA_FILE=ca.pem",
+    `CRM_PROXY=${socks.url.replace("//", "//ops:s0cks-pw@")}`,
+  ]);
+  const res = await box.run(["run", "--env-file", file, "--verbose"]);
+  assert.equal(res.code, 0, res.stderr);
+  await assertAllDelivered(box);
+  assert.ok(socks.connects.length >= 1);
+  assert.ok(
+    socks.connects.every((c) => c === `localhost:${box.crm.port}`),
+    socks.connects.join(),
+  );
+  assert.equal(box.crm.connections, socks.connects.length);
+  assert.doesNotMatch(res.stderr + res.stdout, /s0cks-pw/);
 });
 
 Deno.test("express + multer over HTTPS receive every recording byte for byte, as field file with its name and audio/ogg", async () => {
