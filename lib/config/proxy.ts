@@ -113,23 +113,56 @@ export function proxyFor(
   const [setting, value] = target.protocol === "https:"
     ? ["HTTPS_PROXY", vars.HTTPS_PROXY]
     : ["HTTP_PROXY", vars.HTTP_PROXY];
-  if (!value || bypassesProxy(target.hostname, vars.NO_PROXY)) return undefined;
+  const port = Number(target.port) ||
+    (target.protocol === "https:" ? 443 : 80);
+  if (!value || bypassesProxy(target.hostname, vars.NO_PROXY, port)) {
+    return undefined;
+  }
   return parseProxy(value, setting);
 }
 
-/** True when `noProxy` (a NO_PROXY value) names `host`. */
-export function bypassesProxy(host: string, noProxy = ""): boolean {
+/**
+ * True when `noProxy` (a NO_PROXY value) names `host`, reached on `port`.
+ * An entry is `*` (every host); a domain, covering its subdomains (a
+ * leading `.` or `*.` optional); an IP address (IPv6 with or without
+ * brackets) or CIDR range. A domain or address may end in `:port`, and then
+ * names only that port.
+ *
+ * @example
+ * ```ts
+ * bypassesProxy("crm.corp.example", ".corp.example, 10.0.0.0/8", 443); // true
+ * bypassesProxy("crm.corp.example", "crm.corp.example:8443", 443); // false
+ * ```
+ */
+export function bypassesProxy(
+  host: string,
+  noProxy = "",
+  port?: number,
+): boolean {
   const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
   const family = isIP(bare);
-  return noProxy.split(",").map((e) => e.trim().toLowerCase()).some(
-    (entry) => {
-      if (entry === "*") return true;
-      if (entry === "") return false;
-      if (family) return matchesAddress(bare, family, entry);
-      const domain = entry.replace(/^\./, "");
-      return bare === domain || bare.endsWith(`.${domain}`);
-    },
-  );
+  return noProxy.split(",").some((text) => {
+    const entry = noProxyEntry(text.trim().toLowerCase());
+    if (!entry || (entry.port !== undefined && entry.port !== port)) {
+      return false;
+    }
+    if (entry.name === "*") return true;
+    if (family) return matchesAddress(bare, family, entry.name);
+    const domain = entry.name.replace(/^\*?\./, "");
+    return bare === domain || bare.endsWith(`.${domain}`);
+  });
+}
+
+/** A NO_PROXY entry as the host, address or range it names, and its port. */
+function noProxyEntry(
+  text: string,
+): { name: string; port?: number } | undefined {
+  if (text === "") return undefined;
+  // [v6] or [v6]:port; name:port (an IPv6 address has more than one colon).
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ??
+    /^([^:]+):(\d+)$/.exec(text);
+  if (!m) return { name: text };
+  return { name: m[1], port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
 /** Does the address `ip` (IPv4 or IPv6) fall in `entry` (an IP or CIDR)? */

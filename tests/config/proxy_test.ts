@@ -105,6 +105,21 @@ Deno.test("bypassesProxy() matches domains with their subdomains, *, addresses a
   equal(bypassesProxy("10.0.0.1", "10.0.0.0/99"), false);
 });
 
+Deno.test("bypassesProxy() takes bracketed IPv6 entries, *. domains, and entries naming a port", () => {
+  equal(bypassesProxy("[::1]", "[::1]", 443), true);
+  equal(bypassesProxy("[fd00::5]", "[fd00::5]:8443", 8443), true);
+  equal(bypassesProxy("[fd00::5]", "[fd00::5]:8443", 443), false);
+  equal(bypassesProxy("api.example.com", "*.example.com", 443), true);
+  equal(bypassesProxy("crm.corp", "crm.corp:8443", 8443), true);
+  equal(bypassesProxy("crm.corp", "crm.corp:8443", 443), false);
+  equal(bypassesProxy("10.1.2.3", "10.1.2.3:443", 443), true);
+  equal(bypassesProxy("10.1.2.3", "10.1.2.3:443", 80), false);
+  // The port proxyFor() passes: the URL's, else the scheme's default.
+  const vars = { HTTPS_PROXY: "http://p:1", NO_PROXY: "crm.corp:443" };
+  equal(proxyFor(new URL("https://crm.corp/x"), vars), undefined);
+  equal(proxyFor(new URL("https://crm.corp:8443/x"), vars)?.url, "http://p:1");
+});
+
 Deno.test("proxyFor() picks by scheme, honours NO_PROXY, and CRM_PROXY beats both", () => {
   const vars = {
     HTTPS_PROXY: "http://s:1",
