@@ -84,7 +84,7 @@ export function parseProxy(text: string, setting: string): Proxy {
       `${setting} must be an http://, https:// or socks5:// proxy URL, got ${url.protocol}//…`,
     );
   }
-  // A socks5:// URL (a scheme URL does not know) has an empty path.
+  // A socks5:// URL (not a scheme the URL parser knows) has an empty path.
   if (!["", "/"].includes(url.pathname) || url.search || url.hash) {
     throw new ProxySettingError(
       `${setting} must name only the proxy's scheme, host and port (${url.protocol}//${url.host})`,

@@ -166,8 +166,9 @@ export class Transport implements Disposable {
     const body = req.body instanceof Uint8Array ? undefined : req.body;
     if (body) body.onChunk = () => watch.progress();
     const route = proxy ? JSON.stringify(proxy) : "direct";
-    const client = this.#take(route, proxy);
+    let client: Deno.HttpClient | undefined;
     try {
+      client = this.#take(route, proxy);
       const res = await fetch(url, {
         method: req.method,
         headers: req.headers,
@@ -196,7 +197,7 @@ export class Transport implements Disposable {
       throw networkError(e, via);
     } finally {
       watch.stop();
-      this.#idleList(route).push(client);
+      if (client) this.#idleList(route).push(client);
       // fetch cancels an unfinished body once the request is over; let the
       // file close before the caller goes on (but not for long).
       if (body) await atMost(body.closed, SOURCE_CLOSE_MS);
