@@ -33,6 +33,23 @@ async function envFile(box: Sandbox, lines: string[]): Promise<string> {
   return path;
 }
 
+/**
+ * Every connection the CRM took came through the proxy that made the tunnels
+ * `connects` (`host:port` each), and each tunnel went to the CRM.
+ */
+function assertAllThrough(box: Sandbox, connects: string[]): void {
+  assert.ok(connects.length >= 1);
+  assert.ok(
+    connects.every((c) => c === `localhost:${box.crm.port}`),
+    connects.join(),
+  );
+  assert.equal(
+    box.crm.connections,
+    connects.length,
+    "every connection to the CRM came through the proxy",
+  );
+}
+
 async function assertAllDelivered(box: Sandbox): Promise<void> {
   assert.deepEqual(await deliveredSets(box), [...FIXTURE_SETS].sort());
   await assertBackedByCrm(box);
@@ -48,16 +65,7 @@ Deno.test("HTTPS with the private CA and HTTPS_PROXY from --env-file: every requ
   const res = await box.run(["run", "--env-file", file], QUIET_DENO);
   assert.equal(res.code, 0, res.stderr);
   await assertAllDelivered(box);
-  assert.ok(proxy.connects.length >= 1);
-  assert.ok(
-    proxy.connects.every((c) => c === `localhost:${box.crm.port}`),
-    proxy.connects.join(),
-  );
-  assert.equal(
-    box.crm.connections,
-    proxy.connects.length,
-    "every connection to the CRM was a CONNECT tunnel",
-  );
+  assertAllThrough(box, proxy.connects);
   assert.ok(
     box.crm.connections <= 4,
     `${box.crm.connections} connections for UPLOAD_CONCURRENCY=4`,
@@ -125,12 +133,7 @@ Deno.test("CRM_PROXY=socks5://user:password@… from --env-file: every request g
   const res = await box.run(["run", "--env-file", file, "--verbose"]);
   assert.equal(res.code, 0, res.stderr);
   await assertAllDelivered(box);
-  assert.ok(socks.connects.length >= 1);
-  assert.ok(
-    socks.connects.every((c) => c === `localhost:${box.crm.port}`),
-    socks.connects.join(),
-  );
-  assert.equal(box.crm.connections, socks.connects.length);
+  assertAllThrough(box, socks.connects);
   assert.doesNotMatch(res.stderr + res.stdout, /s0cks-pw/);
 });
 
