@@ -7,8 +7,8 @@
  * @module
  */
 import * as http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { createProxy } from "proxy";
+import { listenOnLoopback } from "./loopback_server.ts";
 
 /** A running proxy. */
 export interface ForwardProxy extends AsyncDisposable {
@@ -30,18 +30,10 @@ export async function startForwardProxy(
   opts: { user?: string; password?: string } = {},
 ): Promise<ForwardProxy> {
   const server = createProxy(http.createServer());
-  const sockets = new Set<Socket>();
-  const p: ForwardProxy = {
-    url: "",
-    port: 0,
-    connects: [],
-    forwarded: [],
+  const seen = {
+    connects: [] as string[],
+    forwarded: [] as string[],
     refused: 0,
-    [Symbol.asyncDispose]: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
   };
   const want = opts.user === undefined
     ? undefined
@@ -52,17 +44,15 @@ export async function startForwardProxy(
       : URL.parse(req.url ?? "")?.host ?? "";
     const ok = LOOPBACK.test(target) &&
       (want === undefined || req.headers["proxy-authorization"] === want);
-    if (!ok) p.refused++;
-    else if (req.method === "CONNECT") p.connects.push(target);
-    else p.forwarded.push(req.url ?? "");
+    if (!ok) seen.refused++;
+    else if (req.method === "CONNECT") seen.connects.push(target);
+    else seen.forwarded.push(req.url ?? "");
     return ok;
   };
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
+  const { port, close } = await listenOnLoopback(server);
+  return Object.assign(seen, {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    [Symbol.asyncDispose]: close,
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  p.port = (server.address() as AddressInfo).port;
-  p.url = `http://127.0.0.1:${p.port}`;
-  return p;
 }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import socks from "simple-socks";
+import { listenOnLoopback } from "./loopback_server.ts";
 
 /** A running SOCKS5 proxy. */
 export interface SocksProxy extends AsyncDisposable {
@@ -24,23 +25,13 @@ const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1)$/;
 export async function startSocksProxy(
   opts: { user?: string; password?: string } = {},
 ): Promise<SocksProxy> {
-  const p: SocksProxy = {
-    url: "",
-    connects: [],
-    refused: 0,
-    [Symbol.asyncDispose]: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-  const sockets = new Set<Socket>();
+  const seen = { connects: [] as string[], refused: 0 };
   const server = socks.createServer({
     authenticate: opts.user === undefined
       ? undefined
       : (user, pass, _s, cb) => {
         if (user === opts.user && pass === (opts.password ?? "")) return cb();
-        p.refused++;
+        seen.refused++;
         cb(new Error("wrong credentials"));
       },
     connectionFilter: (destination, _origin, cb) =>
@@ -50,19 +41,16 @@ export async function startSocksProxy(
           : new Error("loopback only"),
       ),
   });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
+  const { port, track, close } = await listenOnLoopback(server);
   server.on(
     "proxyConnect",
     (info: { address: string; port: number }, destination: Socket) => {
-      p.connects.push(`${info.address}:${info.port}`);
-      sockets.add(destination);
-      destination.on("close", () => sockets.delete(destination));
+      seen.connects.push(`${info.address}:${info.port}`);
+      track(destination);
     },
   );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  p.url = `socks5://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return p;
+  return Object.assign(seen, {
+    url: `socks5://127.0.0.1:${port}`,
+    [Symbol.asyncDispose]: close,
+  });
 }
