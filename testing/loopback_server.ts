@@ -1,6 +1,6 @@
 /**
- * A Node `net` server (a proxy from npm) listening on 127.0.0.1, its sockets
- * kept so that a test can close it at once.
+ * A Node `net` server (a proxy or an express app from npm) listening on
+ * 127.0.0.1, its sockets kept so that a test can close it at once.
  *
  * @module
  */

@@ -11,7 +11,7 @@ import express from "express";
 import multer from "multer";
 import * as http from "node:http";
 import * as https from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { listenOnLoopback } from "./loopback_server.ts";
 
 /** One upload as multer parsed it. */
 export interface ReceivedUpload {
@@ -86,19 +86,11 @@ export async function startMultipartServer(
     },
   );
   const listener = tls ? https.createServer(tls, app) : http.createServer(app);
-  const sockets = new Set<Socket>();
-  listener.on(tls ? "secureConnection" : "connection", (s: Socket) => {
+  listener.on(tls ? "secureConnection" : "connection", () => {
     server.connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
   });
-  await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
-  const { port } = listener.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(listener);
   server.url = `${tls ? "https" : "http"}://localhost:${port}`;
-  server[Symbol.asyncDispose] = () =>
-    new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      listener.close(() => r());
-    });
+  server[Symbol.asyncDispose] = close;
   return server;
 }
